@@ -1,0 +1,1 @@
+"""The one place where versions and cloud facts are pinned."""

@@ -1,0 +1,94 @@
+"""The root Typer app, its global options and the shared output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from clouder import __version__
+from clouder.errors import ClouderError, InvalidDocumentError
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@dataclass
+class Settings:
+    output: Format = Format.text
+    verbose: bool = False
+
+
+SETTINGS = Settings()
+
+app = typer.Typer(
+    name="clouder",
+    help="Stand up and operate self-managed Kubernetes clusters on AWS and Azure from one typed spec.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+OutputOption = Annotated[
+    Format | None, typer.Option("--output", "-o", help="text for people, json for machines.")
+]
+
+
+@app.callback()
+def _global(
+    output: Annotated[Format, typer.Option("--output", "-o", help="text for people, json for machines.")] = (
+        Format.text
+    ),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more about what happens.")] = False,
+) -> None:
+    SETTINGS.output = output
+    SETTINGS.verbose = verbose
+
+
+def output_format(override: Format | None) -> Format:
+    if override is not None:
+        SETTINGS.output = override
+    return SETTINGS.output
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def emit_error(error: ClouderError) -> None:
+    if SETTINGS.output is Format.json:
+        payload: dict[str, Any] = {"ok": False, "error": error.message, "hint": error.hint}
+        if isinstance(error, InvalidDocumentError):
+            payload["problems"] = [problem.as_dict() for problem in error.problems]
+        emit_json(payload)
+    else:
+        sys.stderr.write(f"error: {error.render()}\n")
+
+
+@app.command()
+def version(output: OutputOption = None) -> None:
+    """Print Clouder's version and the versions it pins."""
+    from clouder.catalog.kubernetes import pinned_versions
+
+    info = {"clouder": __version__, "kubernetes": pinned_versions()}
+    if output_format(output) is Format.json:
+        emit_json(info)
+    else:
+        typer.echo(f"clouder {__version__} (Kubernetes {', '.join(info['kubernetes'])})")
+
+
+def register() -> None:
+    from clouder.cli import context_cmd, spec_cmd
+
+    spec_cmd.register(app)
+    app.add_typer(context_cmd.app, name="context")
+
+
+register()

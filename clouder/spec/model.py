@@ -1,0 +1,279 @@
+"""The cluster spec: one typed description of a cluster, the single source of truth for every stage.
+
+YAML keys are camelCase (``podCidr``), Python attributes snake_case (``pod_cidr``).
+Field-level rules live here; rules that relate several fields live in ``rules.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+
+from clouder.catalog.kubernetes import DEFAULT_VERSION, PINNED_RELEASES, supported_range
+from clouder.spec.types import Cidr, DnsLabel, LabelKey, LabelValue, SpecModel
+
+API_VERSION = "clouder/v1alpha1"
+KIND = "Cluster"
+
+VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+SEMVER_RE = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+AWS_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+AZURE_VM_SIZE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
+
+
+class Metadata(SpecModel):
+    name: DnsLabel = Field(description="Cluster name: a DNS label, used in resource names and tags.")
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+
+
+class Kubernetes(SpecModel):
+    version: str = Field(DEFAULT_VERSION, description="Pinned Kubernetes release, MAJOR.MINOR.PATCH.")
+    pod_cidr: Cidr = "10.244.0.0/16"
+    service_cidr: Cidr = "10.96.0.0/12"
+
+    @field_validator("version")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        match = VERSION_RE.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a pinned release like {DEFAULT_VERSION} (MAJOR.MINOR.PATCH)")
+        minor = (int(match[1]), int(match[2]))
+        if minor not in PINNED_RELEASES:
+            raise ValueError(
+                f"Kubernetes {match[1]}.{match[2]} is outside the supported range {supported_range()}; "
+                f"pick one of {', '.join(PINNED_RELEASES.values())}"
+            )
+        return value.removeprefix("v")
+
+    @property
+    def minor(self) -> tuple[int, int]:
+        major, minor, _ = self.version.split(".")
+        return int(major), int(minor)
+
+
+class Subnet(SpecModel):
+    zone: str = Field(description="AWS availability zone (us-east-1a) or Azure zone (1, 2, 3).")
+    public: Cidr = Field(description="Subnet for load balancers, NAT and the bastion.")
+    private: Cidr = Field(description="Subnet for the cluster's nodes.")
+
+
+class Network(SpecModel):
+    cidr: Cidr = "10.0.0.0/16"
+    subnets: list[Subnet] = Field(min_length=1)
+    admin_cidrs: list[Cidr] = Field(
+        min_length=1, description="Who may reach SSH (bastion or nodes) and the Kubernetes API."
+    )
+    api_exposure: Literal["public", "private"] = "public"
+
+
+class Access(SpecModel):
+    mode: Literal["bastion", "direct"] = "bastion"
+    user: str = Field("ubuntu", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    public_key: str | None = Field(None, description="OpenSSH public key installed on every node.")
+    public_key_path: Path | None = Field(None, description="File holding the OpenSSH public key.")
+    private_key_path: Path = Field(Path("~/.ssh/id_ed25519"), description="Path to the key; never the key.")
+
+    @field_validator("public_key")
+    @classmethod
+    def _openssh_public(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+", value):
+            raise ValueError("not an OpenSSH public key (expected 'ssh-ed25519 AAAA…'); never put a private key here")
+        return value
+
+
+class ControlPlane(SpecModel):
+    count: Literal[1, 3, 5] = 1
+    size: str | None = Field(None, description="Instance type / VM size; defaults from the cloud block.")
+    disk_gb: int = Field(50, ge=30, le=1024)
+
+
+class Taint(SpecModel):
+    key: LabelKey
+    value: LabelValue = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class NodePool(SpecModel):
+    name: DnsLabel
+    count: int = Field(ge=0, le=200)
+    size: str | None = None
+    disk_gb: int = Field(100, ge=30, le=16384)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    taints: list[Taint] = Field(default_factory=list)
+
+
+class Cni(SpecModel):
+    plugin: Literal["cilium", "calico", "flannel"] = "cilium"
+
+
+class Storage(SpecModel):
+    default_class: bool = Field(True, description="Install the cloud's block-storage class as the only default.")
+    encrypted: Literal[True] = True
+    reclaim_policy: Literal["Delete", "Retain"] = "Delete"
+    file_storage: bool = Field(True, description="Azure: also install Azure File CSI (azurefile-csi).")
+
+
+class LoadBalancing(SpecModel):
+    controller: bool = Field(True, description="AWS: install the AWS Load Balancer Controller.")
+    service_mutator_webhook: bool = False
+
+
+SYSTEM_SERVICES = (
+    "ingress", "cert-manager", "observability", "messaging", "object-storage",
+    "shared-filesystem", "secrets", "authorization", "search",
+)  # fmt: skip
+CORE_SERVICES = (
+    "operator", "iam", "runtimes", "library", "spacer", "ai-agents",
+    "functions", "scheduler", "spider", "manager", "status",
+)  # fmt: skip
+BUILTIN_SERVICES = SYSTEM_SERVICES + CORE_SERVICES
+
+
+class ServiceOverride(SpecModel):
+    enabled: bool = True
+    version: str | None = Field(None, pattern=SEMVER_RE.pattern)
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomService(SpecModel):
+    name: DnsLabel
+    chart: str = Field(min_length=1)
+    repository: str = Field(pattern=r"^(https?|oci)://\S+$")
+    version: str = Field(pattern=SEMVER_RE.pattern)
+    namespace: DnsLabel
+    depends_on: list[str] = Field(default_factory=list)
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class Services(SpecModel):
+    core_repository: str = Field("https://charts.clouder.dev/core", pattern=r"^(https?|oci)://\S+$")
+    overrides: dict[str, ServiceOverride] = Field(default_factory=dict)
+    custom: list[CustomService] = Field(default_factory=list)
+
+
+class LocalState(SpecModel):
+    backend: Literal["local"] = "local"
+    path: Path | None = None
+
+
+class S3State(SpecModel):
+    backend: Literal["s3"]
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    key: str = Field(min_length=1)
+    region: str
+    dynamodb_table: str | None = None
+    use_lockfile: bool = False
+    encrypt: Literal[True] = True
+    kms_key_id: str | None = None
+
+
+class AzurermState(SpecModel):
+    backend: Literal["azurerm"]
+    resource_group_name: str
+    storage_account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
+    container_name: str
+    key: str = Field(min_length=1)
+
+
+StateBackend = Annotated[LocalState | S3State | AzurermState, Field(discriminator="backend")]
+
+
+class AllowedFinding(SpecModel):
+    check: str = Field(pattern=r"^(CKV2?_[A-Z0-9]+_\d+|CLOUDER_[A-Z0-9_]+)$")
+    reason: str = Field(min_length=10, description="Why this finding is accepted; reviewed like code.")
+
+
+class Approvals(SpecModel):
+    destructive: Literal["required", "never-allowed"] = "required"
+    approval_file: Path | None = None
+
+
+class Policy(SpecModel):
+    allowlist: list[AllowedFinding] = Field(default_factory=list)
+    approvals: Approvals = Field(default_factory=Approvals)
+
+
+class AwsCloud(SpecModel):
+    region: str
+    ami: str | None = Field(None, pattern=r"^ami-[0-9a-f]{8,17}$")
+    control_plane_size: str = "m6i.large"
+    node_size: str = "m6i.xlarge"
+    bastion_size: str = "t3.micro"
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class AzureImage(SpecModel):
+    publisher: str = "Canonical"
+    offer: str = "ubuntu-24_04-lts"
+    sku: str = "server"
+    version: str = "24.04.202510010"
+
+    @field_validator("version")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if value == "latest":
+            raise ValueError("'latest' is not pinned: name an image version, e.g. 24.04.202510010")
+        return value
+
+
+class AzureCloud(SpecModel):
+    location: str
+    resource_group: str | None = Field(None, pattern=r"^[-\w._()]{1,90}$")
+    image: AzureImage = Field(default_factory=AzureImage)
+    control_plane_size: str = "Standard_D4s_v5"
+    node_size: str = "Standard_D8s_v5"
+    bastion_size: str = "Standard_B1s"
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Terraform(SpecModel):
+    binary: str | None = Field(None, description="terraform, tofu, or a path; default: found on PATH.")
+
+
+class ClusterSpec(SpecModel):
+    api_version: Literal["clouder/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["Cluster"]
+    metadata: Metadata
+    context: DnsLabel | None = Field(None, description="Name of a context (clouder context list).")
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    network: Network
+    access: Access = Field(default_factory=Access)
+    control_plane: ControlPlane = Field(default_factory=ControlPlane)
+    node_pools: list[NodePool] = Field(default_factory=list)
+    cni: Cni = Field(default_factory=Cni)
+    storage: Storage = Field(default_factory=Storage)
+    load_balancing: LoadBalancing = Field(default_factory=LoadBalancing)
+    services: Services = Field(default_factory=Services)
+    state: StateBackend = Field(default_factory=LocalState)
+    policy: Policy = Field(default_factory=Policy)
+    terraform: Terraform = Field(default_factory=Terraform)
+    aws: AwsCloud | None = None
+    azure: AzureCloud | None = None
+
+    @property
+    def cloud(self) -> Literal["aws", "azure"]:
+        return "aws" if self.aws is not None else "azure"
+
+    @property
+    def region(self) -> str:
+        if self.aws is not None:
+            return self.aws.region
+        assert self.azure is not None
+        return self.azure.location
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    def control_plane_size(self) -> str:
+        cloud = self.aws or self.azure
+        assert cloud is not None
+        return self.control_plane.size or cloud.control_plane_size
+
+    def pool_size(self, pool: NodePool) -> str:
+        cloud = self.aws or self.azure
+        assert cloud is not None
+        return pool.size or cloud.node_size

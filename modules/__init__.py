@@ -1,0 +1,1 @@
+"""Reusable CDKTF constructs, installed as ``clouder.modules`` (see docs/layout.md)."""

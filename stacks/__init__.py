@@ -1,0 +1,1 @@
+"""Deployable CDKTF stacks, installed as ``clouder.stacks`` (see docs/layout.md)."""
