@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["support.moto", "support.terraform"]
+
 REPO = Path(__file__).resolve().parent.parent
 
 
