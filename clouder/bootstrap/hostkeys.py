@@ -1,0 +1,57 @@
+"""Host keys pinned on first contact, in OpenSSH known_hosts format keyed by node name.
+
+The first key a node presents is recorded; from then on only that key is accepted, and a different key is a
+hard error that says how to clear the pin when the node was really rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from clouder.errors import ClouderError
+
+
+class HostKeyChangedError(ClouderError):
+    def __init__(self, name: str, address: str, path: Path) -> None:
+        super().__init__(
+            f"host key of {name} ({address}) does not match the key pinned in {path} on first contact; "
+            "refusing to connect (possible man-in-the-middle).",
+            f"If {name} was rebuilt, remove its pin with `ssh-keygen -R {name} -f {path}` and run again.",
+        )
+
+
+class KnownHosts:
+    """Pinned keys: ``name keytype base64`` per line; written 0600, appended under a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, str]:
+        pins: dict[str, str] = {}
+        if not self.path.exists():
+            return pins
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and not line.startswith("#"):
+                for name in parts[0].split(","):
+                    pins[name] = f"{parts[1]} {parts[2]}"
+        return pins
+
+    def pinned(self, name: str) -> str | None:
+        with self._lock:
+            return self._read().get(name)
+
+    def pin(self, name: str, public_key: str) -> str:
+        """Record ``public_key`` for ``name`` unless a key is pinned already; return the pinned key."""
+        with self._lock:
+            existing = self._read().get(name)
+            if existing is not None:
+                return existing
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+                handle.write(f"{name} {public_key.strip()}\n")
+            return public_key.strip()

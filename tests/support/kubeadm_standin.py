@@ -1,0 +1,346 @@
+"""Stand-in for ``kubeadm`` on the test hosts (the one stand-in TESTING.md allows).
+
+It behaves like kubeadm at its command line: ``init``/``join`` read v1beta4 config files, refuse to run twice
+on a node (kubeadm's preflight), check join tokens, CA hashes and certificate keys against what ``init``
+and ``upload-certs`` created, write admin.conf and kubelet.conf, and print what kubeadm prints (tokens
+included, so Clouder's redaction is exercised). State shared between the hosts ("the cluster") lives in
+the registry folder named by $STANDIN_REGISTRY, which the hosts' private mounts do not hide. Every call is
+logged to registry/kubeadm.log; faults are injected per host through registry/faults.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+REGISTRY = Path(os.environ["STANDIN_REGISTRY"])
+ETC = Path("/etc/kubernetes")
+HOST = socket.gethostname()
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def log(action: str, outcome: str, **extra: object) -> None:
+    entry = {"time": time.time(), "host": HOST, "action": action, "outcome": outcome, **extra}
+    with (REGISTRY / "kubeadm.log").open("a") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+@contextlib.contextmanager
+def registry():
+    with (REGISTRY / "lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = REGISTRY / "state.json"
+        state = (
+            json.loads(path.read_text()) if path.exists() else {"cluster": None, "tokens": {}, "nodes": {}}
+        )
+        yield state
+        path.write_text(json.dumps(state))
+
+
+def settings() -> dict:
+    path = REGISTRY / "settings.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def fail(message: str, code: int = 1) -> None:
+    sys.stderr.write(message + "\n")
+    sys.exit(code)
+
+
+def fault(command: str) -> None:
+    path = REGISTRY / "faults.json"
+    if not path.exists():
+        return
+    faults = json.loads(path.read_text())
+    kind = faults.get(HOST, {}).get(command)
+    if kind is None:
+        return
+    log(command, f"fault:{kind}")
+    if kind == "fail":
+        fail(f"error execution phase preflight: [preflight] Some fatal errors occurred:\n"
+             f"\t[ERROR StandIn]: {command} fails on demand on {HOST}")  # fmt: skip
+    if kind == "slow":
+        time.sleep(float(settings().get("slow_s", 30)))
+    if kind in ("drop", "drop-once"):
+        if kind == "drop-once":
+            faults[HOST].pop(command)
+            path.write_text(json.dumps(faults))
+        drop_connection()
+
+
+def drop_connection() -> None:
+    """Kill this session's sshd processes (not the listener): the client sees the connection drop."""
+    pid = os.getppid()
+    while pid > 1:
+        status = Path(f"/proc/{pid}/status").read_text()
+        parent = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        if cmdline.startswith("sshd") and " -D" not in cmdline:
+            os.kill(pid, signal.SIGKILL)
+        pid = parent
+    time.sleep(5)
+    sys.exit(255)
+
+
+def config(path: str) -> dict[str, dict]:
+    import yaml
+
+    docs = [doc for doc in yaml.safe_load_all(Path(path).read_text()) if doc]
+    for doc in docs:
+        if doc.get("apiVersion") != "kubeadm.k8s.io/v1beta4":
+            fail(f"unsupported apiVersion {doc.get('apiVersion')!r} in {path}")
+    return {doc["kind"]: doc for doc in docs}
+
+
+def flag(args: list[str], name: str, default: str | None = None) -> str | None:
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def new_token() -> str:
+    return (
+        "".join(secrets.choice(ALPHABET) for _ in range(6))
+        + "."
+        + "".join(secrets.choice(ALPHABET) for _ in range(16))
+    )
+
+
+def add_token(state: dict, ttl_s: float, description: str) -> str:
+    token = new_token()
+    state["tokens"][token] = {"expires": time.time() + ttl_s, "description": description}
+    return token
+
+
+def make_ca() -> tuple[str, str]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=3650)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem, "sha256:" + hashlib.sha256(spki).hexdigest()
+
+
+def b64(data: bytes | str) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+def kubeconfig(cluster: dict, user: str, key: str) -> str:
+    import yaml
+
+    return yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": cluster["name"], "cluster": {
+            "server": f"https://{cluster['endpoint']}", "certificate-authority-data": b64(cluster["ca"])}}],
+        "users": [{"name": user, "user": {
+            "client-certificate-data": b64("cert-" + key), "client-key-data": key}}],
+        "contexts": [{"name": f"{user}@{cluster['name']}", "context": {
+            "cluster": cluster["name"], "user": user}}],
+        "current-context": f"{user}@{cluster['name']}",
+    })  # fmt: skip
+
+
+def write(path: Path, text: str, mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def preflight(*paths: Path) -> None:
+    errors = [
+        f"\t[ERROR FileAvailable-{str(p).replace('/', '-')}]: {p} already exists" for p in paths if p.exists()
+    ]
+    if errors:
+        fail("error execution phase preflight: [preflight] Some fatal errors occurred:\n" + "\n".join(errors))
+
+
+def check_registration(reg: dict) -> None:
+    if reg.get("name") != HOST:
+        fail(f"nodeRegistration.name {reg.get('name')!r} is not this node's name {HOST!r}")
+    args = {a["name"]: a["value"] for a in reg.get("kubeletExtraArgs", [])}
+    if args.get("cloud-provider") != "external":
+        fail("kubeletExtraArgs must set cloud-provider=external")
+
+
+def init(args: list[str]) -> None:
+    docs = config(flag(args, "--config") or fail("--config is required"))
+    init_cfg, cluster_cfg = docs["InitConfiguration"], docs["ClusterConfiguration"]
+    check_registration(init_cfg["nodeRegistration"])
+    preflight(ETC / "manifests" / "kube-apiserver.yaml", ETC / "pki" / "ca.crt", ETC / "kubelet.conf")
+    fault("init")
+    log("init", "start")
+    ca, ca_hash = make_ca()
+    write(ETC / "pki" / "ca.crt", ca, 0o644)
+    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+        write(ETC / "manifests" / f"{component}.yaml", f"# {component}\n")
+    time.sleep(float(settings().get("init_s", 0.2)))
+    cluster = {"name": cluster_cfg["clusterName"], "endpoint": cluster_cfg["controlPlaneEndpoint"], "ca": ca,
+               "ca_hash": ca_hash, "version": cluster_cfg["kubernetesVersion"], "cert_key": None}  # fmt: skip
+    with registry() as state:
+        state["cluster"] = cluster
+        token = add_token(state, 86400, "The default bootstrap token generated by 'kubeadm init'.")
+        admin_key = b64(secrets.token_bytes(48))
+        state["admin_key"] = admin_key
+        state["nodes"][HOST] = "control-plane"
+    write(ETC / "admin.conf", kubeconfig(cluster, "kubernetes-admin", admin_key))
+    write(ETC / "kubelet.conf", kubeconfig(cluster, f"system:node:{HOST}", b64(secrets.token_bytes(16))))
+    log("init", "done")
+    print("Your Kubernetes control-plane has initialized successfully!\n\nYou can now join any number of "
+          f"machines by running the following on each node as root:\n\n  kubeadm join {cluster['endpoint']} "
+          f"--token {token} \\\n\t--discovery-token-ca-cert-hash {ca_hash}")  # fmt: skip
+
+
+def upload_certs(args: list[str]) -> None:
+    if not (ETC / "admin.conf").exists():
+        fail(
+            "error execution phase upload-certs: failed to load admin kubeconfig: "
+            "open /etc/kubernetes/admin.conf"
+        )
+    key = config(flag(args, "--config") or fail("--config is required"))["InitConfiguration"].get(
+        "certificateKey"
+    )
+    if not key or len(key) != 64:
+        fail("error execution phase upload-certs: invalid certificate key")
+    fault("upload-certs")
+    with registry() as state:
+        state["cluster"]["cert_key"] = key
+        state["cluster"]["cert_key_expires"] = time.time() + 7200
+    log("upload-certs", "done")
+    print(
+        '[upload-certs] Storing the certificates in Secret "kubeadm-certs"\n'
+        f"[upload-certs] Using certificate key:\n{key}"
+    )
+
+
+def token(args: list[str]) -> None:
+    if not (ETC / "admin.conf").exists():
+        fail("failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory")
+    fault("token")
+    if args[:1] == ["list"]:
+        with registry() as state:
+            tokens = dict(state["tokens"])
+        for value, info in tokens.items():
+            expires = dt.datetime.fromtimestamp(info["expires"], dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            print(json.dumps({
+                "kind": "BootstrapToken", "apiVersion": "output.kubeadm.k8s.io/v1alpha3", "token": value,
+                "description": info["description"], "expires": expires,
+                "usages": ["authentication", "signing"],
+                "groups": ["system:bootstrappers:kubeadm:default-node-token"],
+            }, indent=2))  # fmt: skip
+        log("token-list", "done")
+        return
+    if args[:1] == ["create"]:
+        ttl = flag(args, "--ttl", "24h") or "24h"
+        seconds = float(ttl[:-1]) * {"h": 3600, "m": 60, "s": 1}[ttl[-1]]
+        with registry() as state:
+            value = add_token(state, seconds, flag(args, "--description", "") or "")
+            endpoint, ca_hash = state["cluster"]["endpoint"], state["cluster"]["ca_hash"]
+        log("token-create", "done")
+        if "--print-join-command" in args:
+            print(f"kubeadm join {endpoint} --token {value} --discovery-token-ca-cert-hash {ca_hash}")
+        else:
+            print(value)
+        return
+    fail(f"unknown token command {args}")
+
+
+def join(args: list[str]) -> None:
+    join_cfg = config(flag(args, "--config") or fail("--config is required"))["JoinConfiguration"]
+    check_registration(join_cfg["nodeRegistration"])
+    preflight(ETC / "kubelet.conf", ETC / "pki" / "ca.crt")
+    discovery = join_cfg["discovery"]["bootstrapToken"]
+    control = join_cfg.get("controlPlane")
+    with registry() as state:
+        cluster, tokens = state["cluster"], state["tokens"]
+    if cluster is None or discovery["apiServerEndpoint"] != cluster["endpoint"]:
+        fail(
+            f"couldn't validate the identity of the API Server: {discovery['apiServerEndpoint']} unreachable"
+        )
+    info = tokens.get(discovery["token"])
+    if info is None or info["expires"] < time.time():
+        fail("error execution phase preflight: couldn't validate the identity of the API Server: "
+             "invalid bootstrap token (unknown or expired)")  # fmt: skip
+    if cluster["ca_hash"] not in discovery["caCertHashes"]:
+        fail("error execution phase preflight: cluster CA found in cluster-info ConfigMap is invalid: "
+             "none of the public keys match the pinned hash")  # fmt: skip
+    if control is not None and (
+        control.get("certificateKey") != cluster.get("cert_key")
+        or cluster.get("cert_key_expires", 0) < time.time()
+    ):
+        fail("error execution phase control-plane-prepare/download-certs: error downloading certs: "
+             "error decoding certificate key (secret kubeadm-certs missing or expired)")  # fmt: skip
+    role = "control-plane" if control is not None else "worker"
+    fault("join")
+    log("join", "start", role=role)
+    write(ETC / "pki" / "ca.crt", cluster["ca"], 0o644)
+    if control is not None:
+        for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+            write(ETC / "manifests" / f"{component}.yaml", f"# {component}\n")
+    time.sleep(float(settings().get("join_s", 0.1)))
+    if control is not None:
+        with registry() as state:
+            write(ETC / "admin.conf", kubeconfig(cluster, "kubernetes-admin", state["admin_key"]))
+    write(ETC / "kubelet.conf", kubeconfig(cluster, f"system:node:{HOST}", b64(secrets.token_bytes(16))))
+    with registry() as state:
+        state["nodes"][HOST] = role
+    log("join", "done", role=role)
+    print("This node has joined the cluster")
+
+
+def reset(args: list[str]) -> None:
+    for child in ETC.iterdir() if ETC.exists() else []:
+        if child.is_dir():
+            for sub in sorted(child.rglob("*"), reverse=True):
+                sub.rmdir() if sub.is_dir() else sub.unlink()
+            child.rmdir()
+        else:
+            child.unlink()
+    log("reset", "done")
+    print("[reset] Deleted contents of the etcd data directory and /etc/kubernetes")
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["version"]:
+        print(settings().get("version", "v1.33.5") if "short" in argv else "kubeadm version: stand-in")
+    elif argv[:3] == ["init", "phase", "upload-certs"]:
+        upload_certs(argv[3:])
+    elif argv[:1] == ["init"]:
+        init(argv[1:])
+    elif argv[:1] == ["join"]:
+        join(argv[1:])
+    elif argv[:1] == ["token"]:
+        token(argv[1:])
+    elif argv[:1] == ["reset"]:
+        reset(argv[1:])
+    else:
+        fail(f"stand-in kubeadm: unsupported command {' '.join(argv)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
