@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["support.moto", "support.terraform", "support.hosts",
-                  "support.kubeapi", "support.chartrepo", "support.clusters"]
+pytest_plugins = ["support.moto", "support.terraform", "support.hosts"]
 
 REPO = Path(__file__).resolve().parent.parent
 
