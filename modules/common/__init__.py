@@ -1,0 +1,1 @@
+"""Cloud-neutral building blocks both clouds' constructs share (pure Python: no CDKTF import)."""

@@ -1,0 +1,280 @@
+"""Cloud-init user-data for cluster nodes and the bastion, shared by both clouds (pure Python: no CDKTF).
+
+A node's user-data is a ``#cloud-config`` document that writes the kernel settings and one shell script,
+then runs it: the script turns swap off, loads the kernel modules, trusts the package repositories' signing
+keys only if their fingerprints match the pinned ones, and installs the pinned containerd, kubelet, kubeadm
+and kubectl. A cloud may put its own first step in front (``host_setup``, e.g. naming the host after
+instance metadata). Joining the cluster is the bootstrap stage's job, over SSH, not user-data's.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+PREPARE_SCRIPT_PATH = "/usr/local/sbin/clouder-prepare-node"
+PREPARED_MARKER = "/var/lib/clouder/node-prepared"
+KERNEL_MODULES = ("overlay", "br_netfilter")
+SYSCTLS = {
+    "net.bridge.bridge-nf-call-iptables": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+    "net.ipv4.ip_forward": "1",
+}
+
+
+@dataclass(frozen=True)
+class AptRepository:
+    """A signed apt repository: its ``deb`` line (without options) and its key, pinned by fingerprint."""
+
+    deb: str  # e.g. "https://download.docker.com/linux/ubuntu noble stable"
+    key_url: str
+    key_fingerprint: str
+
+
+@dataclass(frozen=True)
+class NodePackages:
+    """The pinned packages a node installs (from a cloud's catalog)."""
+
+    kubernetes_version: str  # "1.33.5"
+    kubernetes_package_revision: str  # pkgs.k8s.io revision: "1.1" gives "1.33.5-1.1"
+    kubernetes_key_fingerprint: str
+    containerd_package: str  # "containerd.io" (Docker's repository) or "containerd" (Ubuntu archive)
+    containerd_version: str
+    pause_image: str
+    containerd_repository: AptRepository | None = None  # None: the distribution's own archive
+
+    @property
+    def kubernetes_channel(self) -> str:
+        major, minor, _ = self.kubernetes_version.split(".")
+        return f"v{major}.{minor}"
+
+    @property
+    def kubernetes_package_version(self) -> str:
+        return f"{self.kubernetes_version}-{self.kubernetes_package_revision}"
+
+
+@dataclass(frozen=True)
+class NodeUserDataProps:
+    packages: NodePackages
+    role: str = "worker"
+    pool: str = "default"
+    ssh_user: str | None = None  # None: the cloud installs the login (e.g. Azure's admin_ssh_key)
+    ssh_public_keys: Sequence[str] = ()
+    host_setup: str = ""  # body of a bash function run first, before anything is installed
+    preserve_hostname: bool = False
+
+
+_SCRIPT_BODY = r"""
+readonly APT_OPTIONS=(-q -y --no-install-recommends -o DPkg::Lock::Timeout=600)
+readonly KEYRINGS=/etc/apt/keyrings
+
+trust_key() {
+  # trust_key NAME URL FINGERPRINT: install a repository's signing key, refusing any other key.
+  local name="$1" url="$2" fingerprint="$3" key
+  key="$(mktemp)"
+  curl -fsSL --retry 5 "${url}" -o "${key}"
+  if ! gpg --show-keys --with-colons "${key}" | grep -q "^fpr:::::::::${fingerprint}:"; then
+    echo "the signing key at ${url} is not ${fingerprint}: refusing to trust it" >&2
+    exit 1
+  fi
+  install -d -m 0755 "${KEYRINGS}"
+  gpg --dearmor --batch --yes -o "${KEYRINGS}/${name}.gpg" "${key}"
+  rm -f "${key}"
+}
+
+prepare_kernel() {
+  swapoff -a
+  sed -i '/\sswap\s/s/^[^#]/#&/' /etc/fstab
+  local module
+  for module in ${KERNEL_MODULES}; do
+    modprobe "${module}"
+  done
+  sysctl --system >/dev/null
+}
+
+add_repositories() {
+  trust_key kubernetes "${KUBERNETES_REPOSITORY}Release.key" "${KUBERNETES_KEY_FINGERPRINT}"
+  echo "deb [signed-by=${KEYRINGS}/kubernetes.gpg] ${KUBERNETES_REPOSITORY} /" \
+    >/etc/apt/sources.list.d/kubernetes.list
+  if [ -n "${CONTAINERD_REPOSITORY}" ]; then
+    trust_key containerd "${CONTAINERD_KEY_URL}" "${CONTAINERD_KEY_FINGERPRINT}"
+    echo "deb [signed-by=${KEYRINGS}/containerd.gpg] ${CONTAINERD_REPOSITORY}" \
+      >/etc/apt/sources.list.d/containerd.list
+  fi
+  apt-get update -q
+}
+
+install_packages() {
+  apt-get install "${APT_OPTIONS[@]}" \
+    "${CONTAINERD_PACKAGE}=${CONTAINERD_VERSION}" \
+    "kubelet=${KUBERNETES_PACKAGE_VERSION}" \
+    "kubeadm=${KUBERNETES_PACKAGE_VERSION}" \
+    "kubectl=${KUBERNETES_PACKAGE_VERSION}"
+  apt-mark hold "${CONTAINERD_PACKAGE}" kubelet kubeadm kubectl
+}
+
+configure_runtime() {
+  # Packaged configs may disable the CRI plugin (Docker's containerd.io does): start from the defaults.
+  install -d -m 0755 /etc/containerd
+  containerd config default >/etc/containerd/config.toml
+  sed -i \
+    -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
+    -e "s|sandbox_image = .*|sandbox_image = \"${PAUSE_IMAGE}\"|" \
+    /etc/containerd/config.toml
+  systemctl enable containerd
+  systemctl restart containerd
+  systemctl enable kubelet
+}
+
+main() {
+  export DEBIAN_FRONTEND=noninteractive
+  @HOST_SETUP_CALL@
+  prepare_kernel
+  add_repositories
+  install_packages
+  configure_runtime
+  install -d -m 0755 "$(dirname "${MARKER}")"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"${MARKER}"
+}
+
+main "$@"
+"""
+
+
+def prepare_script(packages: NodePackages, host_setup: str = "") -> str:
+    """The node preparation script (bash) with the pinned versions filled in."""
+    repository = packages.containerd_repository
+    values = {
+        "KUBERNETES_REPOSITORY": f"https://pkgs.k8s.io/core:/stable:/{packages.kubernetes_channel}/deb/",
+        "KUBERNETES_PACKAGE_VERSION": packages.kubernetes_package_version,
+        "KUBERNETES_KEY_FINGERPRINT": packages.kubernetes_key_fingerprint,
+        "CONTAINERD_PACKAGE": packages.containerd_package,
+        "CONTAINERD_VERSION": packages.containerd_version,
+        "CONTAINERD_REPOSITORY": repository.deb if repository else "",
+        "CONTAINERD_KEY_URL": repository.key_url if repository else "",
+        "CONTAINERD_KEY_FINGERPRINT": repository.key_fingerprint if repository else "",
+        "PAUSE_IMAGE": packages.pause_image,
+        "KERNEL_MODULES": " ".join(KERNEL_MODULES),
+        "MARKER": PREPARED_MARKER,
+    }
+    header = [
+        "#!/bin/bash",
+        "# Prepare an Ubuntu node for kubeadm. Written by Clouder's cloud-init user-data; safe to run again.",
+        "set -euo pipefail",
+        "",
+        *(f"readonly {name}={shlex.quote(value)}" for name, value in values.items()),
+    ]
+    body = _SCRIPT_BODY.replace("@HOST_SETUP_CALL@", "host_setup" if host_setup else ":")
+    if host_setup:
+        body = f"\nhost_setup() {{\n{host_setup.strip(chr(10))}\n}}\n" + body
+    return "\n".join(header) + "\n" + body
+
+
+def node_user_data(props: NodeUserDataProps) -> str:
+    """The ``#cloud-config`` document for a control-plane or worker node."""
+    document: dict[str, Any] = {
+        **({"preserve_hostname": True} if props.preserve_hostname else {}),
+        **_login(props.ssh_user, props.ssh_public_keys),
+        "ssh_pwauth": False,
+        "write_files": [
+            {
+                "path": "/etc/modules-load.d/clouder-kubernetes.conf",
+                "permissions": "0644",
+                "content": "".join(f"{module}\n" for module in KERNEL_MODULES),
+            },
+            {
+                "path": "/etc/sysctl.d/90-clouder-kubernetes.conf",
+                "permissions": "0644",
+                "content": "".join(f"{key} = {value}\n" for key, value in SYSCTLS.items()),
+            },
+            {
+                "path": "/etc/clouder/node.env",
+                "permissions": "0644",
+                "content": f"CLOUDER_NODE_ROLE={props.role}\nCLOUDER_NODE_POOL={props.pool}\n",
+            },
+            {
+                "path": PREPARE_SCRIPT_PATH,
+                "permissions": "0755",
+                "content": prepare_script(props.packages, props.host_setup),
+            },
+        ],
+        "runcmd": [[PREPARE_SCRIPT_PATH]],
+    }
+    return render_cloud_config(document)
+
+
+@dataclass(frozen=True)
+class BastionUserDataProps:
+    ssh_user: str | None = None
+    ssh_public_keys: Sequence[str] = field(default_factory=tuple)
+
+
+def bastion_user_data(props: BastionUserDataProps) -> str:
+    """The ``#cloud-config`` for the bastion: keys only, no root, TCP forwarding for ``ssh -J``."""
+    document: dict[str, Any] = {
+        **_login(props.ssh_user, props.ssh_public_keys),
+        "ssh_pwauth": False,
+        "write_files": [
+            {
+                "path": "/etc/ssh/sshd_config.d/90-clouder-bastion.conf",
+                "permissions": "0644",
+                "content": "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n"
+                "AllowTcpForwarding yes\nX11Forwarding no\nAllowAgentForwarding no\n",
+            },
+        ],
+        "runcmd": [["systemctl", "reload", "ssh"]],
+    }
+    return render_cloud_config(document)
+
+
+def shell_scripts(user_data: str) -> dict[str, str]:
+    """Every shell script a user-data document holds, by where it runs (for linting).
+
+    Files it writes that start with a shebang, by path; ``runcmd`` entries given as one string (those
+    run through ``sh -c``), as ``runcmd[N]``.
+    """
+    document = yaml.safe_load(user_data)
+    scripts = {
+        entry["path"]: entry["content"]
+        for entry in document.get("write_files", [])
+        if str(entry.get("content", "")).startswith("#!")
+    }
+    for index, command in enumerate(document.get("runcmd", [])):
+        if isinstance(command, str):
+            scripts[f"runcmd[{index}]"] = f"#!/bin/sh\n{command}\n"
+    return scripts
+
+
+def _login(user: str | None, keys: Sequence[str]) -> dict[str, Any]:
+    if user is None:
+        return {}
+    account: dict[str, Any] = {
+        "name": user,
+        "groups": ["sudo"],
+        "sudo": "ALL=(ALL) NOPASSWD:ALL",
+        "shell": "/bin/bash",
+        "lock_passwd": True,
+    }
+    if keys:
+        account["ssh_authorized_keys"] = list(keys)
+    return {"users": ["default", account]}
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """Writes multi-line strings as literal blocks, so scripts stay readable in the user-data."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_LiteralDumper.add_representer(str, _str)
+
+
+def render_cloud_config(document: Mapping[str, Any]) -> str:
+    return "#cloud-config\n" + yaml.dump(dict(document), Dumper=_LiteralDumper, sort_keys=False, width=120)
