@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["support.moto", "support.terraform", "support.hosts"]
+pytest_plugins = [
+    "support.moto",
+    "support.terraform",
+    "support.hosts",
+    "support.kubeapi",
+    "support.chartrepo",
+    "support.clusters",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 

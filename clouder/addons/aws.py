@@ -1,0 +1,110 @@
+"""AWS add-ons: cloud controller manager, EBS CSI driver with the gp3 class, AWS Load Balancer Controller.
+
+Every AWS component authenticates with the node's instance profile (IMDSv2): no values here carry keys,
+and ``refuse_static_keys`` rejects any rendering that would put static AWS credentials into the cluster.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from clouder.addons.context import AddonContext, Values
+from clouder.catalog.charts import AWS_CCM_IMAGE_TAGS
+from clouder.errors import ClouderError
+from clouder.kube.objects import Obj, ObjectRef
+
+CONTROL_PLANE = {"node-role.kubernetes.io/control-plane": ""}
+LBC_TLS_SECRET = ObjectRef("v1", "Secret", "kube-system", "aws-load-balancer-tls")
+STATIC_KEY_NAMES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "key_id", "access_key"}
+
+
+def cloud_controller_manager(ctx: AddonContext) -> Values:
+    return {
+        "image": {"tag": AWS_CCM_IMAGE_TAGS[ctx.minor]},
+        "args": ["--v=2", "--cloud-provider=aws", f"--cluster-name={ctx.spec.name}",
+                 "--configure-cloud-routes=false"],
+        "nodeSelector": CONTROL_PLANE,
+    }  # fmt: skip
+
+
+def ebs_csi_driver(ctx: AddonContext) -> Values:
+    return {
+        "controller": {
+            "region": ctx.aws.region,
+            "replicaCount": ctx.control_plane_replicas,
+            "k8sTagClusterId": ctx.spec.name,
+            "extraVolumeTags": {"clouder.dev/cluster": ctx.spec.name},
+        },
+        # Clouder applies the one default class (gp3) itself; the chart's classes stay off.
+        "storageClasses": [],
+        "defaultStorageClass": {"enabled": False},
+    }
+
+
+def load_balancer_controller(ctx: AddonContext) -> Values:
+    values: Values = {
+        "clusterName": ctx.spec.name,
+        "region": ctx.aws.region,
+        "vpcId": ctx.aws.vpc_id,
+        "replicaCount": ctx.control_plane_replicas,
+        "serviceAccount": {"create": True, "name": "aws-load-balancer-controller"},
+        "enableServiceMutatorWebhook": ctx.spec.load_balancing.service_mutator_webhook,
+    }
+    tls = _existing_webhook_tls(ctx)
+    if tls:
+        values["webhookTLS"] = tls
+    return values
+
+
+def _existing_webhook_tls(ctx: AddonContext) -> dict[str, str] | None:
+    """Reuse the webhook certificate the chart generated on the first install (its offline render would
+    otherwise mint a new one every run, and every run would be a change)."""
+    if ctx.lookup is None:
+        return None
+    live = ctx.lookup(LBC_TLS_SECRET)
+    data = (live or {}).get("data") or {}
+    if not all(key in data for key in ("ca.crt", "tls.crt", "tls.key")):
+        return None
+    decoded = {key: base64.b64decode(data[key]).decode() for key in ("ca.crt", "tls.crt", "tls.key")}
+    ctx.secret(decoded["tls.key"])
+    return {"caCert": decoded["ca.crt"], "cert": decoded["tls.crt"], "key": decoded["tls.key"]}
+
+
+def gp3_storage_class(ctx: AddonContext) -> Obj:
+    annotations = {"storageclass.kubernetes.io/is-default-class": str(ctx.spec.storage.default_class).lower()}
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": "gp3", "annotations": annotations},
+        "provisioner": "ebs.csi.aws.com",
+        "parameters": {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": True,
+        "reclaimPolicy": ctx.spec.storage.reclaim_policy,
+    }
+
+
+def refuse_static_keys(release: str, manifests: list[Obj]) -> None:
+    """AWS components use the instance profile; a rendering that carries static keys is an error."""
+    for obj in manifests:
+        for name in _env_names(obj) | set((obj.get("data") or {}) | (obj.get("stringData") or {})):
+            if name in STATIC_KEY_NAMES:
+                raise ClouderError(
+                    f"release {release}: {ObjectRef.of(obj)} would carry static AWS credentials ({name}).",
+                    "AWS add-ons use the nodes' instance profile; remove the credentials from the values.",
+                )
+
+
+def _env_names(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "env" and isinstance(value, list):
+                found |= {str(item.get("name")) for item in value if isinstance(item, dict)}
+            else:
+                found |= _env_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _env_names(item)
+    return found

@@ -1,0 +1,116 @@
+"""Azure add-ons: cloud-config secret (azure.json), cloud controller manager, Azure Disk and Azure File CSI.
+
+``azure.json`` is built from the outputs contract: managed identity (the nodes' user-assigned identity),
+Standard load balancer. It lives only in the Secret ``kube-system/azure-cloud-provider`` (key
+``cloud-config``), which the CCM and both CSI drivers read; its contents are registered for redaction.
+"""
+
+from __future__ import annotations
+
+from clouder.addons.context import AddonContext, Values, compact_json, secret_manifest
+from clouder.catalog.charts import AZURE_CCM_IMAGE_TAGS
+from clouder.kube.objects import Obj
+
+CLOUD_CONFIG_SECRET = "azure-cloud-provider"
+CLOUD_CONFIG_NAMESPACE = "kube-system"
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+
+
+def azure_json(ctx: AddonContext) -> Values:
+    facts = ctx.azure
+    for value in (facts.tenant_id, facts.subscription_id, facts.identity_client_id):
+        ctx.secret(value)
+    return {
+        "cloud": "AzurePublicCloud",
+        "tenantId": facts.tenant_id,
+        "subscriptionId": facts.subscription_id,
+        "resourceGroup": facts.resource_group,
+        "location": facts.location,
+        "vmType": "standard",
+        "vnetName": facts.vnet_name,
+        "vnetResourceGroup": facts.vnet_resource_group,
+        "subnetName": facts.subnet_name,
+        "securityGroupName": facts.security_group_name,
+        "routeTableName": facts.route_table_name,
+        "useManagedIdentityExtension": True,
+        "userAssignedIdentityID": facts.identity_client_id,
+        "useInstanceMetadata": True,
+        "loadBalancerSku": facts.load_balancer_sku,
+        "excludeMasterFromStandardLB": False,
+        "cloudProviderBackoff": True,
+        "cloudProviderRateLimit": True,
+    }
+
+
+def cloud_config_secret(ctx: AddonContext) -> Obj:
+    return secret_manifest(CLOUD_CONFIG_SECRET, CLOUD_CONFIG_NAMESPACE,
+                           {"cloud-config": compact_json(azure_json(ctx))}, ctx)  # fmt: skip
+
+
+def cloud_controller_manager(ctx: AddonContext) -> Values:
+    tag = AZURE_CCM_IMAGE_TAGS[ctx.minor]
+    return {
+        "infra": {"clusterName": ctx.spec.name},
+        "cloudControllerManager": {
+            "imageTag": tag,
+            "replicas": ctx.control_plane_replicas,
+            "clusterCIDR": ctx.spec.kubernetes.pod_cidr,
+            "allocateNodeCidrs": False,  # the CNI allocates pod addresses (overlay)
+            "configureCloudRoutes": False,
+            "cloudConfigSecretName": CLOUD_CONFIG_SECRET,
+        },
+        "cloudNodeManager": {"imageTag": tag},
+    }
+
+
+def _csi(ctx: AddonContext) -> Values:
+    secret = {
+        "cloudConfigSecretName": CLOUD_CONFIG_SECRET,
+        "cloudConfigSecretNamespace": CLOUD_CONFIG_NAMESPACE,
+    }
+    return {
+        "controller": {"replicas": ctx.control_plane_replicas, **secret},
+        "node": dict(secret),
+        "windows": {"enabled": False},
+    }
+
+
+def disk_csi_driver(ctx: AddonContext) -> Values:
+    return _csi(ctx)
+
+
+def file_csi_driver(ctx: AddonContext) -> Values:
+    return _csi(ctx)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def storage_classes(ctx: AddonContext) -> list[Obj]:
+    """``managed-csi`` (the default; Azure encrypts managed disks at rest) and ``azurefile-csi``."""
+    storage = ctx.spec.storage
+    disk: Obj = {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": "managed-csi", "annotations": {DEFAULT_CLASS: _flag(storage.default_class)}},
+        "provisioner": "disk.csi.azure.com",
+        "parameters": {"skuName": "StandardSSD_LRS"},
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": True,
+        "reclaimPolicy": storage.reclaim_policy,
+    }  # fmt: skip
+    classes = [disk]
+    if storage.file_storage:
+        classes.append({
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": "azurefile-csi"},
+            "provisioner": "file.csi.azure.com",
+            "parameters": {"skuName": "Standard_LRS"},
+            "mountOptions": ["mfsymlinks", "actimeo=30", "nosharesock"],
+            "volumeBindingMode": "Immediate",
+            "allowVolumeExpansion": True,
+            "reclaimPolicy": storage.reclaim_policy,
+        })  # fmt: skip
+    return classes

@@ -1,0 +1,124 @@
+"""Install the add-on set: each step rendered, validated, applied, pruned and waited on, in order."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from clouder.addons.context import AddonContext
+from clouder.addons.nodes import wait_nodes_initialized
+from clouder.addons.plan import NodesInitialized, Step, plan, render_step
+from clouder.catalog.charts import Catalog, default_catalog
+from clouder.errors import ClouderError
+from clouder.kube.client import Kube
+from clouder.kube.release import ApplyOptions, Change, apply_release
+from clouder.observe.events import Event, EventLog
+
+STAGE = "addons"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    timeout: float = 600.0
+    interval: float = 2.0
+    cache: Path | None = None
+    catalog: Catalog = field(default_factory=default_catalog)
+
+
+@dataclass
+class StepReport:
+    name: str
+    kind: Literal["release", "gate"]
+    version: str = ""
+    ok: bool = True
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> int:
+        return sum(n for action, n in self.counts.items() if action != "unchanged")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "version": self.version, "ok": self.ok,
+                "changes": self.counts, "problems": self.problems, "seconds": self.seconds}  # fmt: skip
+
+
+@dataclass
+class AddonsReport:
+    steps: list[StepReport] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps) and not self.skipped
+
+    @property
+    def changed(self) -> int:
+        return sum(step.changed for step in self.steps)
+
+    @property
+    def objects(self) -> int:
+        return sum(sum(step.counts.values()) for step in self.steps)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "changed": self.changed, "steps": [s.as_dict() for s in self.steps],
+                "skipped": self.skipped}  # fmt: skip
+
+
+def run_addons(
+    kube: Kube, ctx: AddonContext, settings: RunSettings, events: EventLog | None = None
+) -> AddonsReport:
+    """Run every step; stop at the first that fails, naming what is not ready and why."""
+    log = events or EventLog(redactor=kube.redactor)
+    ctx = AddonContext(ctx.spec, ctx.outputs, kube.redactor, kube.get)
+    report = AddonsReport()
+    steps = plan(ctx)
+    for index, step in enumerate(steps):
+        log.emit(Event(STAGE, step.release, "start"))
+        outcome = _run_step(kube, ctx, step, settings, log)
+        report.steps.append(outcome)
+        detail = _detail(outcome)
+        log.emit(Event(STAGE, step.release, "ok" if outcome.ok else "failed", None, outcome.seconds, detail))
+        if not outcome.ok:
+            report.skipped = [later.release for later in steps[index + 1 :]]
+            break
+    return report
+
+
+def _run_step(kube: Kube, ctx: AddonContext, step: Step, settings: RunSettings, log: EventLog) -> StepReport:
+    started = time.monotonic()
+    if isinstance(step, NodesInitialized):
+        problems = wait_nodes_initialized(kube, ctx.outputs, settings.timeout, settings.interval)
+        return StepReport(step.release, "gate", ok=not problems, problems=problems,
+                          seconds=round(time.monotonic() - started, 3))  # fmt: skip
+    report = StepReport(step.release, "release")
+
+    def changed(change: Change) -> None:
+        log.emit(Event(STAGE, step.release, "info", detail=f"{change.action} {change.ref}"))
+
+    try:
+        release = render_step(step, ctx, settings.catalog, settings.cache)
+        report.version = release.version
+        options = ApplyOptions(ctx.spec.kubernetes.version, settings.timeout, settings.interval, changed)
+        result = apply_release(kube, release, options)
+    except ClouderError as exc:
+        report.ok = False
+        report.problems = [kube.redactor.redact(exc.render())]
+    else:
+        for change in result.changes:
+            report.counts[change.action] = report.counts.get(change.action, 0) + 1
+        report.ok = result.ok
+        report.problems = [item.render() for item in result.wait.not_ready]
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _detail(step: StepReport) -> str:
+    if not step.ok:
+        return "; ".join(step.problems)
+    if step.kind == "gate":
+        return "all nodes initialised"
+    return ", ".join(f"{n} {action}" for action, n in sorted(step.counts.items())) or "nothing to apply"

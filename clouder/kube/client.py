@@ -1,0 +1,151 @@
+"""A connection to a cluster: the official client, its dynamic (discovery-driven) API, error wrapping."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kubernetes import config as kube_config
+from kubernetes import dynamic
+from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
+
+from clouder.errors import BadInputError, ClouderError
+from clouder.kube.objects import Obj, ObjectRef
+from clouder.observe.events import Redactor
+
+FIELD_MANAGER = "clouder"
+# The client's functions are untyped; Any keeps strict mypy honest about where types stop.
+_dynamic_client: Any = dynamic.DynamicClient
+_new_client: Any = kube_config.new_client_from_config
+
+
+class Kube:
+    """One cluster. Server-side apply, get, list, delete by object reference."""
+
+    def __init__(self, api_client: Any, redactor: Redactor | None = None) -> None:
+        self.api_client = api_client
+        self.redactor = redactor or Redactor()
+        # Discovery is cached per connection only: a stale cache would hide CRDs installed since.
+        self._cache_dir = tempfile.mkdtemp(prefix="clouder-discovery-")
+        try:
+            self.dynamic: Any = _dynamic_client(
+                api_client, cache_file=str(Path(self._cache_dir) / "discovery.json")
+            )
+        except Exception as exc:
+            self.close()
+            host = api_client.configuration.host
+            raise ClouderError(f"cannot reach the Kubernetes API at {host}: {self.explain(exc)}") from None
+
+    @classmethod
+    def from_kubeconfig(cls, path: Path, redactor: Redactor | None = None) -> Kube:
+        if not path.is_file():
+            raise BadInputError(
+                f"kubeconfig {path} does not exist.",
+                "Run `clouder bootstrap SPEC` first, or pass --kubeconfig FILE.",
+            )
+        try:
+            api_client = _new_client(config_file=str(path))
+        except Exception as exc:
+            raise BadInputError(f"kubeconfig {path} is not usable: {exc}") from None
+        return cls(api_client, redactor)
+
+    def close(self) -> None:
+        shutil.rmtree(self._cache_dir, ignore_errors=True)
+        if getattr(self, "api_client", None) is not None:
+            self.api_client.close()
+
+    def __enter__(self) -> Kube:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def server_version(self) -> str:
+        return str(self.dynamic.version["kubernetes"]["gitVersion"])
+
+    def resource(self, api_version: str, kind: str) -> Any:
+        try:
+            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            raise ClouderError(f"the cluster does not serve {kind} in {api_version}.") from None
+
+    def refresh_discovery(self) -> None:
+        self.dynamic.resources.invalidate_cache()
+
+    def get(self, ref: ObjectRef) -> Obj | None:
+        resource = self.resource(ref.api_version, ref.kind)
+        try:
+            found = self.dynamic.get(resource, name=ref.name, namespace=ref.namespace or None)
+        except NotFoundError:
+            return None
+        except DynamicApiError as exc:
+            raise ClouderError(f"reading {ref} failed: {self.explain(exc)}") from None
+        result: Obj = found.to_dict()
+        return result
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None, **selectors: str) -> list[Obj]:
+        resource = self.resource(api_version, kind)
+        try:
+            found = self.dynamic.get(resource, namespace=namespace, **selectors)
+        except DynamicApiError as exc:
+            raise ClouderError(f"listing {kind} failed: {self.explain(exc)}") from None
+        items: list[Obj] = found.to_dict().get("items", [])
+        return items
+
+    def apply(self, obj: Obj) -> Obj:
+        ref = ObjectRef.of(obj)
+        resource = self.resource(ref.api_version, ref.kind)
+        try:
+            applied = self.dynamic.server_side_apply(
+                resource, body=obj, name=ref.name, namespace=ref.namespace or None,
+                field_manager=FIELD_MANAGER, force_conflicts=True,
+            )  # fmt: skip
+        except DynamicApiError as exc:
+            raise ClouderError(f"applying {ref} failed: {self.explain(exc)}") from None
+        result: Obj = applied.to_dict()
+        return result
+
+    def create(self, obj: Obj) -> Obj:
+        ref = ObjectRef.of(obj)
+        resource = self.resource(ref.api_version, ref.kind)
+        try:
+            created: Obj = self.dynamic.create(resource, body=obj, namespace=ref.namespace or None).to_dict()
+        except DynamicApiError as exc:
+            raise ClouderError(f"creating {ref} failed: {self.explain(exc)}") from None
+        return created
+
+    def delete(self, ref: ObjectRef) -> bool:
+        """Delete one object (dependents in the background); False when it was already gone."""
+        resource = self.resource(ref.api_version, ref.kind)
+        try:
+            self.dynamic.delete(resource, name=ref.name, namespace=ref.namespace or None,
+                                propagation_policy="Background")  # fmt: skip
+        except NotFoundError:
+            return False
+        except DynamicApiError as exc:
+            raise ClouderError(f"deleting {ref} failed: {self.explain(exc)}") from None
+        return True
+
+    def namespaced(self, api_version: str, kind: str) -> bool:
+        return bool(self.resource(api_version, kind).namespaced)
+
+    def explain(self, exc: BaseException) -> str:
+        """A one-line reason for an API error, with every registered secret redacted."""
+        if isinstance(exc, DynamicApiError):
+            text = f"{exc.status} {exc.reason}: {_message(exc)}"
+        else:
+            text = f"{type(exc).__name__}: {exc}"
+        return self.redactor.redact(text)
+
+
+def _message(exc: DynamicApiError) -> str:
+    import json
+
+    try:
+        body = json.loads(exc.body or "")
+    except (TypeError, ValueError):
+        return str(exc.body or "")[:500]
+    return str(body.get("message", ""))[:2000]

@@ -1,0 +1,195 @@
+"""Apply a release: validate, apply (server-side, field manager ``clouder``), prune, wait — one typed result.
+
+A release is a named set of rendered manifests (from a chart or built by Clouder). Its inventory in the
+cluster lists what it applied; objects a later rendering no longer contains are deleted.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from clouder.errors import ClouderError
+from clouder.kube import inventory
+from clouder.kube.client import Kube
+from clouder.kube.objects import (
+    CLUSTER_SCOPED,
+    INSTALL_ORDER,
+    Obj,
+    ObjectRef,
+    contains,
+    digest,
+    install_rank,
+    ordered,
+)
+from clouder.kube.readiness import needs_wait
+from clouder.kube.validate import validate
+from clouder.kube.wait import WaitReport, wait_ready
+
+HASH_ANNOTATION = "clouder.dev/applied-hash"
+SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
+Action = Literal["created", "configured", "unchanged", "pruned"]
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    namespace: str
+    version: str
+    manifests: tuple[Obj, ...]
+    create_namespace: bool = True
+
+    def objects(self) -> list[Obj]:
+        """The manifests with namespaces filled in, the release namespace first when Clouder creates it."""
+        found = [_placed(obj, self.namespace) for obj in self.manifests]
+        declared = any(o["kind"] == "Namespace" and o["metadata"]["name"] == self.namespace for o in found)
+        if self.create_namespace and self.namespace not in SYSTEM_NAMESPACES and not declared:
+            found.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}})
+        return ordered(found)
+
+
+@dataclass(frozen=True)
+class Change:
+    ref: ObjectRef
+    action: Action
+
+
+@dataclass
+class ReleaseResult:
+    release: str
+    version: str
+    changes: list[Change] = field(default_factory=list)
+    wait: WaitReport = field(default_factory=WaitReport)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.wait.ok
+
+    @property
+    def changed(self) -> list[Change]:
+        return [c for c in self.changes if c.action != "unchanged"]
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for change in self.changes:
+            counts[change.action] = counts.get(change.action, 0) + 1
+        return ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing to apply"
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    kubernetes_version: str
+    timeout: float = 300.0
+    interval: float = 2.0
+    on_change: Callable[[Change], None] | None = None
+
+
+def _placed(obj: Obj, namespace: str) -> Obj:
+    placed = copy.deepcopy(obj)
+    meta = placed.setdefault("metadata", {})
+    if placed["kind"] in CLUSTER_SCOPED:
+        meta.pop("namespace", None)
+    elif not meta.get("namespace"):
+        meta["namespace"] = namespace
+    return placed
+
+
+def _desired(obj: Obj, release: str, namespaced: bool) -> Obj:
+    desired = copy.deepcopy(obj)
+    meta = desired.setdefault("metadata", {})
+    if not namespaced:
+        meta.pop("namespace", None)
+    meta.setdefault("labels", {})[inventory.RELEASE_LABEL] = release
+    meta.setdefault("annotations", {})[HASH_ANNOTATION] = digest(desired)
+    return desired
+
+
+def prepare(kube: Kube, obj: Obj, release: str) -> Obj:
+    """The object as Clouder applies it: scoped as the cluster serves its kind, labelled, content-hashed."""
+    return _desired(obj, release, kube.namespaced(obj["apiVersion"], obj["kind"]))
+
+
+def apply_object(kube: Kube, desired: Obj) -> Change:
+    """Apply one prepared object unless the cluster already holds exactly what it asks for."""
+    ref = ObjectRef.of(desired)
+    live = kube.get(ref)
+    if live is not None and contains(live, desired):
+        return Change(ref, "unchanged")
+    kube.apply(desired)
+    return Change(ref, "created" if live is None else "configured")
+
+
+def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> ReleaseResult:
+    """Validate → record inventory (old + new) → apply → prune → record inventory (new) → wait."""
+    started = time.monotonic()
+    objects = release.objects()
+    validate(objects, options.kubernetes_version, release.name, kube.redactor)
+    result = ReleaseResult(release.name, release.version)
+
+    def note(change: Change) -> None:
+        result.changes.append(change)
+        if options.on_change and change.action != "unchanged":
+            options.on_change(change)
+
+    crds = [prepare(kube, o, release.name) for o in objects if o["kind"] == "CustomResourceDefinition"]
+    previous = inventory.read(kube, release.name)
+    old = previous.objects if previous else frozenset()
+    # Before applying, the inventory covers old and new: an interrupted run never orphans an object.
+    # (Custom resources are scoped after their CRDs are served, so they join the final inventory only.)
+    planned = old | {ObjectRef.of(o) for o in crds} | {ObjectRef.of(o) for o in objects if _known(o)}
+    staged = inventory.Inventory(release.name, release.version, planned)
+    inventory.write(kube, staged, previous)
+    _apply_crds(kube, crds, release, options, note)
+    desired = [prepare(kube, o, release.name) for o in objects if o["kind"] != "CustomResourceDefinition"]
+    for obj in desired:
+        note(apply_object(kube, obj))
+    current = frozenset(c.ref for c in result.changes)
+    for ref in prune_order(old - current):
+        if _owned(kube, ref, release.name) and kube.delete(ref):
+            note(Change(ref, "pruned"))
+    inventory.write(kube, inventory.Inventory(release.name, release.version, current), staged)
+    waited = [ObjectRef.of(o) for o in crds + desired if needs_wait(o)]
+    result.wait = wait_ready(kube, waited, options.timeout, options.interval)
+    result.seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def _known(obj: Obj) -> bool:
+    return obj["kind"] in INSTALL_ORDER or obj["kind"] in CLUSTER_SCOPED
+
+
+def _apply_crds(
+    kube: Kube, crds: list[Obj], release: Release, options: ApplyOptions, note: Callable[[Change], None]
+) -> None:
+    if not crds:
+        return
+    changes = [apply_object(kube, crd) for crd in crds]
+    for change in changes:
+        note(change)
+    report = wait_ready(kube, [c.ref for c in changes], options.timeout, options.interval)
+    if not report.ok:
+        raise ClouderError(
+            f"release {release.name}: CustomResourceDefinitions not established:\n{report.render()}"
+        )
+    if any(c.action != "unchanged" for c in changes):
+        kube.refresh_discovery()
+
+
+def _owned(kube: Kube, ref: ObjectRef, release: str) -> bool:
+    """Only delete what still carries this release's label (another release may have adopted it)."""
+    try:
+        live = kube.get(ref)
+    except ClouderError:
+        return False  # its kind is gone (a CRD removed earlier): nothing left to delete
+    if live is None:
+        return False
+    return bool((live.get("metadata") or {}).get("labels", {}).get(inventory.RELEASE_LABEL) == release)
+
+
+def prune_order(refs: frozenset[ObjectRef]) -> list[ObjectRef]:
+    """Reverse install order: workloads before their RBAC, namespaces and CRDs last."""
+    return sorted(refs, key=lambda r: install_rank({"kind": r.kind}), reverse=True)

@@ -1,0 +1,101 @@
+"""The AWS add-on set against an emulated cluster (HTTP, official client) and the loopback chart repo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.chartrepo import ChartRepo
+from support.clusters import EmulatedCluster
+
+from clouder.addons import AddonContext, RunSettings, run_addons
+from clouder.kube import Kube
+
+
+def settings(repo: ChartRepo, tmp_path: Path, timeout: float = 10.0) -> RunSettings:
+    return RunSettings(timeout=timeout, interval=0.05, cache=tmp_path / "cache", catalog=repo.catalog())
+
+
+def test_full_aws_set_installs_then_second_run_applies_nothing(
+    aws_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    ctx = AddonContext(aws_cluster.spec, aws_cluster.outputs)
+    with Kube.from_kubeconfig(aws_cluster.kubeconfig) as kube:
+        first = run_addons(kube, ctx, settings(chart_repo, tmp_path))
+        assert first.ok, first.as_dict()
+        names = [step.name for step in first.steps]
+        assert names == [
+            "cilium",
+            "aws-cloud-controller-manager",
+            "nodes-initialized",
+            "aws-ebs-csi-driver",
+            "storage-classes",
+            "aws-load-balancer-controller",
+        ]
+        writes = len(aws_cluster.api.emulator.writes)
+        second = run_addons(kube, ctx, settings(chart_repo, tmp_path))
+    assert second.ok and second.changed == 0, second.as_dict()
+    assert second.objects == first.objects
+    assert len(aws_cluster.api.emulator.writes) == writes  # not one write reached the API server
+
+
+def test_chart_version_bump_prunes_what_the_new_version_no_longer_renders(
+    aws_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    ctx = AddonContext(aws_cluster.spec, aws_cluster.outputs)
+    emulator = aws_cluster.api.emulator
+    with Kube.from_kubeconfig(aws_cluster.kubeconfig) as kube:
+        assert run_addons(kube, ctx, settings(chart_repo, tmp_path)).ok
+        assert emulator.get("PodDisruptionBudget", "ebs-csi-controller", "kube-system") is not None
+        chart_repo.publish(chart_repo.variant("aws-ebs-csi-driver", drop=["pdb.yaml"]), "2.51.0")
+        bumped = RunSettings(
+            timeout=10,
+            interval=0.05,
+            cache=tmp_path / "cache",
+            catalog=chart_repo.catalog().with_version("aws-ebs-csi-driver", "2.51.0"),
+        )
+        report = run_addons(kube, ctx, bumped)
+    assert report.ok, report.as_dict()
+    ebs = next(step for step in report.steps if step.name == "aws-ebs-csi-driver")
+    assert ebs.version == "2.51.0"
+    assert ebs.counts.get("pruned") == 1
+    assert emulator.get("PodDisruptionBudget", "ebs-csi-controller", "kube-system") is None
+    assert emulator.get("DaemonSet", "ebs-csi-node", "kube-system") is not None
+    assert [step.changed for step in report.steps if step.name != "aws-ebs-csi-driver"] == [0] * 5
+    inventory = emulator.get("ConfigMap", "clouder-release-aws-ebs-csi-driver", "kube-system")
+    assert inventory is not None and inventory["data"]["version"] == "2.51.0"
+    assert "PodDisruptionBudget" not in inventory["data"]["objects"]
+
+
+def test_daemonset_that_never_becomes_ready_stops_the_run_and_the_next_run_resumes(
+    aws_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    ctx = AddonContext(aws_cluster.spec, aws_cluster.outputs)
+    emulator = aws_cluster.api.emulator
+    emulator.rule(
+        "DaemonSet",
+        "ebs-csi-node",
+        "kube-system",
+        outcome="never",
+        reason="BackOff",
+        message="Back-off pulling image public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.50.0",
+    )
+    with Kube.from_kubeconfig(aws_cluster.kubeconfig) as kube:
+        failed = run_addons(kube, ctx, settings(chart_repo, tmp_path, timeout=1.0))
+        assert not failed.ok
+        step = failed.steps[-1]
+        assert step.name == "aws-ebs-csi-driver" and not step.ok
+        assert len(step.problems) == 1
+        assert "DaemonSet kube-system/ebs-csi-node: 0/3 pods available" in step.problems[0]
+        assert "Back-off pulling image" in step.problems[0]
+        assert failed.skipped == ["storage-classes", "aws-load-balancer-controller"]
+        assert emulator.get("StorageClass", "gp3") is None
+
+        emulator.rule("DaemonSet", "ebs-csi-node", "kube-system", outcome="ready")
+        before = len(emulator.writes)
+        resumed = run_addons(kube, ctx, settings(chart_repo, tmp_path))
+    assert resumed.ok, resumed.as_dict()
+    assert [s.changed for s in resumed.steps[:4]] == [0, 0, 0, 0]  # done work is not applied again
+    written = {(kind, name) for _, kind, _, name in emulator.writes[before:]}
+    assert ("StorageClass", "gp3") in written
+    assert ("Deployment", "aws-load-balancer-controller") in written
+    assert not any(name.startswith(("cilium", "ebs-csi")) for _, name in written)
