@@ -58,7 +58,7 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def fault(command: str) -> None:
+def fault(command: str, config_text: str = "") -> None:
     path = REGISTRY / "faults.json"
     if not path.exists():
         return
@@ -70,6 +70,8 @@ def fault(command: str) -> None:
     if kind == "fail":
         fail(f"error execution phase preflight: [preflight] Some fatal errors occurred:\n"
              f"\t[ERROR StandIn]: {command} fails on demand on {HOST}")  # fmt: skip
+    if kind == "fail-verbose":  # as kubeadm does with -v5: the config (secrets included) ends up in the error
+        fail(f"{config_text}\nerror execution phase preflight: {command} fails on demand on {HOST}")
     if kind == "slow":
         time.sleep(float(settings().get("slow_s", 30)))
     if kind in ("drop", "drop-once"):
@@ -271,7 +273,8 @@ def token(args: list[str]) -> None:
 
 
 def join(args: list[str]) -> None:
-    join_cfg = config(flag(args, "--config") or fail("--config is required"))["JoinConfiguration"]
+    path = flag(args, "--config") or fail("--config is required")
+    join_cfg = config(path)["JoinConfiguration"]
     check_registration(join_cfg["nodeRegistration"])
     preflight(ETC / "kubelet.conf", ETC / "pki" / "ca.crt")
     discovery = join_cfg["discovery"]["bootstrapToken"]
@@ -296,7 +299,7 @@ def join(args: list[str]) -> None:
         fail("error execution phase control-plane-prepare/download-certs: error downloading certs: "
              "error decoding certificate key (secret kubeadm-certs missing or expired)")  # fmt: skip
     role = "control-plane" if control is not None else "worker"
-    fault("join")
+    fault("join", Path(path).read_text())
     log("join", "start", role=role)
     write(ETC / "pki" / "ca.crt", cluster["ca"], 0o644)
     if control is not None:
