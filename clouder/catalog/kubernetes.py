@@ -14,7 +14,7 @@ SUPPORTED_MINORS = sorted(PINNED_RELEASES)
 
 def supported_range() -> str:
     low, high = SUPPORTED_MINORS[0], SUPPORTED_MINORS[-1]
-    return f"{low[0]}.{low[1]}–{high[0]}.{high[1]}"
+    return f"{low[0]}.{low[1]} to {high[0]}.{high[1]}"
 
 
 def pinned_versions() -> list[str]:

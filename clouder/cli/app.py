@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +14,7 @@ from clouder import __version__
 from clouder.errors import ClouderError, InvalidDocumentError
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
@@ -85,10 +85,12 @@ def version(output: OutputOption = None) -> None:
 
 
 def register() -> None:
-    from clouder.cli import bootstrap_cmd, context_cmd, spec_cmd
+    from clouder.cli import addons_cmd, bootstrap_cmd, context_cmd, infra_cmd, spec_cmd
 
     spec_cmd.register(app)
     bootstrap_cmd.register(app)
+    infra_cmd.register(app)
+    addons_cmd.register(app)
     app.add_typer(context_cmd.app, name="context")
 
 

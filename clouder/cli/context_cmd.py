@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
 from clouder.errors import BadInputError, InvalidDocumentError
 
-app = typer.Typer(help="Where clusters live: cloud, account, region and how credentials are found.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Where clusters live: cloud, account, region and how credentials are found.", no_args_is_help=True
+)
 
 
 @app.command("add")
@@ -19,13 +20,24 @@ def add(
     name: Annotated[str, typer.Argument(help="Context name (a DNS label).")],
     cloud: Annotated[str, typer.Option("--cloud", help="aws or azure.")],
     region: Annotated[str, typer.Option("--region", help="AWS region or Azure location.")],
-    credentials: Annotated[str, typer.Option("--credentials",
-                           help="aws: profile|environment|instance-role; azure: cli|environment|managed-identity")],
-    account: Annotated[str | None, typer.Option("--account", help="AWS account ID or Azure subscription ID.")] = None,
+    credentials: Annotated[
+        str,
+        typer.Option(
+            "--credentials",
+            help="aws: profile|environment|instance-role; azure: cli|environment|managed-identity",
+        ),
+    ],
+    account: Annotated[
+        str | None, typer.Option("--account", help="AWS account ID or Azure subscription ID.")
+    ] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="Azure tenant ID.")] = None,
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile name.")] = None,
-    client_id: Annotated[str | None, typer.Option("--client-id", help="Azure managed identity client ID.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Default tag KEY=VALUE (repeatable).")] = None,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="Azure managed identity client ID.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Default tag KEY=VALUE (repeatable).")
+    ] = None,
     use: Annotated[bool, typer.Option("--use", help="Make it the current context.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a context of that name.")] = False,
 ) -> None:
@@ -34,13 +46,23 @@ def add(
     from clouder.spec.loader import problems_from_validation
 
     tags = dict(_split_tag(item) for item in tag or [])
-    raw: dict[str, Any] = {"name": name, "cloud": cloud, "region": region, "credentials": credentials,
-                           "account": account, "tenant": tenant, "profile": profile, "clientId": client_id,
-                           "tags": tags}  # fmt: skip
+    raw: dict[str, Any] = {
+        "name": name,
+        "cloud": cloud,
+        "region": region,
+        "credentials": credentials,
+        "account": account,
+        "tenant": tenant,
+        "profile": profile,
+        "clientId": client_id,
+        "tags": tags,
+    }
     try:
         context = Context.model_validate({key: value for key, value in raw.items() if value is not None})
     except ValidationError as exc:
-        raise InvalidDocumentError(f"context {name!r}", problems_from_validation(exc, None, Context), "context") from None
+        raise InvalidDocumentError(
+            f"context {name!r}", problems_from_validation(exc, None, Context), "context"
+        ) from None
     store = ContextStore()
     store.add(context, replace=replace, use=use)
     typer.echo(f"added context {name} ({cloud}, {region}) to {store.path}")
@@ -53,11 +75,17 @@ def list_(output: OutputOption = None) -> None:
 
     contexts = ContextStore().load()
     if output_format(output) is Format.json:
-        emit_json({"current": contexts.current,
-                   "contexts": [c.model_dump(mode="json", by_alias=True) for c in contexts.contexts.values()]})  # fmt: skip
+        emit_json(
+            {
+                "current": contexts.current,
+                "contexts": [c.model_dump(mode="json", by_alias=True) for c in contexts.contexts.values()],
+            }
+        )
         return
     if not contexts.contexts:
-        typer.echo("no contexts yet; add one with `clouder context add NAME --cloud aws --region … --credentials …`")
+        typer.echo(
+            "no contexts yet; add one with `clouder context add NAME --cloud aws --region … --credentials …`"
+        )
         return
     from rich.console import Console
     from rich.table import Table
@@ -65,7 +93,9 @@ def list_(output: OutputOption = None) -> None:
     table = Table("", "NAME", "CLOUD", "REGION", "ACCOUNT", "CREDENTIALS", box=None)
     for context in contexts.contexts.values():
         mark = "*" if context.name == contexts.current else ""
-        table.add_row(mark, context.name, context.cloud, context.region, context.account or "-", context.credentials)
+        table.add_row(
+            mark, context.name, context.cloud, context.region, context.account or "-", context.credentials
+        )
     Console().print(table)
 
 
@@ -79,8 +109,10 @@ def use(name: Annotated[str, typer.Argument()]) -> None:
 
 
 @app.command("show")
-def show(name: Annotated[str | None, typer.Argument(help="Default: the current context.")] = None,
-         output: OutputOption = None) -> None:  # fmt: skip
+def show(
+    name: Annotated[str | None, typer.Argument(help="Default: the current context.")] = None,
+    output: OutputOption = None,
+) -> None:
     """Show one context."""
     from clouder.contexts import ContextStore
 

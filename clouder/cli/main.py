@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import sys
 
-import click
-
 from clouder.cli.app import app, emit_error
-from clouder.errors import EXIT_BAD_INPUT, EXIT_FAILURE, ClouderError
+from clouder.errors import EXIT_FAILURE, ClouderError
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; Typer exits itself (usage errors: 2), Clouder's own errors exit with their code."""
     try:
-        result = app(args=argv, prog_name="clouder", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(EXIT_BAD_INPUT if isinstance(exc, click.UsageError) else exc.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
+        app(args=argv, prog_name="clouder")
     except ClouderError as exc:
         emit_error(exc)
         sys.exit(exc.exit_code)
@@ -27,4 +19,3 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(EXIT_FAILURE)
-    sys.exit(result if isinstance(result, int) else 0)

@@ -15,7 +15,9 @@ from clouder.errors import BadInputError, ClouderError, InvalidDocumentError
 def init(
     cloud: Annotated[str, typer.Option("--cloud", help="aws or azure.")],
     name: Annotated[str, typer.Option("--name", help="Cluster name (a DNS label).")] = "demo",
-    file: Annotated[Path, typer.Option("--file", "-f", help="Where to write the spec.")] = Path("cluster.yaml"),
+    file: Annotated[Path, typer.Option("--file", "-f", help="Where to write the spec.")] = Path(
+        "cluster.yaml"
+    ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter spec for AWS or Azure."""
@@ -23,7 +25,9 @@ def init(
 
     text = render_starter(cloud, name)
     if file.exists() and not force:
-        raise BadInputError(f"{file} already exists.", "Pass --force to overwrite it or --file to pick another path.")
+        raise BadInputError(
+            f"{file} already exists.", "Pass --force to overwrite it or --file to pick another path."
+        )
     file.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {file} ({cloud}); next: edit it, then `clouder validate {file}`")
 
@@ -38,7 +42,7 @@ def validate(
 
     fmt = output_format(output)
     loaded = load_spec(spec)
-    warnings = context_warnings(loaded)
+    warnings = context_warnings(loaded, str(spec))
     summary: dict[str, Any] = {
         "ok": True,
         "file": str(spec),

@@ -21,7 +21,9 @@ class Context(SpecModel):
     region: str = Field(min_length=1, description="AWS region or Azure location.")
     account: str | None = Field(None, description="AWS account ID (12 digits) or Azure subscription ID.")
     tenant: str | None = Field(None, pattern=UUID, description="Azure tenant ID.")
-    credentials: str = Field(description="AWS: profile|environment|instance-role; Azure: cli|environment|managed-identity")
+    credentials: str = Field(
+        description="AWS: profile|environment|instance-role; Azure: cli|environment|managed-identity"
+    )
     profile: str | None = Field(None, description="AWS profile name (credentials: profile).")
     client_id: str | None = Field(None, pattern=UUID, description="Azure managed identity client ID.")
     tags: dict[str, str] = Field(default_factory=dict)

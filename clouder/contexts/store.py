@@ -56,13 +56,17 @@ class ContextStore:
             raise BadInputError("no context is in use.", "Pick one with `clouder context use NAME`.")
         if wanted not in contexts.contexts:
             known = ", ".join(sorted(contexts.contexts)) or "none yet"
-            raise BadInputError(f"no context named {wanted!r} (known: {known}).", "Add it with `clouder context add`.")
+            raise BadInputError(
+                f"no context named {wanted!r} (known: {known}).", "Add it with `clouder context add`."
+            )
         return contexts.contexts[wanted]
 
     def add(self, context: Context, replace: bool = False, use: bool = False) -> None:
         contexts = self.load()
         if context.name in contexts.contexts and not replace:
-            raise BadInputError(f"context {context.name!r} already exists.", "Pass --replace to overwrite it.")
+            raise BadInputError(
+                f"context {context.name!r} already exists.", "Pass --replace to overwrite it."
+            )
         entries = dict(contexts.contexts) | {context.name: context}
         current = context.name if use or contexts.current is None else contexts.current
         self.save(ContextFile(current=current, contexts=entries))

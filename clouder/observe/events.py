@@ -95,4 +95,6 @@ class EventLog:
 def read_events(path: Path) -> list[Event]:
     if not path.exists():
         return []
-    return [Event(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        Event(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]

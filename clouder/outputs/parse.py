@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from clouder.errors import InvalidDocumentError, Problem
@@ -13,7 +14,9 @@ from clouder.outputs.contract import OUTPUT_NAMES, ClusterOutputs
 from clouder.spec.loader import locate
 
 
-def parse_terraform_outputs(document: str | bytes | dict[str, Any], source: str = "terraform output") -> ClusterOutputs:
+def parse_terraform_outputs(
+    document: str | bytes | dict[str, Any], source: str = "terraform output"
+) -> ClusterOutputs:
     """Parse the JSON that ``terraform output -json`` prints into the typed contract.
 
     Every missing or ill-typed output is reported at once, by output name and field path.
@@ -24,10 +27,15 @@ def parse_terraform_outputs(document: str | bytes | dict[str, Any], source: str 
     for name in OUTPUT_NAMES:
         entry = raw.get(name)
         if entry is None:
-            problems.append(Problem(name, "output is missing.",
-                                    "Apply a stack that publishes the Clouder outputs contract."))  # fmt: skip
+            problems.append(
+                Problem(
+                    name, "output is missing.", "Apply a stack that publishes the Clouder outputs contract."
+                )
+            )
         elif not isinstance(entry, dict) or "value" not in entry:
-            problems.append(Problem(name, "is not in `terraform output -json` form ({value, type, sensitive}).", ""))
+            problems.append(
+                Problem(name, "is not in `terraform output -json` form ({value, type, sensitive}).", "")
+            )
         else:
             values[name] = entry["value"]
     if problems:
@@ -36,9 +44,12 @@ def parse_terraform_outputs(document: str | bytes | dict[str, Any], source: str 
         return ClusterOutputs.model_validate(values)
     except ValidationError as exc:
         found = []
+        tree = yaml.compose(json.dumps(values), Loader=yaml.SafeLoader)
         for error in exc.errors(include_url=False):
-            path, _ = locate(error["loc"], None)
-            found.append(Problem(path, error["msg"].removeprefix("Value error, ") + f" (got {error['input']!r:.60})"))
+            path, _ = locate(error["loc"], tree)
+            found.append(
+                Problem(path, error["msg"].removeprefix("Value error, ") + f" (got {error['input']!r:.60})")
+            )
         raise InvalidDocumentError(source, found, what="outputs contract") from None
 
 
@@ -52,9 +63,11 @@ def _load(document: str | bytes | dict[str, Any], source: str) -> dict[str, Any]
     try:
         raw = json.loads(document)
     except json.JSONDecodeError as exc:
-        raise InvalidDocumentError(source, [Problem("", f"not JSON: {exc.msg} at line {exc.lineno}.", "")],
-                                   what="outputs contract") from None  # fmt: skip
+        raise InvalidDocumentError(
+            source, [Problem("", f"not JSON: {exc.msg} at line {exc.lineno}.", "")], what="outputs contract"
+        ) from None
     if not isinstance(raw, dict):
-        raise InvalidDocumentError(source, [Problem("", "expected a JSON object of outputs.", "")],
-                                   what="outputs contract")  # fmt: skip
+        raise InvalidDocumentError(
+            source, [Problem("", "expected a JSON object of outputs.", "")], what="outputs contract"
+        )
     return raw

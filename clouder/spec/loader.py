@@ -29,15 +29,21 @@ def load_spec(path: str | Path) -> ClusterSpec:
 
 def read_document(path: Path, what: str) -> str:
     if not path.exists():
-        raise BadInputError(f"{path}: no such file.", f"Check the path; `clouder init` writes a starter {what}.")
+        raise BadInputError(
+            f"{path}: no such file.", f"Check the path; `clouder init` writes a starter {what}."
+        )
     if path.is_dir():
-        raise BadInputError(f"{path} is a directory, not a {what} file.", f"Name the YAML file of the {what}.")
+        raise BadInputError(
+            f"{path} is a directory, not a {what} file.", f"Name the YAML file of the {what}."
+        )
     if path.stat().st_size > MAX_SPEC_BYTES:
         raise BadInputError(f"{path} is larger than {MAX_SPEC_BYTES} bytes; a {what} is a short YAML file.")
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise BadInputError(f"{path} is not UTF-8 text (byte {exc.start}).", f"Save the {what} as UTF-8.") from None
+        raise BadInputError(
+            f"{path} is not UTF-8 text (byte {exc.start}).", f"Save the {what} as UTF-8."
+        ) from None
     except OSError as exc:
         raise BadInputError(f"{path}: cannot read ({exc.strerror}).") from None
 
@@ -47,13 +53,23 @@ def parse_spec(text: str, source: str = "<spec>") -> ClusterSpec:
     data = yaml.safe_load(text)
     problems = list(duplicate_keys(node))
     if not isinstance(data, dict):
-        raise InvalidDocumentError(source, [Problem("", "the spec must be a YAML mapping (apiVersion, kind, …).",
-                                                    "Start from `clouder init`.", line=1)])  # fmt: skip
+        line = node.start_mark.line + 1
+        raise InvalidDocumentError(
+            source,
+            [
+                Problem(
+                    "",
+                    "the spec must be a YAML mapping (apiVersion, kind, …).",
+                    "Start from `clouder init`.",
+                    line,
+                )
+            ],
+        )
     problems += _version_problems(data, node)
     if problems:
         raise InvalidDocumentError(source, problems)
     try:
-        spec = ClusterSpec.model_validate(data)
+        spec = ClusterSpec.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise InvalidDocumentError(source, problems_from_validation(exc, node, ClusterSpec)) from None
     found = [_with_line(problem, node) for problem in rules.check(spec)]
@@ -64,7 +80,9 @@ def parse_spec(text: str, source: str = "<spec>") -> ClusterSpec:
 
 def compose_yaml(text: str, source: str, what: str) -> yaml.Node:
     if not text.strip():
-        raise InvalidDocumentError(source, [Problem("", f"the file is empty.", f"Start from `clouder init`.")], what)
+        raise InvalidDocumentError(
+            source, [Problem("", "the file is empty.", "Start from `clouder init`.")], what
+        )
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         yaml.safe_load(text)
@@ -73,7 +91,9 @@ def compose_yaml(text: str, source: str, what: str) -> yaml.Node:
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise InvalidDocumentError(
-            source, [Problem("", f"YAML syntax error: {reason}.", "Fix the indentation or quoting there.", line)], what
+            source,
+            [Problem("", f"YAML syntax error: {reason}.", "Fix the indentation or quoting there.", line)],
+            what,
         ) from None
     if node is None:
         raise InvalidDocumentError(source, [Problem("", "the file holds no document.", "")], what)
@@ -87,8 +107,12 @@ def duplicate_keys(node: yaml.Node, path: str = "") -> typing.Iterator[Problem]:
             name = str(key.value)
             child = f"{path}.{name}" if path else name
             if name in seen:
-                yield Problem(child, "this key appears twice; YAML would silently keep only the last.",
-                              "Remove one of them.", key.start_mark.line + 1)  # fmt: skip
+                yield Problem(
+                    child,
+                    "this key appears twice; YAML would silently keep only the last.",
+                    "Remove one of them.",
+                    key.start_mark.line + 1,
+                )
             seen.add(name)
             yield from duplicate_keys(value, child)
     elif isinstance(node, yaml.SequenceNode):
@@ -99,18 +123,25 @@ def duplicate_keys(node: yaml.Node, path: str = "") -> typing.Iterator[Problem]:
 def _version_problems(data: dict[str, Any], node: yaml.Node) -> list[Problem]:
     version, kind = data.get("apiVersion"), data.get("kind")
     if version is not None and version != API_VERSION:
-        hint = (f"This Clouder reads {API_VERSION}; "
-                "a newer file needs a newer Clouder, an older one `clouder validate` after renaming.")  # fmt: skip
+        hint = (
+            f"This Clouder reads {API_VERSION}; "
+            "a newer file needs a newer Clouder, an older one `clouder validate` after renaming."
+        )
         return [_with_line(Problem("apiVersion", f"unsupported version {version!r}.", hint), node)]
     if kind is not None and kind != KIND:
         return [_with_line(Problem("kind", f"expected kind {KIND!r}, got {kind!r}.", ""), node)]
     return []
 
 
-def problems_from_validation(exc: ValidationError, node: yaml.Node | None, model: type[BaseModel]) -> list[Problem]:
+def problems_from_validation(
+    exc: ValidationError, node: yaml.Node | None, model: type[BaseModel]
+) -> list[Problem]:
     problems = []
     for error in exc.errors(include_url=False):
-        path, line = locate(error["loc"], node)
+        loc = tuple(error["loc"])
+        if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            loc += (str((error.get("ctx") or {}).get("discriminator", "")).strip("'"),)
+        path, line = locate(loc, node)
         message, hint = _explain(error, model)
         problems.append(Problem(path, message, hint, line))
     return problems
@@ -173,8 +204,14 @@ def _explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"Did you mean `{close[0]}`? " if close else ""
         return "unknown field.", hint + (f"Fields allowed here: {', '.join(known)}." if known else "")
+    if kind == "string_type" and isinstance(value, int | float):
+        return f"expected text, but YAML read a number (got {value!r}).", 'Quote it, e.g. "1.33.5".'
     message = error["msg"].removeprefix("Value error, ")
-    if kind.endswith("_type") or kind.endswith("_parsing") or kind in {"literal_error", "string_pattern_mismatch"}:
+    if (
+        kind.endswith("_type")
+        or kind.endswith("_parsing")
+        or kind in {"literal_error", "string_pattern_mismatch"}
+    ):
         message += f" (got {_short(value)})"
     return message[:1].lower() + message[1:] + ("" if message.endswith(".") else "."), ""
 

@@ -79,8 +79,12 @@ class Access(SpecModel):
     @field_validator("public_key")
     @classmethod
     def _openssh_public(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+", value):
-            raise ValueError("not an OpenSSH public key (expected 'ssh-ed25519 AAAA…'); never put a private key here")
+        if value is not None and not re.match(
+            r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+", value
+        ):
+            raise ValueError(
+                "not an OpenSSH public key (expected 'ssh-ed25519 AAAA…'); never put a private key here"
+            )
         return value
 
 
@@ -110,7 +114,9 @@ class Cni(SpecModel):
 
 
 class Storage(SpecModel):
-    default_class: bool = Field(True, description="Install the cloud's block-storage class as the only default.")
+    default_class: bool = Field(
+        True, description="Install the cloud's block-storage class as the only default."
+    )
     encrypted: Literal[True] = True
     reclaim_policy: Literal["Delete", "Retain"] = "Delete"
     file_storage: bool = Field(True, description="Azure: also install Azure File CSI (azurefile-csi).")
@@ -122,13 +128,29 @@ class LoadBalancing(SpecModel):
 
 
 SYSTEM_SERVICES = (
-    "ingress", "cert-manager", "observability", "messaging", "object-storage",
-    "shared-filesystem", "secrets", "authorization", "search",
-)  # fmt: skip
+    "ingress",
+    "cert-manager",
+    "observability",
+    "messaging",
+    "object-storage",
+    "shared-filesystem",
+    "secrets",
+    "authorization",
+    "search",
+)
 CORE_SERVICES = (
-    "operator", "iam", "runtimes", "library", "spacer", "ai-agents",
-    "functions", "scheduler", "spider", "manager", "status",
-)  # fmt: skip
+    "operator",
+    "iam",
+    "runtimes",
+    "library",
+    "spacer",
+    "ai-agents",
+    "functions",
+    "scheduler",
+    "spider",
+    "manager",
+    "status",
+)
 BUILTIN_SERVICES = SYSTEM_SERVICES + CORE_SERVICES
 
 

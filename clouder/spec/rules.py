@@ -26,10 +26,15 @@ def check(spec: ClusterSpec) -> list[Problem]:
 
 def _one_cloud(spec: ClusterSpec) -> Iterator[Problem]:
     if spec.aws is None and spec.azure is None:
-        yield Problem("aws", "the spec names no cloud.", "Add an `aws:` block (region …) or an `azure:` block.")
+        yield Problem(
+            "aws", "the spec names no cloud.", "Add an `aws:` block (region …) or an `azure:` block."
+        )
     if spec.aws is not None and spec.azure is not None:
-        yield Problem("azure", "a spec describes one cloud, but both `aws:` and `azure:` are set.",
-                      "Keep one; write a second spec for the other cloud.")  # fmt: skip
+        yield Problem(
+            "azure",
+            "a spec describes one cloud, but both `aws:` and `azure:` are set.",
+            "Keep one; write a second spec for the other cloud.",
+        )
 
 
 def _cidrs(spec: ClusterSpec) -> Iterator[Problem]:
@@ -43,55 +48,84 @@ def _cidrs(spec: ClusterSpec) -> Iterator[Problem]:
     for i, (path_a, net_a) in enumerate(items):
         for path_b, net_b in items[i + 1 :]:
             if net_a.overlaps(net_b):
-                yield Problem(path_b, f"{net_b} overlaps {path_a} ({net_a}).",
-                              "Pods, services and the VPC/VNet need disjoint address ranges.")  # fmt: skip
+                yield Problem(
+                    path_b,
+                    f"{net_b} overlaps {path_a} ({net_a}).",
+                    "Pods, services and the VPC/VNet need disjoint address ranges.",
+                )
     seen: list[tuple[str, object]] = []
     for index, subnet in enumerate(spec.network.subnets):
         for side in ("public", "private"):
             path = f"network.subnets[{index}].{side}"
             net = network_of(getattr(subnet, side))
             if not net.subnet_of(vpc):
-                yield Problem(path, f"{net} is not inside the VPC/VNet {vpc}.",
-                              "Choose a range inside network.cidr or widen network.cidr.")  # fmt: skip
+                yield Problem(
+                    path,
+                    f"{net} is not inside the VPC/VNet {vpc}.",
+                    "Choose a range inside network.cidr or widen network.cidr.",
+                )
             for other_path, other in seen:
                 if net.overlaps(other):  # type: ignore[arg-type]
-                    yield Problem(path, f"{net} overlaps {other_path} ({other}).", "Subnets must not overlap.")
+                    yield Problem(
+                        path, f"{net} overlaps {other_path} ({other}).", "Subnets must not overlap."
+                    )
             seen.append((path, net))
     for index, cidr in enumerate(spec.network.admin_cidrs):
         if network_of(cidr) == WORLD:
-            yield Problem(f"network.adminCidrs[{index}]", "0.0.0.0/0 would open SSH and the API to the world.",
-                          "Name your office, VPN or CI runner ranges instead.")  # fmt: skip
+            yield Problem(
+                f"network.adminCidrs[{index}]",
+                "0.0.0.0/0 would open SSH and the API to the world.",
+                "Name your office, VPN or CI runner ranges instead.",
+            )
 
 
 def _zones(spec: ClusterSpec) -> Iterator[Problem]:
     zones = [subnet.zone for subnet in spec.network.subnets]
     for index, zone in enumerate(zones):
         if zone in zones[:index]:
-            yield Problem(f"network.subnets[{index}].zone", f"zone {zone!r} appears twice.",
-                          "Give each zone one entry with its public and private subnet.")  # fmt: skip
+            yield Problem(
+                f"network.subnets[{index}].zone",
+                f"zone {zone!r} appears twice.",
+                "Give each zone one entry with its public and private subnet.",
+            )
     if spec.aws is not None:
         region = spec.aws.region
         if region not in AWS_REGIONS:
-            yield Problem("aws.region", f"unknown AWS region {region!r}.",
-                          f"Known regions: {', '.join(sorted(AWS_REGIONS))}.")  # fmt: skip
+            yield Problem(
+                "aws.region",
+                f"unknown AWS region {region!r}.",
+                f"Known regions: {', '.join(sorted(AWS_REGIONS))}.",
+            )
             return
         for index, zone in enumerate(zones):
             if zone not in aws_zones(region):
-                yield Problem(f"network.subnets[{index}].zone", f"{zone!r} is not a zone of {region}.",
-                              f"Use one of {', '.join(aws_zones(region))}.")  # fmt: skip
+                yield Problem(
+                    f"network.subnets[{index}].zone",
+                    f"{zone!r} is not a zone of {region}.",
+                    f"Use one of {', '.join(aws_zones(region))}.",
+                )
     elif spec.azure is not None:
         location = spec.azure.location
         if location not in AZURE_LOCATIONS:
-            yield Problem("azure.location", f"unknown Azure location {location!r}.",
-                          f"Known locations: {', '.join(sorted(AZURE_LOCATIONS))}.")  # fmt: skip
+            yield Problem(
+                "azure.location",
+                f"unknown Azure location {location!r}.",
+                f"Known locations: {', '.join(sorted(AZURE_LOCATIONS))}.",
+            )
             return
         for index, zone in enumerate(zones):
             if zone not in AZURE_ZONES:
-                yield Problem(f"network.subnets[{index}].zone", f"{zone!r} is not an Azure zone.",
-                              "Azure zones are '1', '2' and '3'.")  # fmt: skip
+                yield Problem(
+                    f"network.subnets[{index}].zone",
+                    f"{zone!r} is not an Azure zone.",
+                    "Azure zones are '1', '2' and '3'.",
+                )
             elif not AZURE_LOCATIONS[location]:
-                yield Problem(f"network.subnets[{index}].zone", f"{location} has no availability zones.",
-                              "Pick a location with zones, or remove the zone split.")  # fmt: skip
+                yield Problem(
+                    f"network.subnets[{index}].zone",
+                    f"{location} has no availability zones.",
+                    "Pick a location with zones, or remove the zone split.",
+                )
 
 
 def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
@@ -119,23 +153,33 @@ def _pools(spec: ClusterSpec) -> Iterator[Problem]:
     names = [pool.name for pool in spec.node_pools]
     for index, name in enumerate(names):
         if name in names[:index]:
-            yield Problem(f"nodePools[{index}].name", f"pool name {name!r} is used twice.",
-                          "Pool names must be unique.")  # fmt: skip
+            yield Problem(
+                f"nodePools[{index}].name", f"pool name {name!r} is used twice.", "Pool names must be unique."
+            )
     for index, pool in enumerate(spec.node_pools):
         keys = [taint.key for taint in pool.taints]
         for t_index, key in enumerate(keys):
             if key in keys[:t_index]:
-                yield Problem(f"nodePools[{index}].taints[{t_index}].key", f"taint {key!r} is set twice.",
-                              "Give each taint key one entry.")  # fmt: skip
+                yield Problem(
+                    f"nodePools[{index}].taints[{t_index}].key",
+                    f"taint {key!r} is set twice.",
+                    "Give each taint key one entry.",
+                )
     if sum(pool.count for pool in spec.node_pools) == 0 and spec.control_plane.count == 1 and spec.node_pools:
-        yield Problem("nodePools", "every pool has count 0 and one control plane cannot host workloads safely.",
-                      "Give a pool at least one node.")  # fmt: skip
+        yield Problem(
+            "nodePools",
+            "every pool has count 0 and one control plane cannot host workloads safely.",
+            "Give a pool at least one node.",
+        )
 
 
 def _access(spec: ClusterSpec) -> Iterator[Problem]:
     if spec.access.public_key is not None and spec.access.public_key_path is not None:
-        yield Problem("access.publicKeyPath", "both access.publicKey and access.publicKeyPath are set.",
-                      "Keep one of them.")  # fmt: skip
+        yield Problem(
+            "access.publicKeyPath",
+            "both access.publicKey and access.publicKeyPath are set.",
+            "Keep one of them.",
+        )
 
 
 def _services(spec: ClusterSpec) -> Iterator[Problem]:
@@ -143,19 +187,28 @@ def _services(spec: ClusterSpec) -> Iterator[Problem]:
     known = set(BUILTIN_SERVICES) | set(custom)
     for name in spec.services.overrides:
         if name not in known:
-            yield Problem(f"services.overrides.{name}", f"unknown service {name!r}.",
-                          f"Built-in services: {', '.join(BUILTIN_SERVICES)}; or add it under services.custom.")  # fmt: skip
+            yield Problem(
+                f"services.overrides.{name}",
+                f"unknown service {name!r}.",
+                f"Built-in services: {', '.join(BUILTIN_SERVICES)}; or add it under services.custom.",
+            )
     for index, name in enumerate(custom):
         if name in BUILTIN_SERVICES:
-            yield Problem(f"services.custom[{index}].name", f"{name!r} is a built-in service.",
-                          f"Override it under services.overrides.{name} instead.")  # fmt: skip
+            yield Problem(
+                f"services.custom[{index}].name",
+                f"{name!r} is a built-in service.",
+                f"Override it under services.overrides.{name} instead.",
+            )
         elif name in custom[:index]:
             yield Problem(f"services.custom[{index}].name", f"service {name!r} is defined twice.", "")
     for index, service in enumerate(spec.services.custom):
         for d_index, dep in enumerate(service.depends_on):
             if dep not in known:
-                yield Problem(f"services.custom[{index}].dependsOn[{d_index}]", f"unknown service {dep!r}.",
-                              "Depend on a built-in or another custom service.")  # fmt: skip
+                yield Problem(
+                    f"services.custom[{index}].dependsOn[{d_index}]",
+                    f"unknown service {dep!r}.",
+                    "Depend on a built-in or another custom service.",
+                )
     cycle = _dependency_cycle({s.name: s.depends_on for s in spec.services.custom})
     if cycle:
         yield Problem("services.custom", f"dependency cycle: {' -> '.join(cycle)}.", "Break the cycle.")
@@ -187,8 +240,11 @@ def _state(spec: ClusterSpec) -> Iterator[Problem]:
     state = spec.state
     if isinstance(state, S3State):
         if state.dynamodb_table is None and not state.use_lockfile:
-            yield Problem("state", "an S3 state backend without locking lets two runs corrupt the state.",
-                          "Set state.dynamodbTable or state.useLockfile: true.")  # fmt: skip
+            yield Problem(
+                "state",
+                "an S3 state backend without locking lets two runs corrupt the state.",
+                "Set state.dynamodbTable or state.useLockfile: true.",
+            )
         if state.region not in AWS_REGIONS:
             yield Problem("state.region", f"unknown AWS region {state.region!r}.", "")
 

@@ -58,7 +58,9 @@ def _label_key(value: str) -> str:
 
 def _label_value(value: str) -> str:
     if len(value) > 63 or not LABEL_VALUE.match(value):
-        raise ValueError(f"{value!r} is not a Kubernetes label value (up to 63 letters, digits, '-', '_', '.')")
+        raise ValueError(
+            f"{value!r} is not a Kubernetes label value (up to 63 letters, digits, '-', '_', '.')"
+        )
     return value
 
 

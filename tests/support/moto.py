@@ -50,8 +50,10 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     with log.open("w") as handle:
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "MOTO_PORT": str(port)},
-        )  # fmt: skip
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "MOTO_PORT": str(port)},
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc, log)

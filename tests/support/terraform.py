@@ -20,8 +20,8 @@ def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     if MIRROR.is_dir():
         config = base / "terraformrc"
         config.write_text(
-            'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n'
-            '    include = ["registry.terraform.io/*/*"]\n  }\n}\n' % MIRROR
+            f'provider_installation {{\n  filesystem_mirror {{\n    path = "{MIRROR}"\n'
+            '    include = ["registry.terraform.io/*/*"]\n  }\n}\n'
         )
         env["TF_CLI_CONFIG_FILE"] = str(config)
     return env

@@ -1,0 +1,3 @@
+from clouder.cli import main
+
+main()
