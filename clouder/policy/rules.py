@@ -1,0 +1,195 @@
+"""Clouder's own rules on synthesized config: IMDSv2, encrypted disks, closed admin ports, API exposure."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clouder.policy.config import Resource, blocks, resources, truthy
+from clouder.spec.model import ClusterSpec
+
+WORLD_V4 = {"0.0.0.0/0"}
+WORLD_V6 = {"::/0"}
+WORLD_AZURE = {"*", "0.0.0.0/0", "internet", "any", "::/0"}
+ADMIN_PORTS = {22: "SSH", 2379: "etcd", 2380: "etcd", 10250: "kubelet"}
+API_PORT = 6443
+
+
+@dataclass(frozen=True)
+class RuleFinding:
+    check: str
+    address: str
+    message: str
+    file: str
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """One inbound rule, normalised across the AWS and Azure resource shapes."""
+
+    low: int
+    high: int
+    sources: tuple[str, ...]
+
+
+Rule = Callable[[ClusterSpec, Resource], Iterator[RuleFinding]]
+
+
+def check_config(spec: ClusterSpec, root: Path) -> list[RuleFinding]:
+    found: list[RuleFinding] = []
+    for resource in resources(root):
+        for rule in RULES:
+            found.extend(rule(spec, resource))
+    return found
+
+
+def _finding(check: str, resource: Resource, message: str) -> RuleFinding:
+    return RuleFinding(check, resource.address, message, resource.file)
+
+
+def imdsv2(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFinding]:
+    if resource.type not in ("aws_instance", "aws_launch_template"):
+        return
+    options = blocks(resource.body.get("metadata_options"))
+    if not options or options[0].get("http_tokens") != "required":
+        yield _finding(
+            "CLOUDER_AWS_IMDSV2",
+            resource,
+            'instance metadata must require IMDSv2 (metadata_options.http_tokens = "required").',
+        )
+
+
+def encrypted_disks(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFinding]:
+    body = resource.body
+    unencrypted: list[str] = []
+    if resource.type == "aws_instance":
+        root = blocks(body.get("root_block_device"))
+        if not root or not truthy(root[0].get("encrypted")):
+            unencrypted.append("root_block_device")
+        unencrypted += [
+            f"ebs_block_device {d.get('device_name', '?')}"
+            for d in blocks(body.get("ebs_block_device"))
+            if not truthy(d.get("encrypted"))
+        ]
+    elif resource.type == "aws_ebs_volume" and not truthy(body.get("encrypted")):
+        unencrypted.append("volume")
+    elif resource.type == "aws_launch_template":
+        for mapping in blocks(body.get("block_device_mappings")):
+            for ebs in blocks(mapping.get("ebs")):
+                if not truthy(ebs.get("encrypted")):
+                    unencrypted.append(f"block_device_mappings {mapping.get('device_name', '?')}")
+    if unencrypted:
+        yield _finding(
+            "CLOUDER_ENCRYPTED_DISKS",
+            resource,
+            f"disks must be encrypted at rest: {', '.join(unencrypted)} is not.",
+        )
+
+
+def admin_ports(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFinding]:
+    for rule in ingress_rules(resource):
+        world = [s for s in rule.sources if s.lower() in WORLD_V4 | WORLD_V6 | WORLD_AZURE]
+        if not world:
+            continue
+        for port, what in ADMIN_PORTS.items():
+            if rule.low <= port <= rule.high:
+                yield _finding(
+                    "CLOUDER_WORLD_OPEN_ADMIN_PORT",
+                    resource,
+                    f"{what} (port {port}) is open to the world ({world[0]}); "
+                    "allow network.adminCidrs or the VPC only.",
+                )
+                break
+
+
+def api_exposure(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFinding]:
+    allowed = [ipaddress.ip_network(c) for c in (*spec.network.admin_cidrs, spec.network.cidr)]
+    for rule in ingress_rules(resource):
+        if not rule.low <= API_PORT <= rule.high:
+            continue
+        wider = [s for s in rule.sources if not _inside(s, allowed)]
+        if wider:
+            yield _finding(
+                "CLOUDER_API_EXPOSURE",
+                resource,
+                f"the Kubernetes API (port {API_PORT}) is open to {', '.join(wider)}, wider than "
+                "network.adminCidrs and the VPC.",
+            )
+    if spec.network.api_exposure == "private":
+        if resource.type in ("aws_lb", "aws_elb") and not truthy(resource.body.get("internal")):
+            yield _finding(
+                "CLOUDER_API_EXPOSURE",
+                resource,
+                "network.apiExposure is private but this load balancer is internet-facing.",
+            )
+        if resource.type == "azurerm_lb" and any(
+            f.get("public_ip_address_id") for f in blocks(resource.body.get("frontend_ip_configuration"))
+        ):
+            yield _finding(
+                "CLOUDER_API_EXPOSURE",
+                resource,
+                "network.apiExposure is private but this load balancer has a public frontend.",
+            )
+
+
+def _inside(source: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    if source.startswith("${"):
+        return True  # a reference (security group, prefix list): not an address range
+    try:
+        network = ipaddress.ip_network(source, strict=False)
+    except ValueError:
+        return source.lower() in ("virtualnetwork", "azureloadbalancer")
+    return any(network.version == a.version and network.subnet_of(a) for a in allowed)  # type: ignore[arg-type]
+
+
+def ingress_rules(resource: Resource) -> Iterator[Ingress]:
+    body = resource.body
+    if resource.type == "aws_security_group":
+        for rule in blocks(body.get("ingress")):
+            yield _aws_rule(rule, rule.get("protocol"))
+    elif resource.type == "aws_security_group_rule" and body.get("type") == "ingress":
+        yield _aws_rule(body, body.get("protocol"))
+    elif resource.type == "aws_vpc_security_group_ingress_rule":
+        sources = tuple(s for s in (body.get("cidr_ipv4"), body.get("cidr_ipv6")) if s)
+        yield _ports(body.get("from_port"), body.get("to_port"), body.get("ip_protocol"), sources)
+    elif resource.type == "azurerm_network_security_group":
+        for rule in blocks(body.get("security_rule")):
+            yield from _azure_rule(rule)
+    elif resource.type == "azurerm_network_security_rule":
+        yield from _azure_rule(body)
+
+
+def _aws_rule(rule: dict[str, Any], protocol: Any) -> Ingress:
+    sources = tuple([*(rule.get("cidr_blocks") or []), *(rule.get("ipv6_cidr_blocks") or [])])
+    return _ports(rule.get("from_port"), rule.get("to_port"), protocol, sources)
+
+
+def _ports(low: Any, high: Any, protocol: Any, sources: tuple[str, ...]) -> Ingress:
+    if str(protocol) in ("-1", "all"):
+        return Ingress(0, 65535, sources)
+    try:
+        return Ingress(int(low), int(high), sources)
+    except (TypeError, ValueError):
+        return Ingress(0, 65535, sources)
+
+
+def _azure_rule(rule: dict[str, Any]) -> Iterator[Ingress]:
+    if str(rule.get("direction", "")).lower() != "inbound" or str(rule.get("access", "")).lower() != "allow":
+        return
+    sources = tuple([rule["source_address_prefix"]] if rule.get("source_address_prefix") else [])
+    sources += tuple(rule.get("source_address_prefixes") or [])
+    ranges = ([rule["destination_port_range"]] if rule.get("destination_port_range") else []) + list(
+        rule.get("destination_port_ranges") or []
+    )
+    for text in ranges:
+        if text == "*":
+            yield Ingress(0, 65535, sources)
+        else:
+            low, _, high = str(text).partition("-")
+            yield _ports(low, high or low, "tcp", sources)
+
+
+RULES: tuple[Rule, ...] = (imdsv2, encrypted_disks, admin_ports, api_exposure)

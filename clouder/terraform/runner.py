@@ -1,0 +1,190 @@
+"""Run one Terraform command: stream its JSON messages, keep the full log, forward interrupts.
+
+Terraform runs in its own session so that a terminal's Ctrl-C reaches Clouder only; Clouder then sends
+Terraform exactly one SIGINT (two would make Terraform abort without writing state). If Clouder itself
+dies, the kernel sends Terraform SIGINT (``PR_SET_PDEATHSIG``) so it still stops cleanly and unlocks.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from clouder.observe.events import Redactor
+
+Message = dict[str, Any]
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class RunResult:
+    args: list[str]
+    returncode: int
+    stdout: str = ""
+    messages: list[Message] = field(default_factory=list)
+    interrupted: bool = False
+    pid: int = 0
+
+    def diagnostics(self, severity: str = "error") -> list[Message]:
+        return [
+            m["diagnostic"]
+            for m in self.messages
+            if m.get("type") == "diagnostic" and m.get("diagnostic", {}).get("severity") == severity
+        ]
+
+    def error_text(self) -> str:
+        found = [f"{d.get('summary', '')}: {d.get('detail', '')}".strip(": ") for d in self.diagnostics()]
+        if found:
+            return "\n".join(found)
+        return "\n".join(self.stdout.strip().splitlines()[-15:])
+
+
+@dataclass
+class Runner:
+    """Runs ``binary -chdir=ROOT ARGS`` with ``env``; appends everything to ``log``."""
+
+    binary: str
+    root: Path
+    log: Path
+    env: dict[str, str]
+    redactor: Redactor = field(default_factory=Redactor)
+    on_start: Callable[[int], None] | None = None
+
+    def run(
+        self,
+        args: Sequence[str],
+        on_message: Callable[[Message], None] | None = None,
+        capture: bool = False,
+    ) -> RunResult:
+        """Run and wait. With ``capture`` stdout is returned whole (``show -json``, ``output -json``)."""
+        command = [self.binary, f"-chdir={self.root}", *args]
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("a", encoding="utf-8") as log:
+            os.chmod(self.log, 0o600)
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            log.write(f"\n=== {stamp} {' '.join(command[1:])}\n")
+            proc = subprocess.Popen(
+                command,
+                cwd=self.root,
+                env=self.env,
+                text=True,
+                bufsize=1,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE if capture else subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+            if self.on_start is not None:
+                self.on_start(proc.pid)
+            result = RunResult(args=list(args), returncode=-1, pid=proc.pid)
+            with _forward_interrupts(proc, result):
+                if capture:
+                    out, err = proc.communicate()
+                    result.stdout = out
+                    log.write(self.redactor.redact(err))
+                    log.write(f"[{len(out)} bytes of output captured]\n")
+                else:
+                    result.stdout = self._stream(proc, log, result, on_message)
+                    proc.wait()
+            result.returncode = proc.returncode
+            log.write(f"=== exit {proc.returncode}{' (interrupted)' if result.interrupted else ''}\n")
+        return result
+
+    def _stream(
+        self,
+        proc: subprocess.Popen[str],
+        log: Any,
+        result: RunResult,
+        on_message: Callable[[Message], None] | None,
+    ) -> str:
+        text: list[str] = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            clean = self.redactor.redact(line)
+            log.write(clean)
+            log.flush()
+            message = _json_line(clean)
+            if message is None:
+                text.append(clean)
+                continue
+            result.messages.append(message)
+            text.append(str(message.get("@message", "")) + "\n")
+            if on_message is not None:
+                on_message(message)
+        return "".join(text)
+
+
+def _json_line(line: str) -> Message | None:
+    if not line.startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
+
+
+@contextmanager
+def _forward_interrupts(proc: subprocess.Popen[str], result: RunResult) -> Iterator[None]:
+    """While Terraform runs, SIGINT/SIGTERM to Clouder become one SIGINT to Terraform each."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        result.interrupted = True
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until process ``pid`` has exited; True if it did within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.5)
+    return not pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        try:
+            return stat.read_text().split(") ", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return True
+    return True

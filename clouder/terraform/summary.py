@@ -1,0 +1,210 @@
+"""The typed plan summary: what a saved plan will do, by resource type, destructive changes first.
+
+Built from ``terraform show -json PLAN`` (``resource_changes``, and ``resource_drift`` where Terraform deems
+it relevant to the plan); a plan without changes skips ``show`` (seconds of provider start-up). The plan
+hash covers the changes themselves (addresses, actions, before/after values), not the plan file's bytes,
+so planning the same change twice gives the same hash and an approval can name it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Action = Literal["create", "update", "delete", "replace", "import"]
+ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "replace", "import")
+
+NETWORK_TYPES = frozenset(
+    {
+        "aws_vpc",
+        "aws_subnet",
+        "aws_internet_gateway",
+        "aws_nat_gateway",
+        "aws_route_table",
+        "aws_eip",
+        "azurerm_virtual_network",
+        "azurerm_subnet",
+        "azurerm_route_table",
+        "azurerm_nat_gateway",
+        "azurerm_resource_group",
+    }
+)
+VOLUME_TYPES = frozenset({"aws_ebs_volume", "aws_efs_file_system", "azurerm_managed_disk"})
+NODE_TYPES = frozenset({"aws_instance", "azurerm_linux_virtual_machine", "azurerm_virtual_machine"})
+CONTROL_PLANE_MARKS = ("control-plane", "control_plane", "controlplane")
+
+
+class SummaryModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ResourceChange(SummaryModel):
+    address: str
+    type: str
+    action: Action
+    protected: str | None = Field(None, description="Why this change needs approval, if it does.")
+
+    @property
+    def destructive(self) -> bool:
+        return self.action in ("delete", "replace")
+
+
+class Drift(SummaryModel):
+    address: str
+    type: str
+    action: str
+
+
+class PlanSummary(SummaryModel):
+    cluster: str
+    plan_hash: str
+    destroy_plan: bool = False
+    changes: list[ResourceChange] = Field(default_factory=list)
+    drift: list[Drift] = Field(default_factory=list)
+    findings: list[str] = Field(default_factory=list, description="Policy findings on the planned config.")
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def counts(self) -> dict[str, int]:
+        counter = Counter(change.action for change in self.changes)
+        return {action: counter.get(action, 0) for action in ACTIONS}
+
+    def by_type(self) -> dict[str, dict[str, int]]:
+        table: dict[str, Counter[str]] = {}
+        for change in self.changes:
+            table.setdefault(change.type, Counter())[change.action] += 1
+        return {kind: {a: row.get(a, 0) for a in ACTIONS} for kind, row in sorted(table.items())}
+
+    @property
+    def destructive(self) -> list[ResourceChange]:
+        return [change for change in self.changes if change.destructive]
+
+    @property
+    def needs_approval(self) -> list[ResourceChange]:
+        return [change for change in self.destructive if change.protected]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "planHash": self.plan_hash,
+            "destroyPlan": self.destroy_plan,
+            "hasChanges": self.has_changes,
+            "counts": self.counts(),
+            "byType": self.by_type(),
+            "destructive": [c.model_dump() for c in self.destructive],
+            "needsApproval": [c.model_dump() for c in self.needs_approval],
+            "changes": [c.model_dump() for c in self.changes],
+            "drift": [d.model_dump() for d in self.drift],
+            "findings": self.findings,
+        }
+
+
+def summary_from_show(cluster: str, document: dict[str, Any], destroy_plan: bool = False) -> PlanSummary:
+    changes = []
+    hashed = []
+    for entry in document.get("resource_changes", []):
+        if entry.get("mode") == "data":
+            continue
+        change = entry.get("change", {})
+        action = _action(change.get("actions", []), importing=bool(change.get("importing")))
+        if action is None:
+            continue
+        changes.append(
+            ResourceChange(
+                address=entry["address"],
+                type=entry["type"],
+                action=action,
+                protected=_protected(entry, action),
+            )
+        )
+        hashed.append(
+            [
+                entry["address"],
+                change.get("actions"),
+                change.get("before"),
+                change.get("after"),
+                change.get("after_unknown"),
+                change.get("importing"),
+            ]
+        )
+    relevant = {item.get("resource") for item in document.get("relevant_attributes", [])}
+    drift = [
+        Drift(address=entry["address"], type=entry["type"], action=_drift_action(entry))
+        for entry in document.get("resource_drift", [])
+        if entry.get("mode") != "data" and entry["address"] in relevant
+    ]
+    outputs = {k: v.get("actions") for k, v in sorted(document.get("output_changes", {}).items())}
+    return PlanSummary(
+        cluster=cluster,
+        plan_hash=change_hash(hashed, outputs, destroy_plan),
+        destroy_plan=destroy_plan,
+        changes=changes,
+        drift=drift,
+    )
+
+
+def summary_from_messages(cluster: str, destroy_plan: bool = False) -> PlanSummary:
+    """A plan without changes. Like Terraform's own UI, drift that changes nothing is not reported."""
+    return PlanSummary(
+        cluster=cluster, plan_hash=change_hash([], {}, destroy_plan), destroy_plan=destroy_plan
+    )
+
+
+def change_hash(changes: list[Any], outputs: dict[str, Any], destroy_plan: bool) -> str:
+    canonical = json.dumps(
+        [sorted(changes, key=lambda row: str(row[0])), outputs, destroy_plan],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _action(actions: list[str], importing: bool) -> Action | None:
+    if set(actions) == {"create", "delete"}:
+        return "replace"
+    if actions == ["create"]:
+        return "create"
+    if actions == ["update"]:
+        return "update"
+    if actions == ["delete"]:
+        return "delete"
+    if importing:
+        return "import"
+    return None
+
+
+def _drift_action(entry: dict[str, Any]) -> str:
+    actions = entry.get("change", {}).get("actions", [])
+    return "deleted" if actions == ["delete"] else "changed"
+
+
+def _protected(entry: dict[str, Any], action: Action) -> str | None:
+    if action not in ("delete", "replace"):
+        return None
+    kind = entry["type"]
+    if kind in NETWORK_TYPES:
+        return "network"
+    if kind in VOLUME_TYPES:
+        return "data volume"
+    if kind in NODE_TYPES and _is_control_plane(entry):
+        return "control-plane node"
+    return None
+
+
+def _is_control_plane(entry: dict[str, Any]) -> bool:
+    change = entry.get("change", {})
+    texts = [entry["address"].lower()]
+    for side in (change.get("before"), change.get("after")):
+        if isinstance(side, dict):
+            for key in ("tags", "tags_all"):
+                tags = side.get(key) or {}
+                if isinstance(tags, dict):
+                    texts += [f"{k}={v}".lower() for k, v in tags.items()]
+    return any(mark in text for text in texts for mark in CONTROL_PLANE_MARKS)

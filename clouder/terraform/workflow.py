@@ -1,0 +1,284 @@
+"""The Terraform workflow for one cluster: a work folder, init, plan, apply of saved plans, outputs, destroy.
+
+Clouder owns every flag (python-terraform's helpers are wrong for Terraform >= 0.15: see DESIGN.md), so
+commands run through ``Runner``: ``-input=false -no-color``, ``plan -json -out``, ``show -json``, ``apply``
+of a saved plan only, ``output -json``. The work folder (``clouder.workdir.cluster_dir``) holds::
+
+    terraform/           the Terraform root: the synthesized stack's files + the backend override
+    plans/               saved plans with their .meta.json and .summary.json
+    runs/                one record per running Terraform process (stale-lock detection)
+    terraform.log        the full log of every command
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clouder.errors import BadInputError, ClouderError
+from clouder.observe.events import Event, EventLog
+from clouder.outputs import ClusterOutputs, parse_terraform_outputs
+from clouder.spec.model import ClusterSpec
+from clouder.terraform import backend, locks
+from clouder.terraform.binary import TerraformBinary, find_binary
+from clouder.terraform.plans import SavedPlan, read_saved, write_saved
+from clouder.terraform.runner import Message, Runner, RunResult, wait_gone
+from clouder.terraform.summary import PlanSummary, summary_from_messages, summary_from_show
+from clouder.workdir import cluster_dir, outputs_path
+
+KEEP_IN_ROOT = {".terraform", ".terraform.lock.hcl", backend.OVERRIDE_FILE, ".clouder-init.json"}
+ORPHAN_WAIT_S = 600.0
+
+
+class InterruptedRunError(ClouderError):
+    exit_code = 130
+
+
+class StalePlanError(BadInputError):
+    pass
+
+
+@dataclass
+class Workflow:
+    spec: ClusterSpec
+    stack_dir: Path
+    binary: TerraformBinary | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    on_message: Callable[[Message], None] | None = None
+    events: EventLog | None = None
+
+    def __post_init__(self) -> None:
+        self.work = cluster_dir(self.spec)
+        self.root = self.work / "terraform"
+        self.plans = self.work / "plans"
+        self.records = locks.RunRecords(self.work / "runs")
+        if self.binary is None:
+            self.binary = find_binary(self.spec.terraform.binary)
+        self.events = self.events or EventLog(self.work / "events.jsonl")
+        run_env = {
+            **os.environ,
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+            **self.env,
+        }
+        self.runner = Runner(
+            self.binary.path, self.root, self.work / "terraform.log", run_env, redactor=self.events.redactor
+        )
+
+    # -- the Terraform root -------------------------------------------------------------------------------
+
+    def prepare(self) -> str:
+        """Copy the synthesized stack into the Terraform root, write the backend override; return its hash."""
+        if not any(self.stack_dir.glob("*.tf.json")) and not any(self.stack_dir.glob("*.tf")):
+            raise BadInputError(
+                f"{self.stack_dir} holds no Terraform configuration (*.tf.json).",
+                "Synthesize first (`clouder synth SPEC`) or name a stack folder.",
+            )
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for old in self.root.iterdir():
+            if old.name not in KEEP_IN_ROOT:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+        for item in self.stack_dir.iterdir():
+            if (
+                item.name in (".terraform",)
+                or item.name.endswith(".tfstate")
+                or item.name == backend.OVERRIDE_FILE
+            ):
+                continue
+            target = self.root / item.name
+            shutil.copytree(item, target) if item.is_dir() else shutil.copy2(item, target)
+        override = backend.override_document(self.spec, self.work)
+        (self.root / backend.OVERRIDE_FILE).write_text(
+            json.dumps(override, indent=2) + "\n", encoding="utf-8"
+        )
+        return self.config_hash()
+
+    def config_hash(self) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(self.root.rglob("*")):
+            relative = path.relative_to(self.root)
+            if relative.parts[0] in KEEP_IN_ROOT - {backend.OVERRIDE_FILE} or not path.is_file():
+                continue
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+        return "sha256:" + digest.hexdigest()
+
+    def init(self, force_unlock: str | None = None) -> None:
+        """``terraform init`` unless the root is already initialised for this backend and these providers."""
+        marker = self.root / ".clouder-init.json"
+        wanted = self._init_key()
+        if not (marker.exists() and marker.read_text() == wanted and (self.root / ".terraform").is_dir()):
+            args = ["init", "-input=false", "-no-color", "-reconfigure"]
+            args += [f"-backend-config={path}" for path in backend.extra_backend_configs()]
+            with self._phase("init"):
+                result = self._run(args)
+                if result.returncode != 0:
+                    raise ClouderError(
+                        f"terraform init failed:\n{result.error_text()}", f"Full log: {self.runner.log}"
+                    )
+            marker.write_text(wanted)
+        if force_unlock:
+            self.force_unlock(force_unlock)
+
+    def _init_key(self) -> str:
+        parts: list[Any] = [
+            self.binary.version if self.binary else "",
+            json.loads((self.root / backend.OVERRIDE_FILE).read_text()),
+        ]
+        parts += [p.read_text() for p in backend.extra_backend_configs()]
+        for path in sorted(self.root.glob("*.tf.json")):
+            document = json.loads(path.read_text(encoding="utf-8"))
+            parts.append([document.get("terraform", {}).get("required_providers"), document.get("module")])
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+    def force_unlock(self, lock_id: str) -> None:
+        with self._phase("force-unlock"):
+            result = self._run(["force-unlock", "-force", lock_id])
+            if result.returncode != 0:
+                raise ClouderError(f"could not clear lock {lock_id}:\n{result.error_text()}")
+
+    # -- plan ---------------------------------------------------------------------------------------------
+
+    def plan(
+        self, out: Path | None = None, destroy: bool = False, force_unlock: str | None = None
+    ) -> SavedPlan:
+        config_hash = self.prepare()
+        self.init(force_unlock)
+        self.plans.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = (out or self.plans / ("destroy.tfplan" if destroy else "current.tfplan")).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        args = ["plan", "-input=false", "-no-color", "-json", "-lock-timeout=0s", f"-out={path}"]
+        args += ["-destroy"] if destroy else []
+        with self._phase("plan"):
+            result = self._locked(args, "plan")
+            if result.returncode != 0:
+                raise ClouderError(
+                    f"terraform plan failed:\n{result.error_text()}", f"Full log: {self.runner.log}"
+                )
+            summary = self._summarize(path, result.messages, destroy)
+        return write_saved(path, self.spec.name, config_hash, summary)
+
+    def _summarize(self, path: Path, messages: list[Message], destroy: bool) -> PlanSummary:
+        counts: dict[str, int] = next(
+            (m["changes"] for m in messages if m.get("type") == "change_summary"), {}
+        )
+        if not any(counts.get(key) for key in ("add", "change", "remove", "import")):
+            return summary_from_messages(self.spec.name, destroy)
+        shown = self._run(["show", "-json", "-no-color", str(path)], capture=True)
+        if shown.returncode != 0:
+            raise ClouderError(f"terraform show failed:\n{shown.error_text()}")
+        return summary_from_show(self.spec.name, json.loads(shown.stdout), destroy)
+
+    # -- apply --------------------------------------------------------------------------------------------
+
+    def load_plan(self, path: Path) -> SavedPlan:
+        config_hash = self.prepare()
+        return read_saved(path.resolve(), self.spec.name, config_hash)
+
+    def apply(self, saved: SavedPlan, force_unlock: str | None = None) -> dict[str, Any]:
+        """Apply exactly this saved plan; return the raw ``output -json`` document (also saved)."""
+        self.init(force_unlock)
+        args = ["apply", "-input=false", "-no-color", "-json", "-lock-timeout=0s", str(saved.path)]
+        with self._phase("destroy" if saved.meta.destroy else "apply"):
+            result = self._locked(args, "apply")
+            if result.interrupted:
+                raise InterruptedRunError(
+                    "interrupted: Terraform stopped cleanly and saved the state it reached.",
+                    "Run `clouder plan` and `clouder apply` again to finish.",
+                )
+            if result.returncode != 0:
+                text = result.error_text()
+                if "Saved plan is stale" in text:
+                    raise StalePlanError(
+                        "the saved plan is stale: the state changed after it was made.",
+                        "Plan again and review the new summary.",
+                    )
+                raise ClouderError(f"terraform apply failed:\n{text}", f"Full log: {self.runner.log}")
+        return self.output_document()
+
+    # -- outputs ------------------------------------------------------------------------------------------
+
+    def output_document(self) -> dict[str, Any]:
+        result = self._run(["output", "-json", "-no-color"], capture=True)
+        if result.returncode != 0:
+            raise ClouderError(f"terraform output failed:\n{result.error_text()}")
+        document: dict[str, Any] = json.loads(result.stdout or "{}")
+        path = outputs_path(self.spec)
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        return document
+
+    def outputs(self) -> ClusterOutputs:
+        self.prepare()
+        self.init()
+        return parse_terraform_outputs(self.output_document(), source="terraform output")
+
+    # -- running, locks, events ---------------------------------------------------------------------------
+
+    def _run(self, args: list[str], capture: bool = False) -> RunResult:
+        started: list[int] = []
+
+        def record(pid: int) -> None:
+            started.append(pid)
+            self.records.start(pid, " ".join(args[:1]))
+
+        self.runner.on_start = record
+        try:
+            return self.runner.run(args, on_message=self.on_message, capture=capture)
+        finally:
+            for pid in started:
+                self.records.finish(pid)
+
+    def _locked(self, args: list[str], command: str) -> RunResult:
+        """Run; on a lock held by a provably dead run, clear it and retry once; else report the holder."""
+        result = self._run(args)
+        lock = locks.parse_lock_info(result.error_text()) if result.returncode != 0 else None
+        if lock is None:
+            return result
+        state, record = locks.verdict(self.records, lock)
+        if state == "gone":
+            self._emit(
+                "stale-lock",
+                f"cleared {lock.describe()}: its Terraform process {record and record.terraform_pid} is gone",
+            )
+            self.force_unlock(lock.id)
+        elif state == "orphan" and record is not None:
+            self._emit(
+                "stale-lock",
+                f"waiting for {lock.describe()}: Terraform {record.terraform_pid} is winding down",
+            )
+            if not wait_gone(record.terraform_pid, ORPHAN_WAIT_S):
+                raise self._locked_error(lock, command, "Its Terraform process is still running.")
+            self.records.finish(record.terraform_pid)
+        else:
+            why = (
+                f"It is a live run on this machine (Clouder pid {record.clouder_pid}, Terraform pid "
+                f"{record.terraform_pid}); wait for it."
+                if record
+                else "Clouder cannot prove that holder is gone."
+            )
+            raise self._locked_error(lock, command, why)
+        retry = self._run(args)
+        again = locks.parse_lock_info(retry.error_text()) if retry.returncode != 0 else None
+        if again is not None:
+            raise self._locked_error(again, command, "It was taken again while Clouder cleared the last one.")
+        return retry
+
+    def _locked_error(self, lock: locks.LockInfo, command: str, why: str) -> locks.StateLockedError:
+        return locks.StateLockedError(
+            lock, why, f"If you are sure that run is gone: `clouder {command} SPEC --force-unlock {lock.id}`."
+        )
+
+    def _phase(self, phase: str) -> Any:
+        assert self.events is not None
+        return self.events.timed("terraform", phase)
+
+    def _emit(self, phase: str, detail: str) -> None:
+        assert self.events is not None
+        self.events.emit(Event("terraform", phase, "info", detail=detail))
