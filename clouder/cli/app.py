@@ -84,14 +84,21 @@ def version(output: OutputOption = None) -> None:
         typer.echo(f"clouder {__version__} (Kubernetes {', '.join(info['kubernetes'])})")
 
 
-def register() -> None:
-    from clouder.cli import addons_cmd, bootstrap_cmd, context_cmd, infra_cmd, spec_cmd
+# Pipeline order for `clouder --help`; command modules not listed here follow alphabetically.
+COMMAND_ORDER = ("spec", "context", "synth", "infra", "bootstrap", "addons", "rollout", "lifecycle", "status")
 
-    spec_cmd.register(app)
-    bootstrap_cmd.register(app)
-    infra_cmd.register(app)
-    addons_cmd.register(app)
-    app.add_typer(context_cmd.app, name="context")
+
+def register() -> None:
+    """Register every `clouder/cli/<topic>_cmd.py` module (each exposes `register(app)`)."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    here = [str(Path(__file__).parent)]
+    topics = [m.name.removesuffix("_cmd") for m in pkgutil.iter_modules(here) if m.name.endswith("_cmd")]
+    rank = {topic: index for index, topic in enumerate(COMMAND_ORDER)}
+    for topic in sorted(topics, key=lambda t: (rank.get(t, len(rank)), t)):
+        importlib.import_module(f"clouder.cli.{topic}_cmd").register(app)
 
 
 register()

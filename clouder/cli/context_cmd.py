@@ -139,3 +139,7 @@ def _split_tag(item: str) -> tuple[str, str]:
     if not sep or not key:
         raise BadInputError(f"--tag {item!r} is not KEY=VALUE.")
     return key, value
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="context")
