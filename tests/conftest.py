@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = [
-    "support.moto",
-    "support.terraform",
-    "support.hosts",
-    "support.kubeapi",
-    "support.chartrepo",
-    "support.clusters",
-]
+SUPPORT = Path(__file__).resolve().parent / "support"
+# Every support module that defines fixtures is a plugin; discovered so that no list needs editing.
+pytest_plugins = sorted(
+    f"support.{path.stem}"
+    for path in SUPPORT.glob("*.py")
+    if "@pytest.fixture" in path.read_text(encoding="utf-8")
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
