@@ -1,0 +1,184 @@
+"""`clouder addons SPEC`, `clouder render SPEC --out DIR` and `clouder check SPEC`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.errors import BadInputError
+
+if TYPE_CHECKING:
+    from clouder.addons import AddonContext, AddonsReport
+    from clouder.kube import Kube
+    from clouder.observe.events import Event, EventLog
+    from clouder.spec.model import ClusterSpec
+
+SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
+OutputsOpt = Annotated[
+    Path | None, typer.Option("--outputs", help="Outputs contract (default: the cluster's outputs.json).")
+]
+KubeconfigOpt = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="Admin kubeconfig (default: the one bootstrap fetched).")
+]
+MirrorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chart-mirror", envvar="CLOUDER_CHART_MIRROR", help="Pull every chart from this repository."
+    ),
+]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each step to be ready.")]
+PollOpt = Annotated[
+    float, typer.Option("--poll-interval", hidden=True, help="Seconds between readiness polls.")
+]
+
+
+def _context(spec_path: Path, outputs: Path | None) -> AddonContext:
+    from clouder import workdir
+    from clouder.addons import AddonContext
+    from clouder.outputs import read_outputs_file
+    from clouder.spec import load_spec
+
+    spec = load_spec(spec_path)
+    path = outputs or workdir.outputs_path(spec)
+    if not path.is_file():
+        raise BadInputError(
+            f"outputs contract {path} does not exist.",
+            "Run `clouder apply SPEC` first, or pass --outputs FILE.",
+        )
+    found = read_outputs_file(path)
+    if found.cloud.cloud != spec.cloud:
+        raise BadInputError(
+            f"{path} describes an {found.cloud.cloud} cluster, but {spec_path} is for {spec.cloud}."
+        )
+    return AddonContext(spec, found)
+
+
+def _connect(spec: ClusterSpec, kubeconfig: Path | None, log: EventLog) -> Kube:
+    from clouder import workdir
+    from clouder.kube import Kube
+
+    return Kube.from_kubeconfig(kubeconfig or workdir.kubeconfig_path(spec), log.redactor)
+
+
+def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
+    from clouder import workdir
+    from clouder.observe.events import EventLog
+
+    log = EventLog(workdir.events_path(spec))
+    if fmt is Format.text:
+        log.listeners.append(_progress)
+    return log
+
+
+def _progress(event: Event) -> None:
+    marks = {"start": "…", "ok": "✓", "failed": "✗", "info": " ", "skipped": "-"}
+    took = f" ({event.duration_s:.1f}s)" if event.duration_s is not None else ""
+    detail = f": {event.detail}" if event.detail else ""
+    sys.stderr.write(f"  {marks.get(event.outcome, ' ')} {event.phase:<30}{took}{detail}\n")
+    sys.stderr.flush()
+
+
+def addons(
+    spec: SpecArg,
+    outputs: OutputsOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    chart_mirror: MirrorOpt = None,
+    timeout: TimeoutOpt = 600.0,
+    poll_interval: PollOpt = 2.0,
+    output: OutputOption = None,
+) -> None:
+    """Install the add-ons (CNI, cloud controller, CSI + StorageClasses, load balancing); idempotent."""
+    from clouder.addons import RunSettings, run_addons
+    from clouder.catalog.charts import default_catalog
+
+    fmt = output_format(output)
+    ctx = _context(spec, outputs)
+    log = _events(ctx.spec, fmt)
+    settings = RunSettings(timeout, poll_interval, catalog=default_catalog(chart_mirror))
+    with _connect(ctx.spec, kubeconfig, log) as kube:
+        report = run_addons(kube, ctx, settings, log)
+    if fmt is Format.json:
+        emit_json(report.as_dict())
+    else:
+        _summary(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _summary(report: AddonsReport) -> None:
+    releases = [step for step in report.steps if step.kind == "release"]
+    if not report.ok:
+        failed = report.steps[-1]
+        typer.echo(f"add-ons stopped at {failed.name}: not ready or failed:", err=True)
+        for problem in failed.problems:
+            typer.echo(f"  - {problem}", err=True)
+        if report.skipped:
+            typer.echo(f"not started: {', '.join(report.skipped)} (re-run to resume)", err=True)
+    elif report.changed == 0:
+        typer.echo(
+            f"nothing to change: {report.objects} objects in {len(releases)} releases already as rendered"
+        )
+    else:
+        typer.echo(f"add-ons ready: {report.changed} changes across {len(releases)} releases")
+
+
+def render(
+    spec: SpecArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the manifests (one file per release).")],
+    outputs: OutputsOpt = None,
+    chart_mirror: MirrorOpt = None,
+    output: OutputOption = None,
+) -> None:
+    """Write the add-on manifests for Argo CD or Flux instead of applying them (Secrets are left out)."""
+    from clouder.addons.gitops import write_manifests
+    from clouder.catalog.charts import default_catalog
+
+    fmt = output_format(output)
+    written = write_manifests(_context(spec, outputs), default_catalog(chart_mirror), out)
+    if fmt is Format.json:
+        emit_json(written.as_dict())
+        return
+    for path in written.files:
+        typer.echo(f"wrote {path}")
+    for note in written.omitted:
+        typer.echo(f"omitted {note}", err=True)
+
+
+def check(
+    spec: SpecArg,
+    outputs: OutputsOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds each probe may take.")] = 180.0,
+    poll_interval: PollOpt = 2.0,
+    output: OutputOption = None,
+) -> None:
+    """Smoke-test the cluster: nodes, system pods, default StorageClass + PVC, LoadBalancer, DNS."""
+    from clouder.observe.check import CheckSettings, run_checks
+    from clouder.observe.events import Event
+
+    fmt = output_format(output)
+    ctx = _context(spec, outputs)
+    log = _events(ctx.spec, Format.json)  # results print as a table, not as progress lines
+    with _connect(ctx.spec, kubeconfig, log) as kube:
+        results = run_checks(kube, ctx.spec, CheckSettings(timeout, poll_interval))
+    for result in results:
+        log.emit(Event("check", result.name, "ok" if result.ok else "failed", detail=result.detail))
+    ok = all(result.ok for result in results)
+    if fmt is Format.json:
+        emit_json({"ok": ok, "checks": [result.as_dict() for result in results]})
+    else:
+        for result in results:
+            typer.echo(f"{'PASS' if result.ok else 'FAIL'}  {result.name:<22} {result.detail}")
+        typer.echo(f"{sum(r.ok for r in results)}/{len(results)} checks passed")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(addons)
+    app.command()(render)
+    app.command()(check)

@@ -1,0 +1,194 @@
+"""`clouder check`: smoke evaluations of a running cluster, each one named, with what it found.
+
+nodes Ready with provider IDs · system pods up · exactly one default StorageClass · a PVC that binds ·
+a LoadBalancer Service that gets an address · DNS resolves. The probes (a PVC, a Pod, an internal
+LoadBalancer Service, a Job) live in the namespace ``clouder-check``, which is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from clouder.kube.client import Kube
+from clouder.kube.objects import Obj, ObjectRef
+from clouder.kube.readiness import assess
+from clouder.kube.wait import wait_ready
+from clouder.spec.model import ClusterSpec
+
+NAMESPACE = "clouder-check"
+PROBE_IMAGE = "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    timeout: float = 180.0
+    interval: float = 2.0
+
+
+def _nodes(kube: Kube) -> CheckResult:
+    nodes = kube.list("v1", "Node")
+    bad = []
+    for node in nodes:
+        name = node["metadata"]["name"]
+        conditions = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
+        ready = conditions.get("Ready", {})
+        if ready.get("status") != "True":
+            bad.append(f"{name} is NotReady ({ready.get('reason') or 'no Ready condition'})")
+        elif not (node.get("spec") or {}).get("providerID"):
+            bad.append(f"{name} has no provider ID")
+    if not nodes:
+        return CheckResult("nodes-ready", False, "no nodes registered")
+    if bad:
+        return CheckResult("nodes-ready", False, "; ".join(bad))
+    return CheckResult("nodes-ready", True, f"{len(nodes)} nodes Ready with provider IDs")
+
+
+def _system_pods(kube: Kube) -> CheckResult:
+    bad = []
+    for kind in ("Deployment", "DaemonSet", "StatefulSet"):
+        for obj in kube.list("apps/v1", kind, "kube-system"):
+            state = assess(obj)
+            if not state.ready:
+                bad.append(f"{kind} {obj['metadata']['name']}: {state.reason}")
+    pods = kube.list("v1", "Pod", "kube-system")
+    for pod in pods:
+        status = pod.get("status") or {}
+        phase = status.get("phase")
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+        )
+        if phase != "Succeeded" and not (phase == "Running" and ready):
+            bad.append(f"Pod {pod['metadata']['name']} is {phase}{'' if ready else ', not ready'}")
+    if bad:
+        return CheckResult("system-pods", False, "; ".join(bad))
+    return CheckResult("system-pods", True, f"{len(pods)} kube-system pods up, workloads rolled out")
+
+
+def _default_class(kube: Kube) -> CheckResult:
+    classes = kube.list("storage.k8s.io/v1", "StorageClass")
+    defaults = [c["metadata"]["name"] for c in classes if _annotation(c, DEFAULT_CLASS) == "true"]
+    if len(defaults) == 1:
+        return CheckResult("default-storage-class", True, f"{defaults[0]} is the only default")
+    if not defaults:
+        return CheckResult("default-storage-class", False, "no default StorageClass")
+    return CheckResult("default-storage-class", False, f"{len(defaults)} defaults: {', '.join(defaults)}")
+
+
+def _annotation(obj: Obj, key: str) -> str | None:
+    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(key)
+    return None if value is None else str(value)
+
+
+def _probe(kube: Kube, objects: list[Obj], wait_for: ObjectRef, settings: CheckSettings) -> str | None:
+    for obj in objects:
+        kube.apply(obj)
+    report = wait_ready(kube, [wait_for], settings.timeout, settings.interval)
+    return None if report.ok else report.not_ready[0].render()
+
+
+def _pvc(kube: Kube, settings: CheckSettings) -> CheckResult:
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": _meta("probe-claim"),
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    pod = _pod("probe-volume", ["sh", "-c", "echo ok > /data/probe"])
+    pod["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "probe-claim"}}]
+    pod["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+    problem = _probe(kube, [claim, pod], ObjectRef.of(claim), settings)
+    return CheckResult("pvc-binds", problem is None, problem or "a 1Gi claim on the default class bound")
+
+
+def _load_balancer(kube: Kube, spec: ClusterSpec, settings: CheckSettings) -> CheckResult:
+    if spec.cloud == "aws":
+        annotations = {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance",
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        }
+    else:
+        annotations = {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {**_meta("probe-lb"), "annotations": annotations},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": "clouder-check"},
+            "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}],
+        },
+    }
+    problem = _probe(kube, [service], ObjectRef.of(service), settings)
+    if problem:
+        return CheckResult("load-balancer", False, problem)
+    live = kube.get(ObjectRef.of(service)) or {}
+    ingress = live.get("status", {}).get("loadBalancer", {}).get("ingress", [{}])[0]
+    return CheckResult("load-balancer", True, f"address {ingress.get('hostname') or ingress.get('ip')}")
+
+
+def _dns(kube: Kube, settings: CheckSettings) -> CheckResult:
+    if kube.get(ObjectRef("v1", "Service", "kube-system", "kube-dns")) is None:
+        return CheckResult("dns", False, "Service kube-system/kube-dns does not exist")
+    template = _pod("probe-dns", ["nslookup", "kubernetes.default.svc.cluster.local"])
+    job: Obj = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": _meta("probe-dns"),
+        "spec": {"backoffLimit": 2, "template": {"spec": template["spec"]}},
+    }
+    problem = _probe(kube, [job], ObjectRef.of(job), settings)
+    return CheckResult("dns", problem is None, problem or "kubernetes.default.svc.cluster.local resolves")
+
+
+def _meta(name: str) -> Obj:
+    return {"name": name, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "clouder"}}
+
+
+def _pod(name: str, command: list[str]) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {**_meta(name), "labels": {"app": "clouder-check"}},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "probe", "image": PROBE_IMAGE, "command": command}],
+        },
+    }
+
+
+def run_checks(kube: Kube, spec: ClusterSpec, settings: CheckSettings) -> list[CheckResult]:
+    """Every check, in order; the probes' namespace is removed whatever the outcome."""
+    results = [_nodes(kube), _system_pods(kube), _default_class(kube)]
+    namespace = ObjectRef("v1", "Namespace", "", NAMESPACE)
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    probes: list[tuple[str, Callable[[], CheckResult]]] = [
+        ("pvc-binds", lambda: _pvc(kube, settings)),
+        ("load-balancer", lambda: _load_balancer(kube, spec, settings)),
+        ("dns", lambda: _dns(kube, settings)),
+    ]
+    try:
+        for name, probe in probes:
+            if name == "pvc-binds" and not results[2].ok:
+                results.append(CheckResult(name, False, "not tried: no single default StorageClass"))
+                continue
+            started = time.monotonic()
+            result = probe()
+            detail = f"{result.detail} ({time.monotonic() - started:.1f} s)" if result.ok else result.detail
+            results.append(CheckResult(result.name, result.ok, kube.redactor.redact(detail)))
+    finally:
+        kube.delete(namespace)
+    return results
