@@ -1,0 +1,61 @@
+"""`clouder synth SPEC`: write the spec's Terraform (CDKTF-synthesized JSON) to a folder.
+
+This is the only command that loads the CDKTF bindings (seconds and hundreds of MB), and only when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clouder.cli.app import Format, OutputOption, emit_json, output_format
+
+
+def synth(
+    spec: Annotated[Path, typer.Argument(help="The cluster spec (YAML).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Output folder (default: the cluster's work folder, .clouder/<name>/cdktf.out)."
+        ),
+    ] = None,
+    output: OutputOption = None,
+) -> None:
+    """Synthesize the spec's stack to Terraform JSON (cdk.tf.json) without touching any cloud."""
+    from clouder.spec import load_spec
+    from clouder.workdir import cluster_dir
+
+    fmt = output_format(output)
+    loaded = load_spec(spec)
+    outdir = out if out is not None else cluster_dir(loaded) / "cdktf.out"
+    started = time.monotonic()
+    from clouder.synth import synthesize
+
+    stack_dir = synthesize(loaded, outdir)
+    document = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
+    resources = sum(len(kind) for kind in document.get("resource", {}).values())
+    summary = {
+        "ok": True,
+        "cluster": loaded.name,
+        "cloud": loaded.cloud,
+        "stack": str(stack_dir),
+        "file": str(stack_dir / "cdk.tf.json"),
+        "resources": resources,
+        "outputs": sorted(document.get("output", {})),
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    if fmt is Format.json:
+        emit_json(summary)
+        return
+    typer.echo(
+        f"synthesized {loaded.name} ({loaded.cloud}): {resources} resources -> {summary['file']}; "
+        f"next: terraform -chdir={stack_dir} init"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(synth)

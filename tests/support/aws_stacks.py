@@ -1,0 +1,116 @@
+"""Synthesized AWS stacks, once per test session (importing the AWS bindings costs ~10 s / 0.6 GB).
+
+Four specs cover the switches, all synthesized into one cdktf ``App`` through ``clouder.synth.add_stack``,
+as ``clouder synth`` does:
+
+- ``minimal``: examples/aws-minimal.yaml (one zone, bastion, public API, cilium, local state, 1 + 2 nodes);
+- ``ha``: examples/aws-ha.yaml (three zones, three control planes, two pools, S3 state with a lock file)
+  with an internal API, calico and no Load Balancer Controller;
+- ``direct``: the minimal spec with SSH mode ``direct`` and flannel;
+- ``moto``: the minimal spec under another name with an AMI that moto knows, for the apply test.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAwsTestKeyAwsTestKeyAwsTestKeyAwsTestKeyAw clouder-test"
+MOTO_AMI = "ami-1e749f67"  # one of the images moto serves by default
+
+
+@dataclass(frozen=True)
+class AwsStack:
+    name: str
+    spec: Any  # clouder.spec.model.ClusterSpec
+    path: Path  # the cdk.tf.json
+    doc: dict[str, Any]
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return dict(self.doc["resource"].get(kind, {}))
+
+    def one(self, kind: str) -> dict[str, Any]:
+        found = self.resources(kind)
+        assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
+        return next(iter(found.values()))
+
+    def ref(self, kind: str, config: dict[str, Any], attribute: str = "id") -> str:
+        """The ``${kind.name.attribute}`` expression of the resource whose config is ``config``."""
+        for name, candidate in self.resources(kind).items():
+            if candidate is config:
+                return "${" + f"{kind}.{name}.{attribute}" + "}"
+        raise KeyError(f"no {kind} with that config")
+
+    def by_tag(self, kind: str, key: str, value: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources(kind).values() if r.get("tags", {}).get(key) == value]
+
+    def user_data(self) -> dict[str, str]:
+        """Every launch template's decoded cloud-init user-data, by template description."""
+        return {
+            template["description"]: base64.b64decode(template["user_data"]).decode()
+            for template in self.resources("aws_launch_template").values()
+        }
+
+
+def spec_file(directory: Path, example: str, name: str, **changes: Any) -> Path:
+    """A copy of an example spec with the test key and ``changes`` (dotted paths) applied."""
+    document = yaml.safe_load((REPO / "examples" / example).read_text())
+    access = document.setdefault("access", {})
+    access.pop("publicKeyPath", None)
+    access["publicKey"] = PUBLIC_KEY
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = document
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture(scope="session")
+def aws_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, AwsStack]]:
+    from cdktf import App
+
+    from clouder.spec import load_spec
+    from clouder.synth import add_stack
+
+    base = tmp_path_factory.mktemp("aws-synth")
+    specs_dir = base / "specs"
+    specs_dir.mkdir()
+    files = {
+        "minimal": spec_file(specs_dir, "aws-minimal.yaml", "minimal"),
+        "ha": spec_file(
+            specs_dir, "aws-ha.yaml", "ha",
+            **{"network.apiExposure": "private", "cni.plugin": "calico", "loadBalancing.controller": False},
+        ),
+        "direct": spec_file(
+            specs_dir, "aws-minimal.yaml", "direct", **{"access.mode": "direct", "cni.plugin": "flannel"}
+        ),
+        "moto": spec_file(
+            specs_dir, "aws-minimal.yaml", "moto", **{"metadata.name": "moto-aws", "aws.ami": MOTO_AMI}
+        ),
+    }  # fmt: skip
+    specs = {key: load_spec(path) for key, path in files.items()}
+    app = App(outdir=str(base / "out"))
+    for key, spec in specs.items():
+        add_stack(app, spec, stack_id=f"aws-{key}")
+    app.synth()
+    stacks = {}
+    for key, spec in specs.items():
+        path = base / "out" / "stacks" / f"aws-{key}" / "cdk.tf.json"
+        stacks[key] = AwsStack(key, spec, path, json.loads(path.read_text()))
+    yield stacks
