@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
 from clouder.errors import BadInputError, InvalidDocumentError
@@ -42,6 +41,8 @@ def add(
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a context of that name.")] = False,
 ) -> None:
     """Add a context. Refuses anything that looks like a key, token or password."""
+    from pydantic import ValidationError
+
     from clouder.contexts import Context, ContextStore
     from clouder.spec.loader import problems_from_validation
 
