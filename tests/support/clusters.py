@@ -8,13 +8,15 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.spec import ClusterSpec, load_spec
-from support.kubeapi import KubeApi, start
+
+if TYPE_CHECKING:  # imported lazily: support.kubeapi is a plugin of its own, registered after this one
+    from support.kubeapi import KubeApi
 
 REPO = Path(__file__).resolve().parents[2]
 AZURE_SECRETS = {
@@ -112,6 +114,8 @@ def emulate(tmp: Path, example: str) -> tuple[EmulatedCluster, Any]:
     outputs_path = tmp / "outputs.json"
     outputs_path.write_text(json.dumps(document))
     outputs = parse_terraform_outputs(document)
+    from support.kubeapi import start
+
     api, stop = start(tmp, git_version=f"v{spec.kubernetes.version}")
     for node in outputs.nodes:
         api.add_node(node.name, node.role)

@@ -287,6 +287,8 @@ class KubeEmulator:
             old.obj = obj
             event = "MODIFIED"
         else:
+            if keep_status and rtype.status:
+                obj.pop("status", None)  # status is written through the status subresource only
             meta.update(uid=f"uid-{next(self._uid)}", creationTimestamp=_now(), generation=1)
             meta["resourceVersion"] = str(next(self._rv))
             if rtype.kind == "Namespace":
@@ -715,7 +717,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(409, "AlreadyExists", f'{rtype.plural} "{name}" already exists')
             if query.get("dryRun"):
                 return 201, obj
-            return 201, emu._store(rtype, obj, keep_status=False, record="create")
+            return 201, emu._store(rtype, obj, keep_status=True, record="create")
         raise ApiError(405, "MethodNotAllowed", f"{verb} is not allowed on a collection")
 
     def _item(
@@ -915,7 +917,7 @@ def start(tmp: Path, git_version: str = "v1.33.5") -> tuple[KubeApi, Callable[[]
     emulator = KubeEmulator(git_version)
     server = EmulatorServer(emulator)
     threads = [
-        threading.Thread(target=server.serve_forever, daemon=True),
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True),
         threading.Thread(target=emulator.run_controllers, daemon=True),
     ]
     for thread in threads:

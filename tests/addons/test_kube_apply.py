@@ -1,0 +1,200 @@
+"""The apply engine against the emulator: validation before any write, SSA ownership, CRDs before their
+custom resources, prune only what the release still owns, waits that name what is not ready and why."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from clouder.errors import ClouderError
+from clouder.kube import ApplyOptions, Kube, Release, apply_release
+from clouder.kube.validate import schema_version
+from support.kubeapi import KubeApi
+
+OPTIONS = ApplyOptions("1.33.5", timeout=1.5, interval=0.05)
+
+
+@pytest.fixture
+def kube(kube_api: KubeApi) -> Iterator[Kube]:
+    with Kube.from_kubeconfig(kube_api.kubeconfig) as connected:
+        yield connected
+
+
+def deployment(name: str, namespace: str = "apps", **spec: Any) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            **spec,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": name, "image": f"example.test/{name}:1.0"}]},
+            },
+        },
+    }
+
+
+def config_map(name: str, namespace: str = "apps", **data: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": data,
+    }
+
+
+def test_invalid_manifest_stops_the_release_before_any_write(kube: Kube, kube_api: KubeApi) -> None:
+    broken = deployment("web")
+    broken["spec"]["replicas"] = "three"
+    with pytest.raises(ClouderError) as caught:
+        apply_release(kube, Release("web", "apps", "1", (config_map("settings"), broken)), OPTIONS)
+    assert "Deployment apps/web: spec.replicas: 'three' is not of type 'integer'" in caught.value.render()
+    assert kube_api.emulator.writes == []
+
+
+def test_release_applies_in_order_records_inventory_and_waits(kube: Kube, kube_api: KubeApi) -> None:
+    result = apply_release(
+        kube, Release("web", "apps", "1", (deployment("web"), config_map("settings"))), OPTIONS
+    )
+    assert result.ok and result.summary() == "3 created"
+    emulator = kube_api.emulator
+    kinds = [kind for verb, kind, _, _ in emulator.writes if verb == "apply"]
+    assert kinds == ["ConfigMap", "Namespace", "ConfigMap", "Deployment"]  # the inventory comes first
+    live = emulator.get("Deployment", "web", "apps")
+    assert live is not None
+    assert [m["manager"] for m in live["metadata"]["managedFields"]] == ["clouder"]
+    assert live["metadata"]["labels"]["clouder.dev/release"] == "web"
+    inventory = emulator.get("ConfigMap", "clouder-release-web", "kube-system")
+    assert inventory is not None and '"Deployment"' in inventory["data"]["objects"]
+
+
+def test_clouder_takes_back_fields_another_manager_changed(kube: Kube, kube_api: KubeApi) -> None:
+    release = Release("web", "apps", "1", (config_map("settings", level="info"),))
+    apply_release(kube, release, OPTIONS)
+    drifted = kube_api.emulator.get("ConfigMap", "settings", "apps")
+    assert drifted is not None
+    drifted["data"]["level"] = "debug"
+    kube_api.emulator.put(drifted)
+    again = apply_release(kube, release, OPTIONS)
+    assert [(str(c.ref), c.action) for c in again.changed] == [("ConfigMap apps/settings", "configured")]
+    live = kube_api.emulator.get("ConfigMap", "settings", "apps")
+    assert live is not None and live["data"]["level"] == "info"
+
+
+def test_custom_resources_wait_for_their_definition(kube: Kube, kube_api: KubeApi) -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.test"},
+        "spec": {
+            "group": "example.test",
+            "scope": "Cluster",
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                    },
+                }
+            ],
+        },
+    }
+    widget = {
+        "apiVersion": "example.test/v1",
+        "kind": "Widget",
+        "metadata": {"name": "one"},
+        "spec": {"size": 3},
+    }
+    kube_api.emulator.rule("CustomResourceDefinition", "widgets.example.test", delay=0.3)
+    result = apply_release(kube, Release("widgets", "kube-system", "1", (widget, crd)), OPTIONS)
+    assert result.ok
+    assert [str(c.ref) for c in result.changes] == [
+        "CustomResourceDefinition widgets.example.test",
+        "Widget one",
+    ]
+    inventory = kube_api.emulator.get("ConfigMap", "clouder-release-widgets", "kube-system")
+    assert (
+        inventory is not None and '"example.test/v1",\n"Widget",\n"",\n"one"' in inventory["data"]["objects"]
+    )
+
+
+def test_prune_deletes_only_what_the_release_still_owns(kube: Kube, kube_api: KubeApi) -> None:
+    first = (config_map("a"), config_map("b"), config_map("c"))
+    apply_release(kube, Release("web", "apps", "1", first), OPTIONS)
+    adopted = kube_api.emulator.get("ConfigMap", "c", "apps")
+    assert adopted is not None
+    adopted["metadata"]["labels"]["clouder.dev/release"] = "other"  # another release took it over
+    kube_api.emulator.put(adopted)
+    result = apply_release(kube, Release("web", "apps", "2", (config_map("a"),)), OPTIONS)
+    assert sorted((str(c.ref), c.action) for c in result.changed) == [("ConfigMap apps/b", "pruned")]
+    assert kube_api.emulator.get("ConfigMap", "b", "apps") is None
+    assert kube_api.emulator.get("ConfigMap", "c", "apps") is not None
+
+
+def test_wait_report_names_objects_and_why_and_failed_jobs_end_the_wait(
+    kube: Kube, kube_api: KubeApi
+) -> None:
+    emulator = kube_api.emulator
+    emulator.rule(
+        "Deployment",
+        "web",
+        "apps",
+        outcome="never",
+        reason="FailedScheduling",
+        message="0/3 nodes are available: 3 Insufficient cpu",
+    )
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "migrate", "namespace": "apps"},
+        "spec": {
+            "template": {
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "m", "image": "example.test/m:1"}]}
+            }
+        },
+    }
+    emulator.rule(
+        "Job",
+        "migrate",
+        "apps",
+        outcome="fail",
+        delay=0.2,
+        reason="BackoffLimitExceeded",
+        message="Job has reached the specified backoff limit",
+    )
+    started = time.monotonic()
+    result = apply_release(
+        kube,
+        Release("web", "apps", "1", (deployment("web"), job)),
+        ApplyOptions("1.33.5", timeout=30, interval=0.05),
+    )
+    assert time.monotonic() - started < 10  # a failed Job ends the wait: it will not recover by waiting
+    assert not result.ok
+    report = {str(item.ref): item.render() for item in result.wait.not_ready}
+    assert (
+        "job failed: BackoffLimitExceeded Job has reached the specified backoff limit"
+        in report["Job apps/migrate"]
+    )
+    assert "0/1 replicas available" in report["Deployment apps/web"]
+    assert "Available: Deployment does not have minimum availability." in report["Deployment apps/web"]
+    assert (
+        "Warning FailedScheduling: 0/3 nodes are available: 3 Insufficient cpu"
+        in report["Deployment apps/web"]
+    )
+
+
+def test_schema_version_maps_the_cluster_release_onto_a_bundled_one() -> None:
+    assert schema_version("1.33.5") == "1.33.0"
+    assert schema_version("v1.32.9") == "1.32.0"
+    assert schema_version("1.24.3") == "1.25.0"  # older than anything bundled: the oldest
+    assert schema_version("1.40.0") == "1.37.0"  # newer than anything bundled: the newest
