@@ -19,8 +19,9 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 
-from clouder.bootstrap.ssh import HostSession
+from clouder.bootstrap.ssh import HostSession, SshPool
 from clouder.errors import ClouderError
+from clouder.outputs import Node
 
 
 class LockHeldError(ClouderError):
@@ -67,9 +68,10 @@ def _process_alive(pid: int) -> bool:
 
 class RemoteLock:
     def __init__(
-        self, session: HostSession, state_dir: str, heartbeat_s: float, stale_after_s: float
+        self, pool: SshPool, node: Node, state_dir: str, heartbeat_s: float, stale_after_s: float
     ) -> None:
-        self.session = session
+        self.pool = pool
+        self.node = node
         self.path = f"{state_dir}/bootstrap.lock"
         self.heartbeat_s = heartbeat_s
         self.stale_after_s = stale_after_s
@@ -78,6 +80,10 @@ class RemoteLock:
         self.took_over: LockInfo | None = None
         self._beat: asyncio.Task[None] | None = None
 
+    async def _shell(self) -> HostSession:
+        """A fresh session each time: the lock outlives a dropped connection."""
+        return await self.pool.session(self.node)
+
     async def acquire(self, break_lock: bool = False) -> None:
         path = shlex.quote(self.path)
         mine = _mine(self.run_id, self.started).text()
@@ -85,7 +91,7 @@ class RemoteLock:
             f"mkdir -p $(dirname {path}) && if (set -C; cat > {path}) 2>/dev/null; "
             f"then echo ACQUIRED; else echo HELD; cat {path}; fi"
         )
-        result = await self.session.run(script, label="take the bootstrap lock", input=mine + "\n")
+        result = await (await self._shell()).run(script, label="take the bootstrap lock", input=mine + "\n")
         head, _, rest = result.stdout.partition("\n")
         if head.strip() != "ACQUIRED":
             holder = self._parse(rest)
@@ -105,7 +111,7 @@ class RemoteLock:
             return
         if holder.machine == socket.gethostname() and not _process_alive(holder.pid):
             return  # its owner died on this machine: safe to take over
-        where = f"{self.session.name}:{self.path}"
+        where = f"{self.node.name}:{self.path}"
         if time.time() - holder.heartbeat > self.stale_after_s:
             raise LockHeldError(
                 f"the bootstrap lock {where} looks stale: held by {holder.describe()}.",
@@ -124,13 +130,11 @@ class RemoteLock:
             f'[ "$(sha256sum < {path} | cut -d" " -f1)" = {digest} ] '
             f"&& cat > {path}.new && mv {path}.new {path}"
         )
-        check = await self.session.run(
+        check = await (await self._shell()).run(
             script, label="take over the bootstrap lock", input=mine + "\n", check=False
         )
         if check.exit_status != 0:
-            raise LockHeldError(
-                f"the bootstrap lock on {self.session.name} changed hands while taking it over."
-            )
+            raise LockHeldError(f"the bootstrap lock on {self.node.name} changed hands while taking it over.")
 
     async def _heartbeat(self) -> None:
         path = shlex.quote(self.path)
@@ -138,7 +142,7 @@ class RemoteLock:
             await asyncio.sleep(self.heartbeat_s)
             beat = _mine(self.run_id, self.started).text()
             with contextlib.suppress(ClouderError):
-                await self.session.run(
+                await (await self._shell()).run(
                     f"grep -q {self.run_id} {path} && cat > {path}.new && mv {path}.new {path}",
                     label="lock heartbeat",
                     input=beat + "\n",
@@ -153,7 +157,7 @@ class RemoteLock:
                 await self._beat
         path = shlex.quote(self.path)
         with contextlib.suppress(ClouderError):
-            await self.session.run(
+            await (await self._shell()).run(
                 f"grep -q {self.run_id} {path} && rm -f {path}",
                 label="release the bootstrap lock",
                 check=False,

@@ -88,7 +88,7 @@ async def bootstrap_async(
         await manager.apply(phases[:1])
         if not options.dry_run and ctx.first.ok:
             lock = RemoteLock(
-                ctx.first.shell(), options.state_dir, options.lock_heartbeat, options.lock_stale_after
+                pool, ctx.first.node, options.state_dir, options.lock_heartbeat, options.lock_stale_after
             )
             await lock.acquire(options.break_lock)
             if lock.took_over is not None:

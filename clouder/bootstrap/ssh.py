@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncssh
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from clouder.bootstrap.hostkeys import HostKeyChangedError, KnownHosts
 from clouder.bootstrap.options import SshOptions
@@ -78,6 +78,11 @@ class CommandResult:
 
 
 _TRANSIENT = (OSError, asyncio.TimeoutError, asyncssh.ConnectionLost, asyncssh.DisconnectError)
+_FINAL = (asyncssh.HostKeyNotVerifiable, asyncssh.PermissionDenied)
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    return isinstance(exc, _TRANSIENT) and not isinstance(exc, _FINAL)
 
 
 class HostSession:
@@ -218,7 +223,7 @@ class SshPool:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.options.attempts),
             wait=wait_exponential(multiplier=self.options.backoff_initial, max=self.options.backoff_max),
-            retry=retry_if_exception_type(_TRANSIENT),
+            retry=retry_if_exception(_worth_retrying),
             reraise=True,
         )
         try:

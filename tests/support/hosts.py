@@ -388,10 +388,12 @@ class LabCluster:
         spec = ClusterSpec.model_validate(self.spec())
         outputs = parse_terraform_outputs(self.outputs())
         ssh_changes = {k: changes.pop(k) for k in list(changes) if k in SSH_FIELDS}
+        mapping = {**self.address_map(), **changes.pop("address_overrides", {})}
+        mapping = {name: address for name, address in mapping.items() if address}
         options = default_options(spec, lock_heartbeat=0.5, **changes)
         ssh = dataclasses.replace(
             options.ssh,
-            address_map=self.address_map(),
+            address_map=mapping,
             allowed_networks=parse_networks(self.lab.allowed),
             **{**FAST_SSH, **ssh_changes},
         )
