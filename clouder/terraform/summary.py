@@ -134,6 +134,7 @@ def summary_from_show(cluster: str, document: dict[str, Any], destroy_plan: bool
             ]
         )
     relevant = {item.get("resource") for item in document.get("relevant_attributes", [])}
+    relevant |= {change.address for change in changes}
     drift = [
         Drift(address=entry["address"], type=entry["type"], action=_drift_action(entry))
         for entry in document.get("resource_drift", [])

@@ -1,0 +1,173 @@
+"""Small AWS Terraform JSON stacks for the workflow tests, pointed at moto by a test-only override file.
+
+The stacks publish the Clouder outputs contract from real moto resource IDs, tag every resource with the
+cluster and its own Terraform address (as Clouder's stacks do), and pass Clouder's own policy rules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from support.moto import MotoServer
+
+UBUNTU_AMI = "ami-1e749f67"
+OTHER_AMI = "ami-785db401"
+REPO = Path(__file__).resolve().parents[2]
+# checkov findings these toy stacks do not address; Clouder's own rules still apply in full.
+TEST_ALLOWLIST = [
+    {"check": check, "reason": "test stack on moto: not a production network"}
+    for check in ("CKV2_AWS_11", "CKV2_AWS_12", "CKV_AWS_126", "CKV_AWS_135", "CKV_AWS_23", "CKV2_AWS_5",
+                  "CKV_AWS_382", "CKV_AWS_88", "CKV_AWS_130", "CKV2_AWS_41", "CKV_AWS_8", "CKV_AWS_79")
+]  # fmt: skip
+
+
+def tagged(address: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {"clouder.dev/address": address, **(extra or {})}
+
+
+def aws_stack(cluster: str, *, cp_ami: str = UBUNTU_AMI, extra_groups: int = 0) -> dict[str, Any]:
+    """VPC, subnet, node security group, one control-plane instance, ``extra_groups`` more groups."""
+    groups: dict[str, Any] = {
+        "nodes": {"name": f"{cluster}-nodes", "description": "nodes", "vpc_id": "${aws_vpc.main.id}",
+                  "ingress": [_ingress(6443, "10.0.0.0/16"), _ingress(22, "10.0.0.0/16")],
+                  "tags": tagged("aws_security_group.nodes")},
+    }  # fmt: skip
+    for index in range(extra_groups):
+        address = f"aws_security_group.extra_{index}"
+        groups[f"extra_{index}"] = {"name": f"{cluster}-extra-{index}", "description": "extra",
+                                    "vpc_id": "${aws_vpc.main.id}", "tags": tagged(address)}  # fmt: skip
+    instance = {
+        "ami": cp_ami, "instance_type": "t3.micro", "subnet_id": "${aws_subnet.private.id}",
+        "vpc_security_group_ids": ["${aws_security_group.nodes.id}"],
+        "metadata_options": {"http_tokens": "required", "http_endpoint": "enabled"},
+        "root_block_device": {"encrypted": True, "volume_size": 30},
+        "tags": tagged("aws_instance.control_plane_0", {"clouder.dev/role": "control-plane"}),
+    }  # fmt: skip
+    node = {"name": "${aws_instance.control_plane_0.private_dns}", "role": "control-plane",
+            "pool": "control-plane", "private_ip": "${aws_instance.control_plane_0.private_ip}",
+            "zone": "us-east-1a",
+            "provider_id": "aws:///us-east-1a/${aws_instance.control_plane_0.id}"}  # fmt: skip
+    facts = {"cloud": "aws", "region": "us-east-1", "account_id": "123456789012",
+             "vpc_id": "${aws_vpc.main.id}", "public_subnet_ids": ["${aws_subnet.private.id}"],
+             "private_subnet_ids": ["${aws_subnet.private.id}"],
+             "node_security_group_id": "${aws_security_group.nodes.id}",
+             "control_plane_role_arn": "arn:aws:iam::123456789012:role/cp",
+             "node_role_arn": "arn:aws:iam::123456789012:role/node"}  # fmt: skip
+    return {
+        "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "~> 5.99"}}},
+        "provider": {"aws": [{"region": "us-east-1",
+                              "default_tags": {"tags": {"clouder.dev/cluster": cluster}}}]},
+        "resource": {
+            "aws_vpc": {"main": {"cidr_block": "10.0.0.0/16", "tags": tagged("aws_vpc.main")}},
+            "aws_subnet": {"private": {"vpc_id": "${aws_vpc.main.id}", "cidr_block": "10.0.16.0/20",
+                                       "availability_zone": "us-east-1a", "tags": tagged("aws_subnet.private")}},
+            "aws_security_group": groups,
+            "aws_instance": {"control_plane_0": instance},
+        },
+        "output": {
+            "contract_version": {"value": "1"},
+            "cluster_name": {"value": cluster},
+            "api_endpoint": {"value": {"host": "${aws_instance.control_plane_0.private_ip}", "port": 6443}},
+            "nodes": {"value": [node]},
+            "ssh": {"value": {"mode": "bastion", "user": "ubuntu",
+                              "bastion_host": "${aws_instance.control_plane_0.private_ip}"}},
+            "cloud": {"value": facts},
+        },
+    }  # fmt: skip
+
+
+def _ingress(port: int, cidr: str) -> dict[str, Any]:
+    return {"from_port": port, "to_port": port, "protocol": "tcp", "cidr_blocks": [cidr], "description": "x",
+            "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": False}  # fmt: skip
+
+
+def moto_override(url: str) -> dict[str, Any]:
+    """Test-only: point the AWS provider at moto (never in product code)."""
+    services = ("ec2", "iam", "sts", "s3", "elbv2", "dynamodb", "resourcegroupstaggingapi")
+    return {"provider": {"aws": [{
+        "region": "us-east-1", "access_key": "testing", "secret_key": "testing",
+        "skip_credentials_validation": True, "skip_requesting_account_id": True,
+        "skip_metadata_api_check": True, "skip_region_validation": True,
+        "endpoints": [{service: url for service in services}],
+    }]}}  # fmt: skip
+
+
+def write_stack(folder: Path, document: dict[str, Any], moto: MotoServer) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cdk.tf.json").write_text(json.dumps(document, indent=2))
+    (folder / "zz_moto_override.tf.json").write_text(json.dumps(moto_override(moto.url), indent=2))
+    return folder
+
+
+def write_spec(path: Path, cluster: str, state: dict[str, Any] | None = None, **policy: Any) -> Path:
+    document = yaml.safe_load((REPO / "examples" / "aws-minimal.yaml").read_text())
+    document["metadata"]["name"] = cluster
+    document.pop("context", None)
+    document["network"]["adminCidrs"] = ["10.0.0.0/16"]
+    document["state"] = state or {"backend": "local"}
+    document["policy"] = {"allowlist": TEST_ALLOWLIST, **policy}
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def backend_config_file(path: Path, moto: MotoServer) -> Path:
+    """Test-only ``-backend-config`` for an S3 backend on moto."""
+    path.write_text(
+        f'endpoints = {{ s3 = "{moto.url}", dynamodb = "{moto.url}" }}\n'
+        "use_path_style = true\nskip_credentials_validation = true\nskip_requesting_account_id = true\n"
+        'skip_metadata_api_check = true\nskip_region_validation = true\naccess_key = "testing"\n'
+        'secret_key = "testing"\n'
+    )
+    return path
+
+
+def boto(moto: MotoServer, service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=moto.url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Cli:
+    """Runs the real `clouder` CLI in a subprocess with the test's environment."""
+
+    env: dict[str, str]
+    cwd: Path
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from clouder.cli import main; main()", *args],
+            env=self.env, cwd=self.cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        proc = self.start(*args)
+        out, err = proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.fixture
+def tf_cli(
+    tmp_path: Path, moto_server: MotoServer, terraform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    """The CLI with terraform (provider mirror), moto credentials and a private work folder."""
+    work = tmp_path / "work"
+    env = {**os.environ, **terraform_env, **moto_server.env(), "CLOUDER_WORK_DIR": str(work)}
+    env.pop("AWS_ENDPOINT_URL", None)  # the provider reaches moto only through the override file
+    monkeypatch.setenv("CLOUDER_WORK_DIR", str(work))
+    return Cli(env=env, cwd=tmp_path)
