@@ -69,8 +69,9 @@ def aws_stack(cluster: str, *, cp_ami: str = UBUNTU_AMI, extra_groups: int = 0) 
                               "default_tags": {"tags": {"clouder.dev/cluster": cluster}}}]},
         "resource": {
             "aws_vpc": {"main": {"cidr_block": "10.0.0.0/16", "tags": tagged("aws_vpc.main")}},
-            "aws_subnet": {"private": {"vpc_id": "${aws_vpc.main.id}", "cidr_block": "10.0.16.0/20",
-                                       "availability_zone": "us-east-1a", "tags": tagged("aws_subnet.private")}},
+            "aws_subnet": {"private": {
+                "vpc_id": "${aws_vpc.main.id}", "cidr_block": "10.0.16.0/20",
+                "availability_zone": "us-east-1a", "tags": tagged("aws_subnet.private")}},
             "aws_security_group": groups,
             "aws_instance": {"control_plane_0": instance},
         },

@@ -44,7 +44,8 @@ def test_plan_apply_output_drift_stale_destroy(tf_cli: Cli, moto_server: MotoSer
     assert quiet.returncode == 0, quiet.stderr
     assert "no changes" in quiet.stdout
 
-    boto(moto_server, "ec2").create_tags(Resources=[vpc_id], Tags=[{"Key": "clouder.dev/address", "Value": "x"}])
+    ec2 = boto(moto_server, "ec2")
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "clouder.dev/address", "Value": "x"}])
     drifted = tf_cli.run("plan", spec, "--stack", str(stack), "--exit-code", "--summary-md", str(markdown))
     assert drifted.returncode == 2, drifted.stderr
     assert "drift    aws_vpc.main" in drifted.stdout and "update   aws_vpc.main" in drifted.stdout
@@ -55,7 +56,7 @@ def test_plan_apply_output_drift_stale_destroy(tf_cli: Cli, moto_server: MotoSer
     assert "delete aws_vpc.main (network)" in refused.stderr
     destroyed = tf_cli.run("destroy", spec, "--stack", str(stack), "--approve")
     assert destroyed.returncode == 0, destroyed.stderr
-    assert not boto(moto_server, "ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
+    assert not ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
 
 
 def test_foreign_and_altered_plans_are_refused(tf_cli: Cli, moto_server: MotoServer, tmp_path: Path) -> None:
