@@ -33,6 +33,11 @@ class Kubernetes(SpecModel):
     version: str = Field(DEFAULT_VERSION, description="Pinned Kubernetes release, MAJOR.MINOR.PATCH.")
     pod_cidr: Cidr = "10.244.0.0/16"
     service_cidr: Cidr = "10.96.0.0/12"
+    container_checkpointing: bool = Field(
+        False,
+        description="Prepare nodes for the kubelet's container checkpoint API: the ContainerCheckpoint "
+        "feature gate in the kubelet configuration and CRIU installed on every node.",
+    )
 
     @field_validator("version")
     @classmethod
@@ -251,6 +256,17 @@ class AzureCloud(SpecModel):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
+class Maintenance(SpecModel):
+    """Day-2 operations: how much disruption an upgrade or a scale-down may cause at a time."""
+
+    max_unavailable_workers: int = Field(
+        1, ge=1, le=200, description="Disruption budget: workers cordoned, drained and upgraded at a time."
+    )
+    drain_timeout_s: int = Field(
+        600, ge=10, le=86400, description="Seconds to wait for a node's pods to be evicted before giving up."
+    )
+
+
 class Terraform(SpecModel):
     binary: str | None = Field(None, description="terraform, tofu, or a path; default: found on PATH.")
 
@@ -271,6 +287,7 @@ class ClusterSpec(SpecModel):
     services: Services = Field(default_factory=Services)
     state: StateBackend = Field(default_factory=LocalState)
     policy: Policy = Field(default_factory=Policy)
+    maintenance: Maintenance = Field(default_factory=Maintenance)
     terraform: Terraform = Field(default_factory=Terraform)
     aws: AwsCloud | None = None
     azure: AzureCloud | None = None
