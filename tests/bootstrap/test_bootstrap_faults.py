@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 import socket
+import threading
 import time
 
 import asyncssh
@@ -98,3 +99,28 @@ def test_addresses_outside_the_lab_are_refused_before_dialling(lab: SshLab) -> N
     report = cluster.bootstrap(address_overrides={"bastion": "", "w-1": "8.8.8.8"})
     assert all(not h.ok for h in report.hosts)
     assert all("refusing to dial" in (h.error or "") for h in report.hosts)
+
+
+def test_waits_for_cloud_init_and_reports_its_errors_and_its_timeout(lab: SshLab) -> None:
+    cluster = lab.cluster(1, 3, mode="direct")
+    for name in ("w-1", "w-2", "w-3"):
+        lab.hosts[name].in_mounts("rm -f /var/lib/cloud/instance/boot-finished")
+    errors = json.dumps({"v1": {"errors": ["('scripts_user', RuntimeError('runparts: 1 failed'))"]}})
+    lab.hosts["w-2"].in_mounts(f"mkdir -p /var/lib/cloud/data && printf %s {shlex.quote(errors)} > "
+                               "/var/lib/cloud/data/result.json")  # fmt: skip
+
+    def finish_booting() -> None:
+        time.sleep(1.5)
+        for name in ("w-1", "w-2"):
+            lab.hosts[name].in_mounts("touch /var/lib/cloud/instance/boot-finished")
+
+    booting = threading.Thread(target=finish_booting)
+    booting.start()
+    report = cluster.bootstrap(cloud_init_timeout=6.0)
+    booting.join()
+    by_name = {h.name: h for h in report.hosts}
+    assert by_name["w-1"].ok and "wait-cloud-init" in by_name["w-1"].ran
+    assert "cloud-init reported errors" in (by_name["w-2"].error or "")
+    assert "runparts: 1 failed" in (by_name["w-2"].error or "")
+    assert "cloud-init did not finish within 6s" in (by_name["w-3"].error or "")
+    assert lab.completed("join") == {"w-1": 1}
