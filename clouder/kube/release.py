@@ -119,8 +119,13 @@ def apply_object(kube: Kube, desired: Obj) -> Change:
     live = kube.get(ref)
     if live is not None and contains(live, desired):
         return Change(ref, "unchanged")
-    kube.apply(desired)
-    return Change(ref, "created" if live is None else "configured")
+    applied = kube.apply(desired)
+    if live is None:
+        return Change(ref, "created")
+    # The API server persists nothing for a no-op apply: the same resourceVersion means nothing changed
+    # (e.g. the server had normalised a quantity, so the rendered text differs from the live object).
+    same = applied.get("metadata", {}).get("resourceVersion") == live["metadata"].get("resourceVersion")
+    return Change(ref, "unchanged" if same else "configured")
 
 
 def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> ReleaseResult:

@@ -78,16 +78,24 @@ def _validator(version: str, kind: str, api_version: str) -> Any:
     from referencing import Registry, Resource
 
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-    folder = f"kubernetes-json-schema/v{version}-local-strict"
     try:
-        schema = schema_contents(f"{folder}/{kind.lower()}-{group}.json", version)
+        schema = schema_contents(f"{_folder(version)}/{kind.lower()}-{group}.json", version)
     except FileNotFoundError:
         return None
-    definitions = schema_contents(f"{folder}/_definitions.json", version)
-    registry: Registry[Any] = Resource.from_contents(definitions) @ (
-        Resource.from_contents(schema) @ Registry()
-    )
+    registry: Registry[Any] = _definitions(version) @ (Resource.from_contents(schema) @ Registry())
     return Draft202012Validator(schema, registry=registry)
+
+
+@cache
+def _definitions(version: str) -> Any:
+    from kubernetes_validate.utils import schema_contents
+    from referencing import Resource
+
+    return Resource.from_contents(schema_contents(f"{_folder(version)}/_definitions.json", version))
+
+
+def _folder(version: str) -> str:
+    return f"kubernetes-json-schema/v{version}-local-strict"
 
 
 def validate(
