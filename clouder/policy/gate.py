@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from clouder.policy.checkov import checkov_binary, run_checkov
 from clouder.policy.config import config_files, resources
 from clouder.policy.rules import check_config
 from clouder.spec.model import ClusterSpec
+
+STACK_ALLOWLISTS = {"aws": "clouder.modules.aws.checkov_allowlist"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,10 @@ class PolicyError(ClouderError):
 
 def run_gate(spec: ClusterSpec, root: Path, use_checkov: bool = True) -> PolicyReport:
     """Every finding on the configuration in ``root``; allowlisted ones carry the spec's reason."""
-    reasons = {entry.check: entry.reason for entry in spec.policy.allowlist}
+    reasons = {
+        **stack_allowlist(spec.cloud),
+        **{entry.check: entry.reason for entry in spec.policy.allowlist},
+    }
     report = PolicyReport()
     for own in check_config(spec, root):
         report.findings.append(
@@ -81,6 +87,16 @@ def run_gate(spec: ClusterSpec, root: Path, use_checkov: bool = True) -> PolicyR
                 Finding(found.check, address, found.message, found.file, "checkov", reason)
             )
     return report
+
+
+def stack_allowlist(cloud: str) -> dict[str, str]:
+    """Findings a cloud's stack accepts by design (``CHECKOV_ALLOWLIST`` of id -> reason in its modules)."""
+    try:
+        module = importlib.import_module(STACK_ALLOWLISTS[cloud])
+    except (KeyError, ImportError):
+        return {}
+    allowlist = getattr(module, "CHECKOV_ALLOWLIST", {})
+    return {str(k): str(v) for k, v in allowlist.items()} if isinstance(allowlist, dict) else {}
 
 
 def enforce(report: PolicyReport) -> None:

@@ -1,0 +1,114 @@
+"""The policy gate on synthesized JSON: Clouder's own rules, checkov (real, offline), the spec's allowlist."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from clouder.policy import PolicyError, enforce, run_gate
+from clouder.spec import load_spec
+from support.parts import require_binary
+from support.tfstack import aws_stack, write_spec
+
+
+def _config(folder: Path, document: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cdk.tf.json").write_text(json.dumps(document))
+    return folder
+
+
+def _checks(spec_path: Path, folder: Path, use_checkov: bool = False) -> set[tuple[str, str]]:
+    report = run_gate(load_spec(spec_path), folder, use_checkov=use_checkov)
+    return {(f.check, f.address) for f in report.blocking}
+
+
+def _weakened() -> dict[str, Any]:
+    document = copy.deepcopy(aws_stack("pol"))
+    instance = document["resource"]["aws_instance"]["control_plane_0"]
+    instance["metadata_options"] = {"http_tokens": "optional"}
+    instance["root_block_device"] = {"encrypted": False}
+    nodes = document["resource"]["aws_security_group"]["nodes"]
+    nodes["ingress"][1]["cidr_blocks"] = ["0.0.0.0/0"]  # SSH to the world
+    nodes["ingress"].append(
+        {**nodes["ingress"][0], "from_port": 2379, "to_port": 2380, "cidr_blocks": ["::/0"]}
+    )
+    document["resource"]["aws_security_group_rule"] = {"kubelet": {
+        "type": "ingress", "from_port": 0, "to_port": 0, "protocol": "-1", "cidr_blocks": ["0.0.0.0/0"],
+        "security_group_id": "${aws_security_group.nodes.id}"}}  # fmt: skip
+    document["resource"]["aws_ebs_volume"] = {"data": {"availability_zone": "us-east-1a", "size": 10}}
+    document["resource"]["aws_lb"] = {"api": {"load_balancer_type": "network", "internal": False}}
+    document["resource"]["aws_vpc_security_group_ingress_rule"] = {"api": {
+        "security_group_id": "${aws_security_group.nodes.id}", "from_port": 6443, "to_port": 6443,
+        "ip_protocol": "tcp", "cidr_ipv4": "198.51.100.0/24"}}  # fmt: skip
+    return document
+
+
+def test_clean_stack_passes_own_rules(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    assert _checks(spec, _config(tmp_path / "ok", aws_stack("pol"))) == set()
+
+
+def test_own_rules_name_each_weakness(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    found = _checks(spec, _config(tmp_path / "weak", _weakened()))
+    assert found == {
+        ("CLOUDER_AWS_IMDSV2", "aws_instance.control_plane_0"),
+        ("CLOUDER_ENCRYPTED_DISKS", "aws_instance.control_plane_0"),
+        ("CLOUDER_ENCRYPTED_DISKS", "aws_ebs_volume.data"),
+        ("CLOUDER_WORLD_OPEN_ADMIN_PORT", "aws_security_group.nodes"),
+        ("CLOUDER_WORLD_OPEN_ADMIN_PORT", "aws_security_group_rule.kubelet"),
+        ("CLOUDER_API_EXPOSURE", "aws_security_group_rule.kubelet"),
+        ("CLOUDER_API_EXPOSURE", "aws_vpc_security_group_ingress_rule.api"),
+    }
+    private = write_spec(tmp_path / "private.yaml", "pol")
+    document = yaml.safe_load(private.read_text())
+    document["network"]["apiExposure"] = "private"
+    private.write_text(yaml.safe_dump(document))
+    assert ("CLOUDER_API_EXPOSURE", "aws_lb.api") in _checks(private, tmp_path / "weak")
+
+
+def test_world_open_ssh_on_azure_nsg(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    rule = {"name": "ssh", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+            "source_address_prefix": "*", "destination_port_range": "22", "source_port_range": "*",
+            "destination_address_prefix": "*"}  # fmt: skip
+    etcd = {**rule, "destination_port_range": "2379-2380", "source_address_prefix": "Internet"}
+    document = {"resource": {"azurerm_network_security_group": {"nodes": {"security_rule": [rule]}},
+                             "azurerm_network_security_rule": {"etcd": etcd}}}  # fmt: skip
+    assert _checks(spec, _config(tmp_path / "az", document)) == {
+        ("CLOUDER_WORLD_OPEN_ADMIN_PORT", "azurerm_network_security_group.nodes"),
+        ("CLOUDER_WORLD_OPEN_ADMIN_PORT", "azurerm_network_security_rule.etcd"),
+    }
+
+
+def test_allowlist_accepts_with_reason_and_gate_blocks_the_rest(tmp_path: Path) -> None:
+    folder = _config(tmp_path / "weak", _weakened())
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    document = yaml.safe_load(spec.read_text())
+    document["policy"]["allowlist"].append(
+        {"check": "CLOUDER_AWS_IMDSV2", "reason": "legacy AMI, tracked in OPS-1"}
+    )
+    spec.write_text(yaml.safe_dump(document))
+    report = run_gate(load_spec(spec), folder, use_checkov=False)
+    assert [f.allowed_because for f in report.allowed] == ["legacy AMI, tracked in OPS-1"]
+    with pytest.raises(PolicyError) as caught:
+        enforce(report)
+    text = caught.value.render()
+    assert "CLOUDER_ENCRYPTED_DISKS aws_ebs_volume.data" in text and "CLOUDER_AWS_IMDSV2" not in text
+
+
+def test_checkov_runs_offline_and_flags_world_ssh(tmp_path: Path) -> None:
+    require_binary("checkov", "pip install 'clouder[policy]'")
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    clean = _config(tmp_path / "ok", aws_stack("pol"))
+    report = run_gate(load_spec(spec), clean)
+    assert report.checkov and report.blocking == [], [f.render() for f in report.blocking]
+    weak = _config(tmp_path / "weak", _weakened())
+    found = _checks(spec, weak, use_checkov=True)
+    assert ("CKV_AWS_24", "aws_security_group.nodes") in found
+    assert ("CLOUDER_AWS_IMDSV2", "aws_instance.control_plane_0") in found
