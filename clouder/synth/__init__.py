@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # cloud -> "module:Class" of the stack that lays out that cloud's cluster.
 STACKS: dict[str, str] = {
     "aws": "clouder.stacks.aws:AwsClusterStack",
+    "azure": "clouder.stacks.azure:AzureClusterStack",
 }
 
 
