@@ -6,6 +6,8 @@ cluster lists what it applied; objects a later rendering no longer contains are 
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import copy
 import time
 from collections.abc import Callable
@@ -28,6 +30,7 @@ from clouder.kube.objects import (
 from clouder.kube.readiness import needs_wait
 from clouder.kube.validate import validate
 from clouder.kube.wait import WaitReport, wait_ready
+from clouder.observe.events import Redactor
 
 HASH_ANNOTATION = "clouder.dev/applied-hash"
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
@@ -132,6 +135,7 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
     """Validate → record inventory (old + new) → apply → prune → record inventory (new) → wait."""
     started = time.monotonic()
     objects = release.objects()
+    register_secrets(objects, kube.redactor)
     validate(objects, options.kubernetes_version, release.name, kube.redactor)
     result = ReleaseResult(release.name, release.version)
 
@@ -161,6 +165,19 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
     result.wait = wait_ready(kube, waited, options.timeout, options.interval)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def register_secrets(objects: list[Obj], redactor: Redactor) -> None:
+    """Every value of every Secret a release carries (chart-generated keys too) is redacted from output."""
+    for obj in objects:
+        if obj["kind"] != "Secret":
+            continue
+        for value in (obj.get("stringData") or {}).values():
+            redactor.add(str(value))
+        for value in (obj.get("data") or {}).values():
+            redactor.add(str(value))
+            with contextlib.suppress(ValueError):  # UnicodeDecodeError is a ValueError
+                redactor.add(base64.b64decode(str(value)).decode())
 
 
 def _known(obj: Obj) -> bool:

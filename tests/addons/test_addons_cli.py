@@ -175,3 +175,15 @@ def test_render_writes_valid_manifests_without_secrets(
     assert [p.name for p in files if not p.name.startswith("kust")] == yaml.safe_load(
         (out / "kustomization.yaml").read_text()
     )["resources"]
+
+
+def test_missing_outputs_or_kubeconfig_is_bad_input_with_a_hint(
+    clouder: Any, aws_cluster: EmulatedCluster
+) -> None:
+    spec = str(aws_cluster.spec_path)
+    no_outputs = clouder("addons", spec)  # the cluster's work folder has no outputs.json yet
+    assert no_outputs.code == 2
+    assert "outputs.json does not exist" in no_outputs.stderr and "--outputs FILE" in no_outputs.stderr
+    no_kubeconfig = clouder("check", spec, "--outputs", str(aws_cluster.outputs_path))
+    assert no_kubeconfig.code == 2
+    assert "admin.conf does not exist" in no_kubeconfig.stderr and "clouder bootstrap" in no_kubeconfig.stderr

@@ -3,6 +3,7 @@ custom resources, prune only what the release still owns, waits that name what i
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -198,3 +199,25 @@ def test_schema_version_maps_the_cluster_release_onto_a_bundled_one() -> None:
     assert schema_version("v1.32.9") == "1.32.0"
     assert schema_version("1.24.3") == "1.25.0"  # older than anything bundled: the oldest
     assert schema_version("1.40.0") == "1.37.0"  # newer than anything bundled: the newest
+
+
+def test_secret_values_never_reach_errors(kube: Kube, kube_api: KubeApi) -> None:
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+    key = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"
+    encoded = base64.b64encode(key.encode()).decode()
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "webhook-tls", "namespace": "apps"},
+        "type": "Opaque",
+        "data": {"tls.key": encoded},
+    }
+    kube_api.emulator.reject[("Secret", "webhook-tls")] = (
+        422,
+        "Secret is invalid",
+    )  # echoes the request body
+    with pytest.raises(ClouderError) as caught:
+        apply_release(kube, Release("web", "apps", "1", (secret,)), OPTIONS)
+    message = caught.value.render()
+    assert "applying Secret apps/webhook-tls failed: 422" in message and "<redacted>" in message
+    assert encoded not in message and body not in message
