@@ -114,12 +114,14 @@ def _pvc(kube: Kube, settings: CheckSettings) -> CheckResult:
 
 
 def _load_balancer(kube: Kube, spec: ClusterSpec, settings: CheckSettings) -> CheckResult:
-    if spec.cloud == "aws":
+    if spec.cloud == "aws" and spec.load_balancing.controller:  # an NLB from the AWS Load Balancer Controller
         annotations = {
             "service.beta.kubernetes.io/aws-load-balancer-type": "external",
             "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance",
             "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
         }
+    elif spec.cloud == "aws":  # the cloud controller manager's own load balancer
+        annotations = {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
     else:
         annotations = {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
     service = {

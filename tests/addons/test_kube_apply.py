@@ -221,3 +221,21 @@ def test_secret_values_never_reach_errors(kube: Kube, kube_api: KubeApi) -> None
     message = caught.value.render()
     assert "applying Secret apps/webhook-tls failed: 422" in message and "<redacted>" in message
     assert encoded not in message and body not in message
+
+
+def test_an_interrupted_release_orphans_nothing(kube: Kube, kube_api: KubeApi) -> None:
+    emulator = kube_api.emulator
+    apply_release(kube, Release("web", "apps", "1", (config_map("a"), config_map("b"))), OPTIONS)
+    emulator.reject[("ConfigMap", "d")] = (500, "etcdserver: request timed out")
+    with pytest.raises(ClouderError, match="applying ConfigMap apps/d failed: 500"):
+        apply_release(
+            kube, Release("web", "apps", "2", (config_map("a"), config_map("c"), config_map("d"))), OPTIONS
+        )
+    inventory = emulator.get("ConfigMap", "clouder-release-web", "kube-system")
+    assert inventory is not None
+    for name in "abcd":  # what it held and what it was about to apply
+        assert f'"ConfigMap",\n"apps",\n"{name}"' in inventory["data"]["objects"]
+    emulator.reject.clear()
+    result = apply_release(kube, Release("web", "apps", "3", (config_map("a"),)), OPTIONS)
+    assert sorted(str(c.ref) for c in result.changed) == ["ConfigMap apps/b", "ConfigMap apps/c"]
+    assert [n for n in "abcd" if emulator.get("ConfigMap", n, "apps")] == ["a"]
