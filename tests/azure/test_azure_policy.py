@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from clouder.modules.azure.policy import CHECKOV_ALLOWLIST
+from clouder.modules.azure.checkov_allowlist import ALLOWED_FINDINGS
 from support.azure_stacks import AzureStack
 from support.parts import require_binary
 
@@ -53,7 +53,7 @@ def test_checkov_finds_nothing_outside_the_allowlist(
         kind = finding["resource"].split(".", 1)[0]
         name = azure_name(stack, finding["resource"])
         if not any(
-            a.covers(finding["check_id"], kind, name, stack.spec.access.mode) for a in CHECKOV_ALLOWLIST
+            a.covers(finding["check_id"], kind, name, stack.spec.access.mode) for a in ALLOWED_FINDINGS
         ):
             unexplained.append(
                 f"{finding['check_id']} {finding['resource']} ({name}): {finding['check_name']}"
@@ -64,7 +64,7 @@ def test_checkov_finds_nothing_outside_the_allowlist(
 def test_the_allowlist_is_short_and_every_entry_is_still_needed(
     azure_stacks: dict[str, AzureStack], findings: dict[str, list[dict[str, Any]]]
 ) -> None:
-    assert len(CHECKOV_ALLOWLIST) <= 3
+    assert len(ALLOWED_FINDINGS) <= 3
     used = set()
     for key, failed in findings.items():
         stack = azure_stacks[key]
@@ -73,10 +73,10 @@ def test_the_allowlist_is_short_and_every_entry_is_still_needed(
             name = azure_name(stack, finding["resource"])
             used |= {
                 a
-                for a in CHECKOV_ALLOWLIST
+                for a in ALLOWED_FINDINGS
                 if a.covers(finding["check_id"], kind, name, stack.spec.access.mode)
             }
-    assert used == set(CHECKOV_ALLOWLIST), f"stale allowances: {set(CHECKOV_ALLOWLIST) - used}"
+    assert used == set(ALLOWED_FINDINGS), f"stale allowances: {set(ALLOWED_FINDINGS) - used}"
 
 
 def test_the_gate_catches_a_password_vm(azure_stacks: dict[str, AzureStack], tmp_path: Any) -> None:
@@ -88,3 +88,30 @@ def test_the_gate_catches_a_password_vm(azure_stacks: dict[str, AzureStack], tmp
     path = tmp_path / "cdk.tf.json"
     path.write_text(json.dumps(doc))
     assert {"CKV_AZURE_1", "CKV_AZURE_149"} <= {f["check_id"] for f in checkov(path)}
+
+
+@pytest.mark.parametrize("key", ["minimal", "ha", "direct"])
+def test_clouders_own_policy_rules_pass(azure_stacks: dict[str, AzureStack], key: str) -> None:
+    """The policy gate's own rules (world-open admin ports, API exposure, encryption) find nothing."""
+    from clouder.policy.gate import run_gate
+
+    stack = azure_stacks[key]
+    report = run_gate(stack.spec, stack.path.parent, use_checkov=False)
+    assert [f.render() for f in report.findings] == []
+
+
+def test_clouders_own_policy_rules_catch_a_world_open_ssh_rule(
+    azure_stacks: dict[str, AzureStack], tmp_path: Path
+) -> None:
+    from clouder.policy.gate import run_gate
+
+    doc = json.loads(azure_stacks["minimal"].path.read_text())
+    rule = next(
+        r
+        for r in doc["resource"]["azurerm_network_security_rule"].values()
+        if r["destination_port_range"] == "22"
+    )
+    rule["source_address_prefixes"] = ["0.0.0.0/0"]
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(doc))
+    report = run_gate(azure_stacks["minimal"].spec, tmp_path, use_checkov=False)
+    assert "CLOUDER_WORLD_OPEN_ADMIN_PORT" in {f.check for f in report.findings}
