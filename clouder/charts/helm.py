@@ -64,7 +64,10 @@ def pull(entry: ChartEntry, cache: Path | None = None) -> Path:
 
 
 def render(entry: ChartEntry, values: dict[str, Any], cache: Path | None = None) -> RenderedChart:
-    """Render the pinned chart offline as an install of release ``entry.release`` in ``entry.namespace``."""
+    """Render the pinned chart offline as an install of release ``entry.release`` in ``entry.namespace``.
+
+    Helm checks the values against the chart's ``values.schema.json`` first (a typo'd key fails here).
+    """
     archive = pull(entry, cache)
     try:
         with helm_python.Chart.load(archive) as chart:
@@ -72,7 +75,6 @@ def render(entry: ChartEntry, values: dict[str, Any], cache: Path | None = None)
                 raise ChartError(
                     f"{archive} holds {chart.name} {chart.version}, not the pinned {entry.version}"
                 )
-            chart.validate_schema(values)
             files = chart.render(values, name=entry.release, namespace=entry.namespace, is_install=True)
             crds = chart.crds
     except helm_python.HelmError as exc:

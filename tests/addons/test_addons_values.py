@@ -140,3 +140,14 @@ def test_nodes_the_cloud_controller_never_initialises_stop_the_run(
     )
     assert len(gate.problems) == 3
     assert report.skipped == ["aws-ebs-csi-driver", "storage-classes", "aws-load-balancer-controller"]
+
+
+def test_values_the_chart_schema_refuses_fail_the_render_naming_the_key(
+    aws_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    ctx = AddonContext(aws_cluster.spec, aws_cluster.outputs)
+    typo = ChartAddon(
+        "aws-load-balancer-controller", lambda c: {"clusterName": c.spec.name, "vpcID": "vpc-1"}
+    )
+    with pytest.raises(ClouderError, match="additional properties 'vpcID' not allowed"):
+        render_step(typo, ctx, chart_repo.catalog(), tmp_path / "cache")
