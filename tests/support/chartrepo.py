@@ -24,8 +24,10 @@ SOURCES = Path(__file__).resolve().parent.parent / "data" / "charts"
 
 
 class _Quiet(SimpleHTTPRequestHandler):
+    hits: list[str] = []
+
     def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.hits.append(self.path)
 
 
 @dataclass
@@ -33,6 +35,7 @@ class ChartRepo:
     url: str
     folder: Path
     work: Path
+    hits: list[str]
 
     def catalog(self) -> Catalog:
         return Catalog(dict(CHARTS), mirror=self.url)
@@ -58,13 +61,13 @@ def chart_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartRepo]:
     for entry in CHARTS.values():
         helm_python.package(SOURCES / entry.chart, destination=folder, version=entry.version)
     helm_python.repo_index_generate(folder)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    handler = type("Handler", (_Quiet,), {"hits": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield ChartRepo(
-            f"http://127.0.0.1:{server.server_address[1]}", folder, tmp_path_factory.mktemp("charts")
-        )
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        yield ChartRepo(url, folder, tmp_path_factory.mktemp("charts"), handler.hits)
     finally:
         server.shutdown()
         server.server_close()

@@ -1,0 +1,35 @@
+"""Pulling pinned charts by repository URL and version into the cache, through helm_python."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clouder.charts import ChartError, pull, render
+from support.chartrepo import ChartRepo
+
+
+def test_a_pinned_chart_is_downloaded_once_then_served_from_the_cache(
+    chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    entry = chart_repo.catalog()["aws-ebs-csi-driver"]
+    before = len(chart_repo.hits)
+    archive = pull(entry, tmp_path)
+    assert archive.name == "aws-ebs-csi-driver-2.50.0.tgz" and archive.is_file()
+    assert chart_repo.hits[before:] == ["/index.yaml", "/aws-ebs-csi-driver-2.50.0.tgz"]
+    assert pull(entry, tmp_path) == archive
+    assert len(chart_repo.hits) == before + 2  # the second pull never reached the repository
+    rendered = render(entry, {"controller": {"region": "eu-west-1"}}, tmp_path)
+    assert {o["kind"] for o in rendered.manifests} >= {"Deployment", "DaemonSet", "CSIDriver"}
+
+
+def test_a_version_the_repository_does_not_have_is_a_clear_error(
+    chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    entry = chart_repo.catalog().with_version("cilium", "9.9.9")["cilium"]
+    with pytest.raises(
+        ChartError, match=r"cannot pull chart cilium 9\.9\.9 from http://127\.0\.0\.1:\d+: .*not found"
+    ):
+        pull(entry, tmp_path)
+    assert not list(tmp_path.rglob("*.tgz"))
