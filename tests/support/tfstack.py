@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,11 @@ def tagged(address: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     return {"clouder.dev/address": address, **(extra or {})}
 
 
-def aws_stack(cluster: str, *, cp_ami: str = UBUNTU_AMI, extra_groups: int = 0) -> dict[str, Any]:
-    """VPC, subnet, node security group, one control-plane instance, ``extra_groups`` more groups."""
+def aws_stack(
+    cluster: str, *, cp_ami: str = UBUNTU_AMI, extra_groups: int = 0, pause: int = 0
+) -> dict[str, Any]:
+    """VPC, subnet, node security group, one control-plane instance, ``extra_groups`` more groups, and a
+    ``pause``-second step after the instance (a window to interrupt or contend an apply in)."""
     groups: dict[str, Any] = {
         "nodes": {"name": f"{cluster}-nodes", "description": "nodes", "vpc_id": "${aws_vpc.main.id}",
                   "ingress": [_ingress(6443, "10.0.0.0/16"), _ingress(22, "10.0.0.0/16")],
@@ -63,7 +67,7 @@ def aws_stack(cluster: str, *, cp_ami: str = UBUNTU_AMI, extra_groups: int = 0) 
              "node_security_group_id": "${aws_security_group.nodes.id}",
              "control_plane_role_arn": "arn:aws:iam::123456789012:role/cp",
              "node_role_arn": "arn:aws:iam::123456789012:role/node"}  # fmt: skip
-    return {
+    document = {
         "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "~> 5.99"}}},
         "provider": {"aws": [{"region": "us-east-1",
                               "default_tags": {"tags": {"clouder.dev/cluster": cluster}}}]},
@@ -85,6 +89,11 @@ def aws_stack(cluster: str, *, cp_ami: str = UBUNTU_AMI, extra_groups: int = 0) 
             "cloud": {"value": facts},
         },
     }  # fmt: skip
+    if pause:
+        document["resource"]["terraform_data"] = {"pause": {
+            "input": pause, "depends_on": ["aws_instance.control_plane_0"],
+            "provisioner": [{"local-exec": {"command": f"sleep {pause}"}}]}}  # fmt: skip
+    return document
 
 
 def _ingress(port: int, cidr: str) -> dict[str, Any]:
@@ -132,6 +141,29 @@ def backend_config_file(path: Path, moto: MotoServer) -> Path:
     return path
 
 
+def s3_state(moto: MotoServer, cluster: str, lockfile: bool = False) -> dict[str, Any]:
+    """A fresh bucket (and lock table) on moto; the spec's ``state`` block for it."""
+    bucket = unique("state")
+    boto(moto, "s3").create_bucket(Bucket=bucket)
+    state: dict[str, Any] = {
+        "backend": "s3",
+        "bucket": bucket,
+        "key": f"{cluster}.tfstate",
+        "region": "us-east-1",
+    }
+    if lockfile:
+        state["useLockfile"] = True
+        return state
+    table = unique("locks")
+    boto(moto, "dynamodb").create_table(
+        TableName=table, KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    state["dynamodbTable"] = table
+    return state
+
+
 def boto(moto: MotoServer, service: str) -> Any:
     import boto3
 
@@ -170,5 +202,23 @@ def tf_cli(
     work = tmp_path / "work"
     env = {**os.environ, **terraform_env, **moto_server.env(), "CLOUDER_WORK_DIR": str(work)}
     env.pop("AWS_ENDPOINT_URL", None)  # the provider reaches moto only through the override file
+    env["CLOUDER_BACKEND_CONFIG"] = str(backend_config_file(tmp_path / "moto-backend.hcl", moto_server))
     monkeypatch.setenv("CLOUDER_WORK_DIR", str(work))
     return Cli(env=env, cwd=tmp_path)
+
+
+def operator(cli: Cli, name: str) -> Cli:
+    """The same CLI as another operator: own work folder (another machine's local files)."""
+    return Cli(env={**cli.env, "CLOUDER_WORK_DIR": str(cli.cwd / name)}, cwd=cli.cwd)
+
+
+def wait_for_log(path: Path, text: str, proc: subprocess.Popen[str], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            raise AssertionError(f"process ended (rc {proc.returncode}) before {text!r}: {err[-2000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} did not appear in {path} within {timeout} s")
