@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.chartrepo import ChartRepo
-from support.clusters import EmulatedCluster
-
 from clouder.addons import AddonContext, RunSettings, run_addons
 from clouder.kube import Kube
+from support.chartrepo import ChartRepo
+from support.clusters import EmulatedCluster
 
 
 def settings(repo: ChartRepo, tmp_path: Path, timeout: float = 10.0) -> RunSettings:
