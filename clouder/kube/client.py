@@ -45,10 +45,12 @@ class Kube:
                 f"kubeconfig {path} does not exist.",
                 "Run `clouder bootstrap SPEC` first, or pass --kubeconfig FILE.",
             )
+        redactor = redactor or Redactor()
+        _register_credentials(path, redactor)
         try:
             api_client = _new_client(config_file=str(path))
         except Exception as exc:
-            raise BadInputError(f"kubeconfig {path} is not usable: {exc}") from None
+            raise BadInputError(f"kubeconfig {path} is not usable: {redactor.redact(str(exc))}") from None
         return cls(api_client, redactor)
 
     def close(self) -> None:
@@ -139,6 +141,26 @@ class Kube:
         else:
             text = f"{type(exc).__name__}: {exc}"
         return self.redactor.redact(text)
+
+
+CREDENTIAL_FIELDS = ("token", "client-key-data", "client-certificate-data", "password")
+
+
+def _register_credentials(path: Path, redactor: Redactor) -> None:
+    """The kubeconfig's keys, tokens and passwords never reach output, events or errors."""
+    import yaml
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    redactor.add(text)
+    try:
+        users = (yaml.safe_load(text) or {}).get("users") or []
+    except yaml.YAMLError:
+        return
+    for entry in users:
+        user = (entry or {}).get("user") or {}
+        for name in CREDENTIAL_FIELDS:
+            if isinstance(user.get(name), str):
+                redactor.add(user[name])
 
 
 def _message(exc: DynamicApiError) -> str:

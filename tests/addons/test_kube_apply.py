@@ -239,3 +239,8 @@ def test_an_interrupted_release_orphans_nothing(kube: Kube, kube_api: KubeApi) -
     result = apply_release(kube, Release("web", "apps", "3", (config_map("a"),)), OPTIONS)
     assert sorted(str(c.ref) for c in result.changed) == ["ConfigMap apps/b", "ConfigMap apps/c"]
     assert [n for n in "abcd" if emulator.get("ConfigMap", n, "apps")] == ["a"]
+
+
+def test_kubeconfig_credentials_are_redacted(kube: Kube) -> None:
+    message = kube.redactor.redact("401: token emulator-admin-token-0123456789 rejected")
+    assert message == "401: token <redacted> rejected"
