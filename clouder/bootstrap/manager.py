@@ -115,7 +115,10 @@ class PhaseManager:
         if phase.needs_first and not ctx.first.ok:
             for host in phase.targets(ctx):
                 if host.ok:
-                    host.skipped.append(phase.name)
+                    host.error = ClouderError(
+                        f"{host.name}: {phase.name} not attempted: "
+                        f"the first control plane {ctx.first.name} failed"
+                    )
                     self._emit(phase, host, "skipped", f"first control plane {ctx.first.name} failed")
             return
         targets = [host for host in phase.targets(ctx) if host.ok]

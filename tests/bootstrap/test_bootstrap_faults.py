@@ -124,3 +124,19 @@ def test_waits_for_cloud_init_and_reports_its_errors_and_its_timeout(lab: SshLab
     assert "runparts: 1 failed" in (by_name["w-2"].error or "")
     assert "cloud-init did not finish within 6s" in (by_name["w-3"].error or "")
     assert lab.completed("join") == {"w-1": 1}
+
+
+def test_failed_first_control_plane_blocks_joins_and_a_rerun_recovers(lab: SshLab) -> None:
+    cluster = lab.cluster(1, 2, mode="direct")
+    lab.fault("cp-1", "init", "fail")
+    report = cluster.bootstrap()
+    errors = {h.name: h.error or "" for h in report.hosts}
+    assert "kubeadm init failed (exit 1)" in errors["cp-1"]
+    for worker in ("w-1", "w-2"):
+        assert "join-workers not attempted: the first control plane cp-1 failed" in errors[worker]
+    assert lab.completed("init") == {} and lab.completed("join") == {}
+
+    (lab.registry / "faults.json").unlink()
+    assert cluster.bootstrap().ok
+    assert lab.completed("init") == {"cp-1": 1}
+    assert lab.completed("join") == {"w-1": 1, "w-2": 1}
