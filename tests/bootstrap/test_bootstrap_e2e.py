@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.hosts import SshLab
 
 from clouder.observe.events import read_events
 from clouder.workdir import work_root
+from support.hosts import USER, SshLab
+from support.parts import require_binary
 
 pytestmark = pytest.mark.e2e
 
@@ -21,8 +22,9 @@ def events(name: str = "lab") -> list[tuple[str, str | None, str, str]]:
     return [(e.phase, e.host, e.outcome, e.detail) for e in read_events(work_root() / name / "events.jsonl")]
 
 
-def test_one_control_plane_two_workers_through_the_bastion(lab: SshLab) -> None:
-    cluster = lab.cluster(1, 2, mode="bastion")
+def test_one_control_plane_two_workers_through_the_bastion_as_a_sudo_user(lab: SshLab) -> None:
+    require_binary("sudo", "apt-get install sudo")
+    cluster = lab.cluster(1, 2, mode="bastion", user=USER)
     report = cluster.bootstrap()
     assert report.ok, [h.error for h in report.hosts]
     assert lab.completed("init") == {"cp-1": 1}
@@ -34,6 +36,9 @@ def test_one_control_plane_two_workers_through_the_bastion(lab: SshLab) -> None:
     assert server == "https://lab-api.elb.eu-west-1.amazonaws.com:6443"
     ok = {(phase, host) for phase, host, outcome, _ in events() if outcome == "ok"}
     assert {("kubeadm-init", "cp-1"), ("join-workers", "w-1"), ("join-workers", "w-2")} <= ok
+    # the kubeadm files are root's: reached through sudo, not as the login user
+    owner = lab.hosts["w-1"].in_mounts("stat -c %U /etc/kubernetes/kubelet.conf").strip()
+    assert owner == "root" and cluster.user == "ubuntu"
     # host keys were pinned on first contact, bastion included
     pinned = (work_root() / "lab" / "known_hosts").read_text().split("\n")
     assert {line.split(" ")[0] for line in pinned if line} == {"bastion", "cp-1", "w-1", "w-2"}

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from clouder.bootstrap.run import BootstrapReport
 
 BASE = "clb"
+USER = "ubuntu"  # the non-root login user of the test hosts (root works too)
 SSHD = "/usr/sbin/sshd"
 STATE_DIRS = ("/etc/kubernetes", "/var/lib/clouder", "/var/lib/cloud")
 STANDIN = Path(__file__).with_name("kubeadm_standin.py")
@@ -134,6 +135,10 @@ class SshLab:
             f'#!/bin/sh\nSTANDIN_REGISTRY={self.registry} exec {sys.executable} {STANDIN} "$@"\n'
         )
         kubeadm.chmod(0o755)
+        helper = self.bin / "clouder-node-packages"  # the node's package helper (see the stand-in)
+        run = f"STANDIN_REGISTRY={self.registry} exec {sys.executable} {STANDIN}"
+        helper.write_text(f'#!/bin/sh\n{run} node-packages "$@"\n')
+        helper.chmod(0o755)
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "clouder-test", "-f", str(self.key))
         sh("ip", "link", "add", self.bridge, "type", "bridge")
         self._links.append(self.bridge)
@@ -179,12 +184,18 @@ class SshLab:
         path = f"{self.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         (folder / "sshd_config").write_text(
             f"ListenAddress {address}\nPort 22\nHostKey {folder}/ssh_host_ed25519_key\n"
-            f"PidFile {folder}/sshd.pid\nAuthorizedKeysFile {folder}/authorized_keys\n"
+            f"PidFile {folder}/sshd.pid\nAuthorizedKeysFile none\n"
+            # read as root: the login user cannot traverse the test's private tmp folders
+            f"AuthorizedKeysCommand /bin/cat {folder}/authorized_keys\nAuthorizedKeysCommandUser root\n"
             "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
             "UsePAM no\nStrictModes no\nMaxStartups 200\nMaxSessions 50\nLogLevel ERROR\n"
             f"SetEnv PATH={path}\n"
         )
         mounts = " && ".join(f"mount -t tmpfs -o mode=0755 tmpfs {d}" for d in STATE_DIRS)
+        for target, text, mode in self._node_files(name, path):
+            (folder / target.name).write_text(text)
+            (folder / target.name).chmod(mode)
+            mounts += f" && mount --bind {folder / target.name} {target}"
         home = Path(os.path.expanduser("~root"))
         for dotfile in (".bashrc", ".profile", ".bash_profile"):
             if (
@@ -204,6 +215,26 @@ class SshLab:
         self._wait_listening(host)
         self._boot(host)
         return host
+
+    def _node_files(self, name: str, path: str) -> list[tuple[Path, str, int]]:
+        """Like a cloud image: a sudo-capable login user `ubuntu`, and the node's name in /etc/hosts."""
+        files = [(Path("/etc/hosts"), f"127.0.0.1 localhost\n127.0.1.1 {name}\n", 0o644)]
+        passwd = Path("/etc/passwd").read_text()
+        if not any(line.startswith(f"{USER}:") for line in passwd.splitlines()):
+            files += [
+                (Path("/etc/passwd"), passwd + f"{USER}:x:1999:1999:{USER}:/:/bin/sh\n", 0o644),
+                (Path("/etc/group"), Path("/etc/group").read_text() + f"{USER}:x:1999:\n", 0o644),
+                (
+                    Path("/etc/shadow"),
+                    Path("/etc/shadow").read_text() + f"{USER}:*:19000:0:99999:7:::\n",
+                    0o640,
+                ),
+            ]
+        if Path("/etc/sudoers").exists():
+            sudoers = (f'Defaults env_reset\nDefaults secure_path="{path}"\n'
+                       f"root ALL=(ALL:ALL) ALL\n{USER} ALL=(ALL:ALL) NOPASSWD: ALL\n")  # fmt: skip
+            files.append((Path("/etc/sudoers"), sudoers, 0o440))
+        return files
 
     def dead_host(self, name: str = "dead") -> LabHost:
         """An address of the lab with no sshd behind it: connections are refused."""
@@ -275,13 +306,15 @@ class SshLab:
     def address_map(self) -> dict[str, str]:
         return {name: host.address for name, host in self.hosts.items()}
 
-    def cluster(self, control_planes: int, workers: int, mode: str = "bastion") -> LabCluster:
+    def cluster(
+        self, control_planes: int, workers: int, mode: str = "bastion", user: str = "root"
+    ) -> LabCluster:
         cps = [f"cp-{i}" for i in range(1, control_planes + 1)]
         wks = [f"w-{i}" for i in range(1, workers + 1)]
         names = cps + wks + (["bastion"] if mode == "bastion" else [])
         for name in names:
             self.host(name)
-        return LabCluster(self, cps, wks, mode)
+        return LabCluster(self, cps, wks, mode, user)
 
 
 FAST_SSH: dict[str, Any] = {
@@ -307,6 +340,7 @@ class LabCluster:
     control_planes: list[str]
     workers: list[str]
     mode: str
+    user: str = "root"
 
     @property
     def nodes(self) -> list[str]:
@@ -322,9 +356,9 @@ class LabCluster:
                 "private_ip": f"10.0.16.{10 + index}", "public_ip": f"203.0.113.{10 + index}",
                 "zone": "eu-west-1a", "provider_id": f"aws:///eu-west-1a/i-0{index:016x}",
             })  # fmt: skip
-        ssh: dict[str, Any] = {"mode": self.mode, "user": "root", "port": 22}
+        ssh: dict[str, Any] = {"mode": self.mode, "user": self.user, "port": 22}
         if self.mode == "bastion":
-            ssh.update(bastion_host="198.51.100.7", bastion_user="root")
+            ssh.update(bastion_host="198.51.100.7", bastion_user=self.user)
         values = {
             "contract_version": "1",
             "cluster_name": "lab",
@@ -351,7 +385,7 @@ class LabCluster:
         text = (REPO / "examples" / "aws-minimal.yaml").read_text()
         spec = yaml.safe_load(text)
         spec["metadata"]["name"] = "lab"
-        spec["access"] = {"mode": self.mode, "user": "root", "privateKeyPath": str(self.lab.key)}
+        spec["access"] = {"mode": self.mode, "user": self.user, "privateKeyPath": str(self.lab.key)}
         spec["controlPlane"] = {"count": len(self.control_planes)}
         spec["nodePools"] = [{"name": "general", "count": len(self.workers)}] if self.workers else []
         return spec
