@@ -140,3 +140,27 @@ def test_failed_first_control_plane_blocks_joins_and_a_rerun_recovers(lab: SshLa
     assert cluster.bootstrap().ok
     assert lab.completed("init") == {"cp-1": 1}
     assert lab.completed("join") == {"w-1": 1, "w-2": 1}
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_lock_and_beats(lab: SshLab) -> None:
+    cluster = lab.cluster(1, 1, mode="direct")
+    lab.settings(init_s=3.0)
+    results: list[object] = []
+    first = threading.Thread(target=lambda: results.append(cluster.bootstrap()))
+    first.start()
+    read = "cat /var/lib/clouder/bootstrap.lock 2>/dev/null || true"
+    beats: list[float] = []
+    deadline = time.monotonic() + 30
+    while first.is_alive() and time.monotonic() < deadline:
+        text = lab.hosts["cp-1"].in_mounts(read)
+        if text:
+            beats.append(json.loads(text)["heartbeat"])
+            if len(beats) == 1:
+                with pytest.raises(LockHeldError, match="another bootstrap is running"):
+                    cluster.bootstrap()
+        time.sleep(0.3)
+    first.join()
+    assert len(set(beats)) >= 2 and beats == sorted(beats), beats  # the heartbeat moved on
+    assert getattr(results[0], "ok", False)
+    assert lab.hosts["cp-1"].in_mounts(read) == ""  # released
+    assert lab.completed("init") == {"cp-1": 1}
