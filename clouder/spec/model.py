@@ -13,6 +13,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from clouder.catalog.kubernetes import DEFAULT_VERSION, PINNED_RELEASES, supported_range
+
+# The built-in service names come from the service catalog, their single source (re-exported here).
+from clouder.catalog.services import BUILTIN_SERVICES as BUILTIN_SERVICES
+from clouder.catalog.services import CORE_SERVICES as CORE_SERVICES
+from clouder.catalog.services import SYSTEM_SERVICES as SYSTEM_SERVICES
 from clouder.spec.types import Cidr, DnsLabel, LabelKey, LabelValue, SpecModel
 
 API_VERSION = "clouder/v1alpha1"
@@ -132,33 +137,6 @@ class LoadBalancing(SpecModel):
     service_mutator_webhook: bool = False
 
 
-SYSTEM_SERVICES = (
-    "ingress",
-    "cert-manager",
-    "observability",
-    "messaging",
-    "object-storage",
-    "shared-filesystem",
-    "secrets",
-    "authorization",
-    "search",
-)
-CORE_SERVICES = (
-    "operator",
-    "iam",
-    "runtimes",
-    "library",
-    "spacer",
-    "ai-agents",
-    "functions",
-    "scheduler",
-    "spider",
-    "manager",
-    "status",
-)
-BUILTIN_SERVICES = SYSTEM_SERVICES + CORE_SERVICES
-
-
 class ServiceOverride(SpecModel):
     enabled: bool = True
     version: str | None = Field(None, pattern=SEMVER_RE.pattern)
@@ -179,6 +157,63 @@ class Services(SpecModel):
     core_repository: str = Field("https://charts.clouder.dev/core", pattern=r"^(https?|oci)://\S+$")
     overrides: dict[str, ServiceOverride] = Field(default_factory=dict)
     custom: list[CustomService] = Field(default_factory=list)
+
+
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
+
+
+class RuntimeQuota(SpecModel):
+    cpu: str = Field("32", pattern=QUANTITY, description="Total CPU requested by all pods (ResourceQuota).")
+    memory: str = Field("128Gi", pattern=QUANTITY)
+    pods: int = Field(200, ge=1, le=100000)
+
+
+class RuntimeLimits(SpecModel):
+    """LimitRange of each container: defaults for those that set nothing, and the maximum."""
+
+    default_cpu: str = Field("500m", pattern=QUANTITY)
+    default_memory: str = Field("512Mi", pattern=QUANTITY)
+    max_cpu: str = Field("4", pattern=QUANTITY)
+    max_memory: str = Field("16Gi", pattern=QUANTITY)
+
+
+class EgressRule(SpecModel):
+    cidr: Cidr = Field(description="Destination range runtime pods may reach (DNS is always allowed).")
+    ports: list[int] = Field(default_factory=lambda: [443], min_length=1)
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: list[int]) -> list[int]:
+        for port in value:
+            if not 1 <= port <= 65535:
+                raise ValueError(f"port {port} is outside 1-65535")
+        return value
+
+
+class RuntimeNamespace(SpecModel):
+    name: DnsLabel
+    quota: RuntimeQuota = Field(default_factory=RuntimeQuota)
+    limits: RuntimeLimits = Field(default_factory=RuntimeLimits)
+    egress: list[EgressRule] = Field(
+        default_factory=list, description="Explicit egress allowlist; everything else is denied."
+    )
+
+
+class Runtime(SpecModel):
+    """The runtime plane: namespaces where agents run, with guardrails Clouder writes out itself."""
+
+    namespaces: list[RuntimeNamespace] = Field(
+        default_factory=lambda: [RuntimeNamespace(name="agents")],
+        description="Created with Pod Security `restricted`, default-deny NetworkPolicies, quota, limits.",
+    )
+    managers: list[str] = Field(
+        default_factory=lambda: ["operator", "runtimes", "ai-agents", "spacer"],
+        description="Services granted RBAC to manage workloads in the runtime namespaces.",
+    )
+    node_pool: DnsLabel | None = Field(
+        None, description="A tainted node pool dedicated to runtime pods (its taints are tolerated)."
+    )
 
 
 class LocalState(SpecModel):
@@ -285,6 +320,7 @@ class ClusterSpec(SpecModel):
     storage: Storage = Field(default_factory=Storage)
     load_balancing: LoadBalancing = Field(default_factory=LoadBalancing)
     services: Services = Field(default_factory=Services)
+    runtime: Runtime = Field(default_factory=Runtime)
     state: StateBackend = Field(default_factory=LocalState)
     policy: Policy = Field(default_factory=Policy)
     maintenance: Maintenance = Field(default_factory=Maintenance)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from clouder.catalog.regions import AWS_REGIONS, AZURE_LOCATIONS, AZURE_ZONES, aws_zones
+from clouder.catalog.services import RUNTIME_PLANE
 from clouder.errors import Problem
 from clouder.spec.model import (
     AWS_INSTANCE_TYPE,
@@ -20,7 +21,7 @@ WORLD = network_of("0.0.0.0/0")
 
 def check(spec: ClusterSpec) -> list[Problem]:
     """Every cross-field problem in ``spec`` (an empty list means the spec is sound)."""
-    rules = (_one_cloud, _cidrs, _zones, _sizes, _pools, _access, _services, _state, _policy)
+    rules = (_one_cloud, _cidrs, _zones, _sizes, _pools, _access, _services, _runtime, _state, _policy)
     return [problem for rule in rules for problem in rule(spec)]
 
 
@@ -199,6 +200,12 @@ def _services(spec: ClusterSpec) -> Iterator[Problem]:
                 f"{name!r} is a built-in service.",
                 f"Override it under services.overrides.{name} instead.",
             )
+        elif name == RUNTIME_PLANE:
+            yield Problem(
+                f"services.custom[{index}].name",
+                f"{name!r} is the name of Clouder's runtime plane step.",
+                "Pick another name.",
+            )
         elif name in custom[:index]:
             yield Problem(f"services.custom[{index}].name", f"service {name!r} is defined twice.", "")
     for index, service in enumerate(spec.services.custom):
@@ -212,6 +219,45 @@ def _services(spec: ClusterSpec) -> Iterator[Problem]:
     cycle = _dependency_cycle({s.name: s.depends_on for s in spec.services.custom})
     if cycle:
         yield Problem("services.custom", f"dependency cycle: {' -> '.join(cycle)}.", "Break the cycle.")
+
+
+RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
+
+
+def _runtime(spec: ClusterSpec) -> Iterator[Problem]:
+    runtime = spec.runtime
+    names = [namespace.name for namespace in runtime.namespaces]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            yield Problem(f"runtime.namespaces[{index}].name", f"namespace {name!r} is listed twice.", "")
+        elif name in RESERVED_NAMESPACES or name.startswith("clouder-"):
+            yield Problem(
+                f"runtime.namespaces[{index}].name",
+                f"{name!r} is a system or Clouder namespace.",
+                "Runtime namespaces hold agents only: choose a name of their own.",
+            )
+    known = set(BUILTIN_SERVICES) | {service.name for service in spec.services.custom}
+    for index, manager in enumerate(runtime.managers):
+        if manager not in known:
+            yield Problem(
+                f"runtime.managers[{index}]",
+                f"unknown service {manager!r}.",
+                "Name a built-in service or one under services.custom.",
+            )
+    if runtime.node_pool is not None:
+        pool = next((p for p in spec.node_pools if p.name == runtime.node_pool), None)
+        if pool is None:
+            yield Problem(
+                "runtime.nodePool",
+                f"no node pool is named {runtime.node_pool!r}.",
+                f"Pools: {', '.join(p.name for p in spec.node_pools) or 'none'}.",
+            )
+        elif not any(taint.effect == "NoSchedule" for taint in pool.taints):
+            yield Problem(
+                "runtime.nodePool",
+                f"pool {pool.name!r} has no NoSchedule taint, so other pods would land on it too.",
+                "Add a taint such as {key: clouder.dev/agents, value: 'true', effect: NoSchedule}.",
+            )
 
 
 def _dependency_cycle(graph: dict[str, list[str]]) -> list[str]:
