@@ -30,7 +30,8 @@ def _summary(report: BootstrapReport) -> None:
     typer.echo(f"{verb} {report.cluster}: {state}")
     for host in report.hosts:
         if host.error:
-            typer.echo(f"  {host.name}: FAILED {host.error}" + (f" {host.hint}" if host.hint else ""))
+            error = host.error.removeprefix(f"{host.name}: ")
+            typer.echo(f"  {host.name}: FAILED {error}" + (f" {host.hint}" if host.hint else ""))
         elif report.dry_run:
             typer.echo(f"  {host.name}: " + ("; ".join(host.planned) or "nothing to do"))
         else:
