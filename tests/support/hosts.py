@@ -120,13 +120,16 @@ class SshLab:
         self.key = root / "id_ed25519"
         self._links: list[str] = []
         self._netns: list[str] = []
+        self._made: list[Path] = []
         self._next = 10
 
     # -- set-up and tear-down -------------------------------------------------------------------------
     def start(self) -> None:
         clean_leftovers()
-        for path in STATE_DIRS:
-            Path(path).mkdir(parents=True, exist_ok=True)
+        for path in STATE_DIRS:  # mount points for the hosts' tmpfs; removed again if the lab made them
+            if not Path(path).exists():
+                Path(path).mkdir(parents=True)
+                self._made.append(Path(path))
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)
         self.registry.mkdir(parents=True)
         self.bin.mkdir(parents=True)
@@ -157,6 +160,9 @@ class SshLab:
             sh("ip", "netns", "del", netns, check=False)
         for link in reversed(self._links):
             sh("ip", "link", "del", link, check=False)
+        for folder in self._made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def _netns_with_address(self, name: str) -> tuple[str, str]:
         index = self._next
