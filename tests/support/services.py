@@ -1,0 +1,91 @@
+"""Service rollout support: the services' stand-in charts published into the loopback chart repo at their
+pinned versions, and an emulated cluster that also serves the runtime plane's kinds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from clouder.catalog.services import SERVICE_PINS
+
+SOURCES = Path(__file__).resolve().parent.parent / "data" / "charts"
+REPO = Path(__file__).resolve().parents[2]
+DEMO_VERSION = "1.0.0"
+# Kinds the runtime plane applies that the shared emulator does not serve by default.
+EXTRA_KINDS = (("ResourceQuota", "resourcequotas"), ("LimitRange", "limitranges"))
+
+
+def serve_runtime_kinds(emulator: Any) -> None:
+    from support.kubeapi import ResourceType
+
+    for kind, plural in EXTRA_KINDS:
+        emulator.types[("", plural)] = ResourceType("", "v1", kind, plural, True, kind == "ResourceQuota")
+
+
+@dataclass
+class ServiceRepo:
+    url: str
+    cache: Path  # pulled charts, shared by the session's tests (keyed by repository and version)
+
+
+@pytest.fixture(scope="session")
+def service_charts(chart_repo: Any, tmp_path_factory: pytest.TempPathFactory) -> ServiceRepo:
+    """Every service's stand-in chart at its pinned version (and the demo custom chart) in the repo."""
+    for pin in SERVICE_PINS.values():
+        chart_repo.publish(SOURCES / pin.chart, pin.version)
+    chart_repo.publish(SOURCES / "demo-app", DEMO_VERSION)
+    return ServiceRepo(chart_repo.url, tmp_path_factory.mktemp("service-chart-cache"))
+
+
+def spec_document(example: str = "aws-minimal.yaml", **changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((REPO / "examples" / example).read_text())
+    document.pop("context", None)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = document
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return document
+
+
+@dataclass
+class ServicesCluster:
+    """An emulated cluster, a spec file for it and the chart repo every chart is pulled from."""
+
+    api: Any  # support.kubeapi.KubeApi
+    spec_path: Path
+    mirror: str
+    work: Path
+
+    @property
+    def kubeconfig(self) -> Path:
+        return Path(self.api.kubeconfig)
+
+    def write_spec(self, document: dict[str, Any]) -> Path:
+        self.spec_path.write_text(yaml.safe_dump(document))
+        return self.spec_path
+
+
+@pytest.fixture
+def services_cluster(
+    tmp_path: Path, service_charts: ServiceRepo, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ServicesCluster]:
+    from support.kubeapi import start
+
+    api, stop = start(tmp_path)
+    serve_runtime_kinds(api.emulator)
+    work = tmp_path / "work"
+    monkeypatch.setenv("CLOUDER_WORK_DIR", str(work))
+    monkeypatch.setenv("CLOUDER_CACHE_DIR", str(service_charts.cache))
+    cluster = ServicesCluster(api, tmp_path / "cluster.yaml", service_charts.url, work)
+    cluster.write_spec(spec_document())
+    try:
+        yield cluster
+    finally:
+        stop()
