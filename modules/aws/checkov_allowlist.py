@@ -17,6 +17,9 @@ CHECKOV_ALLOWLIST: dict[str, str] = {
     "CKV_AWS_91": "NLB access logs only cover TLS listeners; the API listener is TCP pass-through",
     # Flow logs need a log destination and cost per GB; they are an account-level choice.
     "CKV2_AWS_11": "VPC flow logs are left to the account's own logging setup (cost, destination)",
+    # Nodes pull images and packages and run workloads that call out on arbitrary ports; egress is filtered
+    # per workload with NetworkPolicies, not per node. Ingress stays exact (see security.py).
+    "CKV_AWS_382": "nodes need open egress (registries, packages, AWS APIs, workloads' own endpoints)",
     # The bastion only forwards SSH; it gets no AWS identity at all (least privilege).
     "CKV2_AWS_41": "the bastion deliberately has no IAM role",
 }

@@ -6,7 +6,7 @@ as ``clouder synth`` does:
 - ``minimal``: examples/aws-minimal.yaml (one zone, bastion, public API, cilium, local state, 1 + 2 nodes);
 - ``ha``: examples/aws-ha.yaml (three zones, three control planes, two pools, S3 state with a lock file)
   with an internal API, calico and no Load Balancer Controller;
-- ``direct``: the minimal spec with SSH mode ``direct`` and flannel;
+- ``direct``: the minimal spec with SSH mode ``direct`` and flannel (public node IPs allowlisted in the spec);
 - ``moto``: the minimal spec under another name with an AMI that moto knows, for the apply test.
 """
 
@@ -25,6 +25,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAwsTestKeyAwsTestKeyAwsTestKeyAwsTestKeyAw clouder-test"
 MOTO_AMI = "ami-1e749f67"  # one of the images moto serves by default
+# Direct SSH means nodes with public IPs: a user's choice, so the user accepts it in the spec.
+DIRECT_ALLOWED = {"check": "CKV_AWS_88", "reason": "access.mode direct: nodes are reached on public IPs"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def aws_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             **{"network.apiExposure": "private", "cni.plugin": "calico", "loadBalancing.controller": False},
         ),
         "direct": spec_file(
-            specs_dir, "aws-minimal.yaml", "direct", **{"access.mode": "direct", "cni.plugin": "flannel"}
+            specs_dir, "aws-minimal.yaml", "direct",
+            **{"access.mode": "direct", "cni.plugin": "flannel", "policy.allowlist": [DIRECT_ALLOWED]},
         ),
         "moto": spec_file(
             specs_dir, "aws-minimal.yaml", "moto", **{"metadata.name": "moto-aws", "aws.ami": MOTO_AMI}
