@@ -202,9 +202,14 @@ def tf_cli(
     work = tmp_path / "work"
     env = {**os.environ, **terraform_env, **moto_server.env(), "CLOUDER_WORK_DIR": str(work)}
     env.pop("AWS_ENDPOINT_URL", None)  # the provider reaches moto only through the override file
-    env["CLOUDER_BACKEND_CONFIG"] = str(backend_config_file(tmp_path / "moto-backend.hcl", moto_server))
     monkeypatch.setenv("CLOUDER_WORK_DIR", str(work))
     return Cli(env=env, cwd=tmp_path)
+
+
+def remote_state(cli: Cli, moto: MotoServer) -> Cli:
+    """The CLI with the test-only ``-backend-config`` that points an S3 backend at moto."""
+    config = backend_config_file(cli.cwd / "moto-backend.hcl", moto)
+    return Cli(env={**cli.env, "CLOUDER_BACKEND_CONFIG": str(config)}, cwd=cli.cwd)
 
 
 def operator(cli: Cli, name: str) -> Cli:

@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from support.moto import MotoServer
-from support.tfstack import Cli, aws_stack, operator, s3_state, unique, wait_for_log, write_spec, write_stack
+from support.tfstack import (
+    Cli,
+    aws_stack,
+    operator,
+    remote_state,
+    s3_state,
+    unique,
+    wait_for_log,
+    write_spec,
+    write_stack,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +30,8 @@ def test_second_apply_fails_fast_naming_the_holder(
     cluster = unique("lock")
     stack = write_stack(tmp_path / "stack", aws_stack(cluster, pause=25), moto_server)
     spec = str(write_spec(tmp_path / "spec.yaml", cluster, state=s3_state(moto_server, cluster)))
-    alice, bob = operator(tf_cli, "alice"), operator(tf_cli, "bob")
+    remote = remote_state(tf_cli, moto_server)
+    alice, bob = operator(remote, "alice"), operator(remote, "bob")
 
     first = alice.start("apply", spec, "--stack", str(stack))
     wait_for_log(tmp_path / "alice" / cluster / "terraform.log", "terraform_data.pause: Provisioning", first)
