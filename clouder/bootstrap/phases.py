@@ -289,6 +289,37 @@ class JoinWorkers(_Join):
         return ctx.workers
 
 
+class EnsureKubelet(Phase):
+    """A node that is set up but whose kubelet is not running gets it (re)started, never re-joined."""
+
+    name = "ensure-kubelet"
+
+    def targets(self, ctx: Context) -> list[HostState]:
+        return [host for host in ctx.hosts.values() if host.ok]
+
+    async def should_run(self, ctx: Context, host: HostState) -> bool:
+        probe = (
+            f"if [ -f {KUBELET_CONF} ] && command -v systemctl >/dev/null "
+            "&& ! systemctl is-active --quiet kubelet; then echo down; else echo fine; fi"
+        )
+        return (await host.shell().run(probe, label="kubelet probe")).stdout.strip() == "down"
+
+    async def run(self, ctx: Context, host: HostState) -> None:
+        result = await host.shell().run(
+            "systemctl restart kubelet && sleep 1 && systemctl is-active --quiet kubelet",
+            label="restart the kubelet",
+            check=False,
+        )
+        if result.exit_status != 0:
+            raise ClouderError(
+                f"{host.name}: the kubelet does not stay running.",
+                "Look at `journalctl -u kubelet` on the node.",
+            )
+
+    def action(self, ctx: Context, host: HostState) -> str:
+        return "restart the kubelet (set up, but not running)"
+
+
 class FetchKubeconfig(Phase):
     name = "fetch-kubeconfig"
     needs_first = True
@@ -320,5 +351,6 @@ PHASES: list[type[Phase]] = [
     JoinToken,
     JoinControlPlanes,
     JoinWorkers,
+    EnsureKubelet,
     FetchKubeconfig,
 ]

@@ -124,3 +124,17 @@ def test_dry_run_probes_but_changes_nothing(lab: SshLab) -> None:
     by_name = {h.name: h for h in again.hosts}
     assert by_name["w-1"].planned == [] and "join-workers" in by_name["w-1"].skipped
     assert not any(p.startswith("kubeadm init") for p in by_name["cp-1"].planned)
+
+
+def test_a_stopped_kubelet_is_restarted_not_rejoined(lab: SshLab) -> None:
+    cluster = lab.cluster(1, 2, mode="direct")
+    assert cluster.bootstrap().ok
+    assert lab.completed("kubelet-restart") == {}
+    for name in ("cp-1", "w-1"):
+        lab.hosts[name].in_mounts("rm /etc/kubernetes/.standin-kubelet-active")
+    report = cluster.bootstrap()
+    assert report.ok
+    assert lab.completed("kubelet-restart") == {"cp-1": 1, "w-1": 1}
+    assert lab.completed("init") == {"cp-1": 1}
+    assert lab.completed("join") == {"w-1": 1, "w-2": 1}
+    assert "ensure-kubelet" in next(h for h in report.hosts if h.name == "w-2").skipped

@@ -40,6 +40,7 @@ USER = "ubuntu"  # the non-root login user of the test hosts (root works too)
 SSHD = "/usr/sbin/sshd"
 STATE_DIRS = ("/etc/kubernetes", "/var/lib/clouder", "/var/lib/cloud")
 STANDIN = Path(__file__).with_name("kubeadm_standin.py")
+SYSTEMCTL = Path(__file__).with_name("systemctl_standin.sh")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -138,6 +139,9 @@ class SshLab:
             f'#!/bin/sh\nSTANDIN_REGISTRY={self.registry} exec {sys.executable} {STANDIN} "$@"\n'
         )
         kubeadm.chmod(0o755)
+        systemctl = self.bin / "systemctl"
+        systemctl.write_text(f'#!/bin/sh\nSTANDIN_REGISTRY={self.registry} exec /bin/sh {SYSTEMCTL} "$@"\n')
+        systemctl.chmod(0o755)
         helper = self.bin / "clouder-node-packages"  # the node's package helper (see the stand-in)
         run = f"STANDIN_REGISTRY={self.registry} exec {sys.executable} {STANDIN}"
         helper.write_text(f'#!/bin/sh\n{run} node-packages "$@"\n')

@@ -6,6 +6,11 @@ and ``upload-certs`` created, write admin.conf and kubelet.conf, and print what 
 included, so Clouder's redaction is exercised). State shared between the hosts ("the cluster") lives in
 the registry folder named by $STANDIN_REGISTRY, which the hosts' private mounts do not hide. Every call is
 logged to registry/kubeadm.log; faults are injected per host through registry/faults.json.
+
+Upgrades: ``upgrade plan/apply/node`` behave as kubeadm's do (one minor at a time, never newer than the
+kubeadm binary, ``node`` only after ``apply``), and static pod manifests name their image version. The
+node's packages (kubeadm, kubelet, kubectl) are kept per host in the registry; ``node-packages`` stands in
+for the node helper ``clouder-node-packages`` that cloud-init installs (pkgs.k8s.io is not reachable here).
 """
 
 from __future__ import annotations
@@ -100,7 +105,7 @@ def config(path: str) -> dict[str, dict]:
 
     docs = [doc for doc in yaml.safe_load_all(Path(path).read_text()) if doc]
     for doc in docs:
-        if doc.get("apiVersion") != "kubeadm.k8s.io/v1beta4":
+        if doc.get("apiVersion") not in ("kubeadm.k8s.io/v1beta4", "kubelet.config.k8s.io/v1beta1"):
             fail(f"unsupported apiVersion {doc.get('apiVersion')!r} in {path}")
     return {doc["kind"]: doc for doc in docs}
 
@@ -174,6 +179,11 @@ def write(path: Path, text: str, mode: int = 0o600) -> None:
     path.chmod(mode)
 
 
+def start_kubelet() -> None:
+    """kubeadm's [kubelet-start] phase; the stand-in systemctl reads this marker."""
+    (ETC / ".standin-kubelet-active").touch()
+
+
 def preflight(*paths: Path) -> None:
     errors = [
         f"\t[ERROR FileAvailable-{str(p).replace('/', '-')}]: {p} already exists" for p in paths if p.exists()
@@ -199,8 +209,7 @@ def init(args: list[str]) -> None:
     log("init", "start")
     ca, ca_hash = make_ca()
     write(ETC / "pki" / "ca.crt", ca, 0o644)
-    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
-        write(ETC / "manifests" / f"{component}.yaml", f"# {component}\n")
+    write_manifests(cluster_cfg["kubernetesVersion"])
     time.sleep(float(settings().get("init_s", 0.2)))
     cluster = {"name": cluster_cfg["clusterName"], "endpoint": cluster_cfg["controlPlaneEndpoint"], "ca": ca,
                "ca_hash": ca_hash, "version": cluster_cfg["kubernetesVersion"], "cert_key": None}  # fmt: skip
@@ -210,8 +219,12 @@ def init(args: list[str]) -> None:
         admin_key = b64(secrets.token_bytes(48))
         state["admin_key"] = admin_key
         state["nodes"][HOST] = "control-plane"
+        kubelet = docs.get("KubeletConfiguration")
+        if kubelet is not None:
+            state["kubelet_config"] = kubelet
     write(ETC / "admin.conf", kubeconfig(cluster, "kubernetes-admin", admin_key))
     write(ETC / "kubelet.conf", kubeconfig(cluster, f"system:node:{HOST}", b64(secrets.token_bytes(16))))
+    start_kubelet()
     log("init", "done")
     print("Your Kubernetes control-plane has initialized successfully!\n\nYou can now join any number of "
           f"machines by running the following on each node as root:\n\n  kubeadm join {cluster['endpoint']} "
@@ -303,17 +316,126 @@ def join(args: list[str]) -> None:
     log("join", "start", role=role)
     write(ETC / "pki" / "ca.crt", cluster["ca"], 0o644)
     if control is not None:
-        for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
-            write(ETC / "manifests" / f"{component}.yaml", f"# {component}\n")
+        write_manifests(cluster["version"])
     time.sleep(float(settings().get("join_s", 0.1)))
     if control is not None:
         with registry() as state:
             write(ETC / "admin.conf", kubeconfig(cluster, "kubernetes-admin", state["admin_key"]))
     write(ETC / "kubelet.conf", kubeconfig(cluster, f"system:node:{HOST}", b64(secrets.token_bytes(16))))
+    start_kubelet()
     with registry() as state:
         state["nodes"][HOST] = role
     log("join", "done", role=role)
     print("This node has joined the cluster")
+
+
+def write_manifests(version: str) -> None:
+    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+        tag = "3.5.21-0" if component == "etcd" else version
+        image = f"registry.k8s.io/{component}:{tag}"
+        write(
+            ETC / "manifests" / f"{component}.yaml",
+            f"# {component}\nspec:\n  containers:\n  - image: {image}\n",
+        )
+
+
+def minor(version: str) -> tuple[int, int]:
+    major, minor_, *_ = version.lstrip("v").split("-")[0].split(".")
+    return int(major), int(minor_)
+
+
+def release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.lstrip("v").split("-")[0].split("."))
+
+
+def installed(host: str = HOST) -> dict[str, str]:
+    default = settings().get("version", "v1.33.5").lstrip("v") + "-1.1"
+    with registry() as state:
+        have = dict(state.get("packages", {}).get(host, {}))
+    return {name: have.get(name, default) for name in ("kubeadm", "kubelet", "kubectl")}
+
+
+def kubeadm_version() -> str:
+    return "v" + installed()["kubeadm"].split("-")[0]
+
+
+def upgrade(args: list[str]) -> None:
+    what, rest = (args[0] if args else ""), args[1:]
+    own = kubeadm_version()
+    with registry() as state:
+        cluster = state["cluster"]
+    if cluster is None:
+        fail("couldn't create a Kubernetes client: the cluster is not initialised")
+    if what == "plan":
+        if not (ETC / "admin.conf").exists():
+            fail("[upgrade/config] FATAL: failed to load admin kubeconfig: open /etc/kubernetes/admin.conf")
+        fault("upgrade-plan")
+        target = rest[0] if rest and not rest[0].startswith("-") else own
+        log("upgrade-plan", "done", version=target)
+        print(f"Upgrade to the latest version in the v{'.'.join(map(str, minor(target)))} series:\n\n"
+              f"COMPONENT                 CURRENT    TARGET\nkube-apiserver            "
+              f"{cluster['version']:<10} {target}\n\nYou can now apply the upgrade by executing the "
+              f"following command:\n\n\tkubeadm upgrade apply {target}")  # fmt: skip
+        return
+    if what == "apply":
+        target = next((a for a in rest if a.startswith("v")), None) or fail("specify a version to upgrade to")
+        if "--yes" not in rest and "-y" not in rest:
+            fail("[upgrade/confirm] Are you sure you want to proceed? [y/N]: aborted (no --yes)")
+        if not (ETC / "admin.conf").exists():
+            fail("[upgrade/config] FATAL: failed to load admin kubeconfig: open /etc/kubernetes/admin.conf")
+        if release(target) > release(own):
+            fail(f"[upgrade/version] FATAL: the specified version to upgrade to {target!r} is higher "
+                 f"than the kubeadm version {own!r}. Upgrade kubeadm first")  # fmt: skip
+        have = cluster["version"]
+        if release(target) < release(have):
+            fail(f"[upgrade/version] FATAL: the specified version {target} is lower than {have}")
+        if minor(target)[1] > minor(have)[1] + 1:
+            fail(f"[upgrade/version] FATAL: the specified version {target} is too high: skipping minor "
+                 f"versions is not supported (cluster is at {have})")  # fmt: skip
+        fault("upgrade-apply")
+        log("upgrade-apply", "start", version=target)
+        time.sleep(float(settings().get("upgrade_s", 0.1)))
+        write_manifests(target)
+        with registry() as state:
+            state["cluster"]["version"] = target
+        log("upgrade-apply", "done", version=target)
+        print(f'[upgrade/successful] SUCCESS! Your cluster was upgraded to "{target}". Enjoy!')
+        return
+    if what == "node":
+        if not (ETC / "kubelet.conf").exists():
+            fail("couldn't read /etc/kubernetes/kubelet.conf: this node has not joined a cluster")
+        have = cluster["version"]
+        control = (ETC / "manifests" / "kube-apiserver.yaml").exists()
+        if control and release(own) != release(have):
+            fail(f"[upgrade/node] FATAL: kubeadm {own} cannot upgrade this control-plane node to the "
+                 f"cluster's version {have}: upgrade the kubeadm package to {have} first")  # fmt: skip
+        fault("upgrade-node")
+        log("upgrade-node", "start", version=have)
+        time.sleep(float(settings().get("upgrade_s", 0.1)))
+        if control:
+            write_manifests(have)
+        log("upgrade-node", "done", version=have, role="control-plane" if control else "worker")
+        print("[upgrade] The configuration for this node was successfully upgraded!")
+        return
+    fail(f"unknown upgrade command {args}")
+
+
+def node_packages(args: list[str]) -> None:
+    """Stand-in for /usr/local/sbin/clouder-node-packages: ``versions`` | ``install VERSION PACKAGE...``."""
+    if args[:1] == ["versions"]:
+        for name, version in installed().items():
+            print(f"{name}={version}")
+        return
+    if args[:1] == ["install"] and len(args) >= 3:
+        version, packages = args[1], args[2:]
+        fault("packages")
+        with registry() as state:
+            mine = state.setdefault("packages", {}).setdefault(HOST, {})
+            for name in packages:
+                mine[name] = version
+        log("packages", "done", version=version, packages=packages)
+        return
+    fail(f"usage: clouder-node-packages versions | install VERSION PACKAGE... (got {args})", 2)
 
 
 def reset(args: list[str]) -> None:
@@ -324,13 +446,19 @@ def reset(args: list[str]) -> None:
             child.rmdir()
         else:
             child.unlink()
+    with registry() as state:
+        state["nodes"].pop(HOST, None)
     log("reset", "done")
     print("[reset] Deleted contents of the etcd data directory and /etc/kubernetes")
 
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["version"]:
-        print(settings().get("version", "v1.33.5") if "short" in argv else "kubeadm version: stand-in")
+        print(kubeadm_version() if "short" in argv else "kubeadm version: stand-in")
+    elif argv[:1] == ["upgrade"]:
+        upgrade(argv[1:])
+    elif argv[:1] == ["node-packages"]:
+        node_packages(argv[1:])
     elif argv[:3] == ["init", "phase", "upload-certs"]:
         upload_certs(argv[3:])
     elif argv[:1] == ["init"]:
