@@ -12,6 +12,9 @@ What it does:
   writes keep their resourceVersion, as a real API server does;
 - the ``status`` subresource (main-resource writes keep status), ``generation`` bumps on spec changes;
 - watch (``?watch=true``, chunked JSON lines until ``timeoutSeconds``);
+- the Eviction subresource (``POST pods/NAME/eviction``), refused with 429 while a PodDisruptionBudget
+  selecting the pod allows no disruption; every client write is also journaled with its wall-clock time
+  (``journal``) so tests can order API calls against what happened on the hosts;
 - simulated controllers on a per-object schedule: workloads roll out, Jobs complete, CRDs become
   Established, LoadBalancer Services get an address, PVCs bind (WaitForFirstConsumer waits for a Pod) —
   or never become ready, with a Warning Event saying why, so waits, timeouts and failures are testable.
@@ -199,6 +202,7 @@ class KubeEmulator:
         self.default_delay = 0.05
         self.requests: list[tuple[str, str, str]] = []
         self.writes: list[tuple[str, str, str, str]] = []  # (verb, kind, namespace, name) that changed state
+        self.journal: list[tuple[float, str, str, str, str]] = []  # the same, with time.time() first
         self.ready_hooks: list[tuple[Callable[[Obj], bool], Callable[[KubeEmulator], None]]] = []
         self.reject: dict[tuple[str, str], tuple[int, str]] = {}
         self.lock = threading.RLock()
@@ -296,7 +300,7 @@ class KubeEmulator:
             self.objects[key] = Stored(rtype, obj)
             event = "ADDED"
         if record:
-            self.writes.append((record, rtype.kind, namespace, meta["name"]))
+            self._record(record, rtype.kind, namespace, meta["name"])
         self._notify(rtype, event, obj)
         return copy.deepcopy(obj)
 
@@ -306,9 +310,35 @@ class KubeEmulator:
             for other in [k for k, s in self.objects.items() if s.rtype.namespaced and k[2] == key[3]]:
                 self._delete(other, record=None)
         if record:
-            self.writes.append((record, stored.rtype.kind, key[2], key[3]))
+            self._record(record, stored.rtype.kind, key[2], key[3])
         self._notify(stored.rtype, "DELETED", stored.obj)
         return stored.obj
+
+    def _record(self, verb: str, kind: str, namespace: str, name: str) -> None:
+        self.writes.append((verb, kind, namespace, name))
+        self.journal.append((time.time(), verb, kind, namespace, name))
+
+    def evict(self, namespace: str, name: str) -> Obj:
+        """The Eviction API: delete the pod unless a PodDisruptionBudget selecting it allows no disruption."""
+        key = ("", "pods", namespace, name)
+        stored = self.objects.get(key)
+        if stored is None:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found')
+        labels = stored.obj["metadata"].get("labels", {})
+        for other in self.objects.values():
+            budget = other.obj
+            if other.rtype.kind != "PodDisruptionBudget" or budget["metadata"].get("namespace") != namespace:
+                continue
+            wanted = (other.obj.get("spec", {}).get("selector") or {}).get("matchLabels", {})
+            selects = all(labels.get(k) == v for k, v in wanted.items())
+            if selects and other.obj.get("status", {}).get("disruptionsAllowed", 1) < 1:
+                raise ApiError(
+                    429,
+                    "TooManyRequests",
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                )
+        self._delete(key, record="evict")
+        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
 
     def _notify(self, rtype: ResourceType, event: str, obj: Obj) -> None:
         for wtype, namespace, sink in list(self._watchers):
@@ -742,6 +772,8 @@ class Handler(BaseHTTPRequestHandler):
             if stored is None:
                 raise ApiError(404, "NotFound", f'{rtype.plural} "{name}" not found')
             return 200, emu._delete(key, record="delete")
+        if verb == "POST" and rtype.kind == "Pod" and sub == "eviction":
+            return 201, emu.evict(ns, name)
         emu.maybe_reject(rtype, name, body)
         if verb == "PATCH" and ctype == "application/apply-patch+yaml":
             manager = query.get("fieldManager")
