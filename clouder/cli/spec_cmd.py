@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.cli.app import SETTINGS, Format, OutputOption, emit_json, output_format
 from clouder.errors import BadInputError, ClouderError, InvalidDocumentError
 
 
@@ -36,7 +36,10 @@ def validate(
     spec: Annotated[Path, typer.Argument(help="The cluster spec (YAML).")],
     output: OutputOption = None,
 ) -> None:
-    """Check a spec: schema, cross-field rules and its context. Exit 0 valid, 2 invalid."""
+    """Check a spec: schema, cross-field rules and its context. Exit 0 valid, 2 invalid.
+
+    With --verbose, also print the spec with every default filled in.
+    """
     from clouder.contexts.check import context_warnings
     from clouder.spec import load_spec
 
@@ -55,6 +58,8 @@ def validate(
         "pools": [pool.name for pool in loaded.node_pools],
         "warnings": warnings,
     }
+    if SETTINGS.verbose:
+        summary["resolved"] = loaded.model_dump(mode="json", by_alias=True)
     if fmt is Format.json:
         emit_json(summary)
         return
@@ -65,6 +70,11 @@ def validate(
     )
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
+    if SETTINGS.verbose:
+        import yaml
+
+        typer.echo("# the spec as Clouder reads it, defaults filled in:")
+        typer.echo(yaml.safe_dump(summary["resolved"], sort_keys=False), nl=False)
 
 
 def schema(

@@ -89,3 +89,14 @@ def test_published_schema_is_current() -> None:
     assert json.loads(published.read_text()) == spec_json_schema(), "run: clouder schema --out " + str(
         published
     )
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_verbose_validate_prints_the_resolved_spec_which_round_trips(example: Path) -> None:
+    from clouder.spec import parse_spec
+
+    result = run("-v", "-o", "json", "validate", str(example))
+    assert result.code == 0, result.stderr
+    resolved = result.json()["resolved"]
+    assert resolved["kubernetes"]["podCidr"], "defaults are filled in"
+    assert parse_spec(yaml.safe_dump(resolved)) == load_spec(example)
