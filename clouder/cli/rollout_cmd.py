@@ -1,0 +1,124 @@
+"""`clouder rollout SPEC [--only NAME…] [--dry-run]`: the services along their dependency graph."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from clouder.cli.app import Format, OutputOption, emit_json, output_format
+
+if TYPE_CHECKING:
+    from clouder.observe.events import Event
+    from clouder.outputs import ClusterOutputs
+    from clouder.services.rollout import RolloutReport
+    from clouder.spec.model import ClusterSpec
+
+SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
+OutputsOpt = Annotated[
+    Path | None, typer.Option("--outputs", help="Outputs contract (default: the cluster's outputs.json).")
+]
+KubeconfigOpt = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="Admin kubeconfig (default: the one bootstrap fetched).")
+]
+MirrorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chart-mirror", envvar="CLOUDER_CHART_MIRROR", help="Pull every chart from this repository."
+    ),
+]
+PollOpt = Annotated[
+    float, typer.Option("--poll-interval", hidden=True, help="Seconds between readiness polls.")
+]
+
+
+def progress(event: Event) -> None:
+    marks = {"start": "…", "ok": "✓", "failed": "✗", "info": " ", "skipped": "-"}
+    if event.outcome == "info":
+        return
+    took = f" ({event.duration_s:.1f}s)" if event.duration_s is not None else ""
+    detail = f": {event.detail}" if event.detail and event.outcome != "ok" else ""
+    sys.stderr.write(f"  {marks.get(event.outcome, ' ')} {event.stage:<9} {event.phase:<24}{took}{detail}\n")
+    sys.stderr.flush()
+
+
+def read_outputs(spec: ClusterSpec, path: Path | None) -> ClusterOutputs | None:
+    """The outputs contract when there is one (values builders use it; a dry run does without)."""
+    from clouder import workdir
+    from clouder.errors import BadInputError
+    from clouder.outputs import read_outputs_file
+
+    source = path or workdir.outputs_path(spec)
+    if not source.is_file():
+        if path is not None:
+            raise BadInputError(f"outputs contract {path} does not exist.")
+        return None
+    return read_outputs_file(source)
+
+
+def print_report(report: RolloutReport) -> None:
+    typer.echo(report.table())
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(report.counts().items()))
+    order = " → ".join(
+        "{" + ", ".join(level) + "}" if len(level) > 1 else level[0] for level in report.levels
+    )
+    typer.echo(f"order: {order}")
+    verb = "would roll out" if report.dry_run else "rolled out"
+    typer.echo(f"{verb} {len(report.outcomes)} services in {report.seconds:.1f}s: {counts}")
+    if not report.ok and not report.dry_run:
+        typer.echo("fix the causes above and run again: what is ready stays as it is.", err=True)
+
+
+def rollout(
+    spec: SpecArg,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Roll out only this service (repeatable).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Render and validate every manifest; print the order.")
+    ] = False,
+    outputs: OutputsOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    chart_mirror: MirrorOpt = None,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="Services rolled out at once.")] = 10,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds each service may take (default: its own).")
+    ] = None,
+    poll_interval: PollOpt = 2.0,
+    output: OutputOption = None,
+) -> None:
+    """Roll out the system and core services along their dependencies; re-run to resume."""
+    from clouder import workdir
+    from clouder.kube import Kube
+    from clouder.observe.events import EventLog
+    from clouder.services.rollout import RolloutSettings
+    from clouder.services.rollout import dry_run as plan_only
+    from clouder.services.rollout import rollout as run_rollout
+    from clouder.spec import load_spec
+
+    fmt = output_format(output)
+    loaded = load_spec(spec)
+    contract = read_outputs(loaded, outputs)
+    settings = RolloutSettings(parallel, timeout, poll_interval, mirror=chart_mirror, only=tuple(only or ()))
+    if dry_run:
+        report = plan_only(loaded, contract, settings)
+    else:
+        log = EventLog(workdir.events_path(loaded))
+        if fmt is Format.text:
+            log.listeners.append(progress)
+        path = kubeconfig or workdir.kubeconfig_path(loaded)
+        report = run_rollout(
+            lambda: Kube.from_kubeconfig(path, log.redactor), loaded, contract, settings, log
+        )
+    if fmt is Format.json:
+        emit_json(report.as_dict())
+    else:
+        print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(rollout)
