@@ -12,11 +12,13 @@ from clouder.addons.nodes import wait_nodes_initialized
 from clouder.addons.plan import NodesInitialized, Step, plan, render_step
 from clouder.catalog.charts import Catalog, default_catalog
 from clouder.errors import ClouderError
+from clouder.kube import inventory
 from clouder.kube.client import Kube
-from clouder.kube.release import ApplyOptions, Change, apply_release
+from clouder.kube.release import ApplyOptions, Change, apply_release, uninstall_release
 from clouder.observe.events import Event, EventLog
 
 STAGE = "addons"
+CNI_RELEASES = ("cilium", "calico", "flannel")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,18 @@ def run_addons(
     ctx = AddonContext(ctx.spec, ctx.outputs, kube.redactor, kube.get)
     report = AddonsReport()
     steps = plan(ctx)
+    installed = [found.release for found in inventory.releases(kube, owner=STAGE)]
+    other_cni = [name for name in installed if name in CNI_RELEASES and name != ctx.spec.cni.plugin]
+    if other_cni:
+        problem = (
+            f"the cluster runs the CNI {other_cni[0]} (installed by Clouder); switching a running cluster "
+            f"to {ctx.spec.cni.plugin} is not supported. Set cni.plugin back to {other_cni[0]}, "
+            "or rebuild the cluster."
+        )
+        report.steps.append(StepReport(ctx.spec.cni.plugin, "release", ok=False, problems=[problem]))
+        report.skipped = [step.release for step in steps[1:]]
+        log.emit(Event(STAGE, ctx.spec.cni.plugin, "failed", detail=problem))
+        return report
     for index, step in enumerate(steps):
         log.emit(Event(STAGE, step.release, "start"))
         outcome = _run_step(kube, ctx, step, settings, log)
@@ -84,8 +98,21 @@ def run_addons(
         log.emit(Event(STAGE, step.release, "ok" if outcome.ok else "failed", None, outcome.seconds, detail))
         if not outcome.ok:
             report.skipped = [later.release for later in steps[index + 1 :]]
-            break
+            return report
+    for name in sorted(set(installed) - {step.release for step in steps}):
+        report.steps.append(_retire(kube, name, log))
     return report
+
+
+def _retire(kube: Kube, name: str, log: EventLog) -> StepReport:
+    """A release the spec no longer asks for (``loadBalancing.controller: false`` …) is uninstalled."""
+    log.emit(Event(STAGE, name, "start", detail="no longer in the spec: uninstalling"))
+    result = uninstall_release(kube, name)
+    step = StepReport(
+        name, "release", result.version, counts={"pruned": len(result.changes)}, seconds=result.seconds
+    )
+    log.emit(Event(STAGE, name, "ok", None, result.seconds, f"uninstalled ({len(result.changes)} pruned)"))
+    return step
 
 
 def _run_step(kube: Kube, ctx: AddonContext, step: Step, settings: RunSettings, log: EventLog) -> StepReport:
@@ -102,7 +129,9 @@ def _run_step(kube: Kube, ctx: AddonContext, step: Step, settings: RunSettings, 
     try:
         release = render_step(step, ctx, settings.catalog, settings.cache)
         report.version = release.version
-        options = ApplyOptions(ctx.spec.kubernetes.version, settings.timeout, settings.interval, changed)
+        options = ApplyOptions(
+            ctx.spec.kubernetes.version, settings.timeout, settings.interval, changed, STAGE
+        )
         result = apply_release(kube, release, options)
     except ClouderError as exc:
         report.ok = False

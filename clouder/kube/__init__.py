@@ -7,7 +7,14 @@ pruning, readiness waits with a report of what is not ready and why.
 
 from clouder.kube.client import FIELD_MANAGER, Kube
 from clouder.kube.objects import ObjectRef
-from clouder.kube.release import ApplyOptions, Change, Release, ReleaseResult, apply_release
+from clouder.kube.release import (
+    ApplyOptions,
+    Change,
+    Release,
+    ReleaseResult,
+    apply_release,
+    uninstall_release,
+)
 from clouder.kube.wait import NotReady, WaitReport, wait_ready
 
 __all__ = [
@@ -21,5 +28,6 @@ __all__ = [
     "ReleaseResult",
     "WaitReport",
     "apply_release",
+    "uninstall_release",
     "wait_ready",
 ]

@@ -1,4 +1,8 @@
-"""Per-release inventory: a ConfigMap in kube-system listing what the release applied, so later runs prune."""
+"""Per-release inventory: a ConfigMap in kube-system listing what the release applied, so later runs prune.
+
+``owner`` names the stage that manages the release (``addons``, the service rollout …), so a stage can
+find the releases it installed earlier and no longer plans.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from clouder.kube.objects import Obj, ObjectRef
 INVENTORY_NAMESPACE = "kube-system"
 INVENTORY_LABEL = "clouder.dev/inventory"
 RELEASE_LABEL = "clouder.dev/release"
+OWNER_LABEL = "clouder.dev/owner"
 
 
 @dataclass(frozen=True)
@@ -18,40 +23,46 @@ class Inventory:
     release: str
     version: str
     objects: frozenset[ObjectRef]
+    owner: str = ""
 
     @property
     def name(self) -> str:
         return f"clouder-release-{self.release}"
 
     def manifest(self) -> Obj:
+        labels = {
+            INVENTORY_LABEL: "true",
+            RELEASE_LABEL: self.release,
+            "app.kubernetes.io/managed-by": "clouder",
+        }
+        if self.owner:
+            labels[OWNER_LABEL] = self.owner
         return {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {
-                "name": self.name,
-                "namespace": INVENTORY_NAMESPACE,
-                "labels": {INVENTORY_LABEL: "true", RELEASE_LABEL: self.release,
-                           "app.kubernetes.io/managed-by": "clouder"},
-            },
+            "metadata": {"name": self.name, "namespace": INVENTORY_NAMESPACE, "labels": labels},
             "data": {
                 "release": self.release,
                 "version": self.version,
+                "owner": self.owner,
                 "objects": json.dumps(sorted(ref.as_list() for ref in self.objects), indent=0),
             },
-        }  # fmt: skip
+        }
 
 
 def ref_for(release: str) -> ObjectRef:
     return ObjectRef("v1", "ConfigMap", INVENTORY_NAMESPACE, f"clouder-release-{release}")
 
 
-def read(kube: Kube, release: str) -> Inventory | None:
-    live = kube.get(ref_for(release))
-    if live is None:
-        return None
+def _parse(live: Obj) -> Inventory:
     data = live.get("data") or {}
     refs = frozenset(ObjectRef.from_list(item) for item in json.loads(data.get("objects") or "[]"))
-    return Inventory(release, data.get("version", ""), refs)
+    return Inventory(data.get("release", ""), data.get("version", ""), refs, data.get("owner", ""))
+
+
+def read(kube: Kube, release: str) -> Inventory | None:
+    live = kube.get(ref_for(release))
+    return None if live is None else _parse(live)
 
 
 def write(kube: Kube, inventory: Inventory, previous: Inventory | None) -> bool:
@@ -62,10 +73,10 @@ def write(kube: Kube, inventory: Inventory, previous: Inventory | None) -> bool:
     return True
 
 
-def releases(kube: Kube) -> list[Inventory]:
-    found = []
-    for item in kube.list("v1", "ConfigMap", INVENTORY_NAMESPACE, label_selector=f"{INVENTORY_LABEL}=true"):
-        data = item.get("data") or {}
-        refs = frozenset(ObjectRef.from_list(x) for x in json.loads(data.get("objects") or "[]"))
-        found.append(Inventory(data.get("release", ""), data.get("version", ""), refs))
-    return found
+def releases(kube: Kube, owner: str | None = None) -> list[Inventory]:
+    """Every release Clouder recorded in this cluster (of one owner, when given), by name."""
+    selector = f"{INVENTORY_LABEL}=true" + (f",{OWNER_LABEL}={owner}" if owner else "")
+    found = [
+        _parse(item) for item in kube.list("v1", "ConfigMap", INVENTORY_NAMESPACE, label_selector=selector)
+    ]
+    return sorted(found, key=lambda inventory: inventory.release)

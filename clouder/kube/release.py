@@ -89,6 +89,7 @@ class ApplyOptions:
     timeout: float = 300.0
     interval: float = 2.0
     on_change: Callable[[Change], None] | None = None
+    owner: str = ""  # the stage managing the release, recorded in its inventory
 
 
 def _placed(obj: Obj, namespace: str) -> Obj:
@@ -150,7 +151,7 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
     # Before applying, the inventory covers old and new: an interrupted run never orphans an object.
     # (Custom resources are scoped after their CRDs are served, so they join the final inventory only.)
     planned = old | {ObjectRef.of(o) for o in crds} | {ObjectRef.of(o) for o in objects if _known(o)}
-    staged = inventory.Inventory(release.name, release.version, planned)
+    staged = inventory.Inventory(release.name, release.version, planned, options.owner)
     inventory.write(kube, staged, previous)
     _apply_crds(kube, crds, release, options, note)
     desired = [prepare(kube, o, release.name) for o in objects if o["kind"] != "CustomResourceDefinition"]
@@ -160,7 +161,7 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
     for ref in prune_order(old - current):
         if _owned(kube, ref, release.name) and kube.delete(ref):
             note(Change(ref, "pruned"))
-    inventory.write(kube, inventory.Inventory(release.name, release.version, current), staged)
+    inventory.write(kube, inventory.Inventory(release.name, release.version, current, options.owner), staged)
     waited = [ObjectRef.of(o) for o in crds + desired if needs_wait(o)]
     result.wait = wait_ready(kube, waited, options.timeout, options.interval)
     result.seconds = round(time.monotonic() - started, 3)
@@ -199,6 +200,21 @@ def _apply_crds(
         )
     if any(c.action != "unchanged" for c in changes):
         kube.refresh_discovery()
+
+
+def uninstall_release(kube: Kube, name: str) -> ReleaseResult:
+    """Delete everything a release's inventory lists that it still owns, then the inventory itself."""
+    started = time.monotonic()
+    recorded = inventory.read(kube, name)
+    result = ReleaseResult(name, recorded.version if recorded else "")
+    if recorded is None:
+        return result
+    for ref in prune_order(recorded.objects):
+        if _owned(kube, ref, name) and kube.delete(ref):
+            result.changes.append(Change(ref, "pruned"))
+    kube.delete(inventory.ref_for(name))
+    result.seconds = round(time.monotonic() - started, 3)
+    return result
 
 
 def _owned(kube: Kube, ref: ObjectRef, release: str) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from clouder.addons import AddonContext, RunSettings, run_addons
 from clouder.kube import Kube
+from clouder.spec.model import Cni, LoadBalancing
 from support.chartrepo import ChartRepo
 from support.clusters import EmulatedCluster
 
@@ -98,3 +99,32 @@ def test_daemonset_that_never_becomes_ready_stops_the_run_and_the_next_run_resum
     assert ("StorageClass", "gp3") in written
     assert ("Deployment", "aws-load-balancer-controller") in written
     assert not any(name.startswith(("cilium", "ebs-csi")) for _, name in written)
+
+
+def test_an_add_on_the_spec_drops_is_uninstalled_and_a_cni_switch_is_refused(
+    aws_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    emulator = aws_cluster.api.emulator
+    with Kube.from_kubeconfig(aws_cluster.kubeconfig) as kube:
+        assert run_addons(
+            kube, AddonContext(aws_cluster.spec, aws_cluster.outputs), settings(chart_repo, tmp_path)
+        ).ok
+        without_lbc = aws_cluster.spec.model_copy(update={"load_balancing": LoadBalancing(controller=False)})
+        report = run_addons(
+            kube, AddonContext(without_lbc, aws_cluster.outputs), settings(chart_repo, tmp_path)
+        )
+        assert report.ok, report.as_dict()
+        retired = report.steps[-1]
+        assert retired.name == "aws-load-balancer-controller" and retired.counts["pruned"] == 13
+        assert emulator.get("Deployment", "aws-load-balancer-controller", "kube-system") is None
+        assert emulator.get("CustomResourceDefinition", "targetgroupbindings.elbv2.k8s.aws") is None
+        assert (
+            emulator.get("ConfigMap", "clouder-release-aws-load-balancer-controller", "kube-system") is None
+        )
+        assert emulator.get("DaemonSet", "cilium", "kube-system") is not None
+
+        calico = without_lbc.model_copy(update={"cni": Cni(plugin="calico")})
+        refused = run_addons(kube, AddonContext(calico, aws_cluster.outputs), settings(chart_repo, tmp_path))
+    assert not refused.ok
+    assert "the cluster runs the CNI cilium (installed by Clouder)" in refused.steps[0].problems[0]
+    assert emulator.get("Deployment", "tigera-operator", "tigera-operator") is None  # nothing was applied

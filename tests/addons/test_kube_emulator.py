@@ -58,42 +58,40 @@ def test_server_side_apply_records_manager_forgets_dropped_fields_and_skips_no_o
 
 def test_status_subresource_and_generation(kube_api: KubeApi, tmp_path: Path) -> None:
     _, dyn = clients(kube_api, tmp_path)
-    kube_api.emulator.rule("Deployment", "web", "default", outcome="never")
-    deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+    budgets = dyn.resources.get(api_version="policy/v1", kind="PodDisruptionBudget")
     body = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
         "metadata": {"name": "web", "namespace": "default"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"a": "b"}},
-            "template": {
-                "metadata": {"labels": {"a": "b"}},
-                "spec": {"containers": [{"name": "c", "image": "i"}]},
-            },
-        },
-        "status": {"readyReplicas": 5},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+        "status": {"disruptionsAllowed": 5},
     }
-    created = dyn.server_side_apply(deployments, body=body, field_manager="clouder")
+    created = dyn.server_side_apply(budgets, body=body, field_manager="clouder")
     assert created.metadata.generation == 1 and created.status is None  # status in an apply is ignored
+    merge = "application/merge-patch+json"
     dyn.patch(
-        deployments,
+        budgets,
         name="web",
         namespace="default",
         body={"metadata": {"labels": {"x": "y"}}},
-        content_type="application/merge-patch+json",
+        content_type=merge,
     )
-    assert dyn.get(deployments, name="web", namespace="default").metadata.generation == 1
-    status = dyn.resources.get(api_version="apps/v1", kind="Deployment").subresources["status"]
+    assert dyn.get(budgets, name="web", namespace="default").metadata.generation == 1  # metadata only
+    dyn.patch(
+        budgets, name="web", namespace="default", body={"spec": {"maxUnavailable": 2}}, content_type=merge
+    )
+    assert dyn.get(budgets, name="web", namespace="default").metadata.generation == 2
+    status = budgets.subresources["status"]
     dyn.patch(
         status,
         name="web",
         namespace="default",
-        body={"status": {"observedGeneration": 1, "replicas": 9}},
-        content_type="application/merge-patch+json",
+        body={"status": {"disruptionsAllowed": 0}},
+        content_type=merge,
     )
-    live = dyn.get(deployments, name="web", namespace="default")
-    assert live.status.replicas == 9 and live.spec.replicas == 1
+    live = dyn.get(budgets, name="web", namespace="default")
+    assert live.status.disruptionsAllowed == 0 and live.spec.maxUnavailable == 2
+    assert live.metadata.generation == 2  # a status write is not a new generation
 
 
 def test_watch_streams_changes_made_by_others(kube_api: KubeApi) -> None:
