@@ -37,14 +37,7 @@ from clouder.modules.azure import (
     SecurityProps,
     ZoneSubnets,
 )
-from clouder.modules.common.userdata import (
-    AptRepository,
-    BastionUserDataProps,
-    NodePackages,
-    NodeUserDataProps,
-    bastion_user_data,
-    node_user_data,
-)
+from clouder.modules.azure.userdata import bastion_custom_data, node_custom_data
 from clouder.outputs.contract import CONTRACT_VERSION, OUTPUT_NAMES
 from clouder.spec.model import Access, AzureCloud, AzurermState, ClusterSpec, LocalState
 
@@ -161,9 +154,7 @@ class AzureClusterStack(TerraformStack):
                     image=image,
                     admin_user=spec.access.user,
                     ssh_public_key=key,
-                    custom_data=node_user_data(
-                        NodeUserDataProps(packages=node_packages(spec), role=role, pool=pool)
-                    ),
+                    custom_data=node_custom_data(spec.kubernetes.version, role, pool),
                     identity_id=self.identity.id,
                     application_security_group_ids=[security.node_asg_id]
                     + ([security.control_plane_asg_id] if control_plane else []),
@@ -206,7 +197,7 @@ class AzureClusterStack(TerraformStack):
                     image=image,
                     admin_user=spec.access.user,
                     ssh_public_key=key,
-                    custom_data=bastion_user_data(BastionUserDataProps()),
+                    custom_data=bastion_custom_data(),
                     application_security_group_id=security.bastion_asg_id,
                 ),
             )
@@ -263,23 +254,6 @@ def _node(node: NodeRef, location: str, vm_prefix: str) -> dict[str, Any]:
     if node.public_ip is not None:
         entry["public_ip"] = node.public_ip
     return entry
-
-
-def node_packages(spec: ClusterSpec) -> NodePackages:
-    """What an Azure node installs for the spec's Kubernetes release (pins from ``clouder.catalog.azure``)."""
-    return NodePackages(
-        kubernetes_version=spec.kubernetes.version,
-        kubernetes_package_revision=catalog.KUBERNETES_PACKAGE_REVISION,
-        kubernetes_key_fingerprint=catalog.KUBERNETES_APT_KEY_FINGERPRINT,
-        containerd_package=catalog.CONTAINERD_PACKAGE,
-        containerd_version=catalog.CONTAINERD_PACKAGE_VERSION,
-        containerd_repository=AptRepository(
-            catalog.CONTAINERD_APT_SOURCE,
-            catalog.CONTAINERD_APT_KEY_URL,
-            catalog.CONTAINERD_APT_KEY_FINGERPRINT,
-        ),
-        pause_image=catalog.pause_image(spec.kubernetes.version),
-    )
 
 
 def public_key(access: Access) -> str:

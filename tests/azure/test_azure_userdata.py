@@ -12,6 +12,7 @@ import yaml
 
 from clouder.catalog import azure as catalog
 from clouder.catalog.kubernetes import pinned_versions
+from clouder.modules.azure.userdata import node_packages
 from clouder.modules.common.userdata import (
     NodePackages,
     NodeUserDataProps,
@@ -19,7 +20,6 @@ from clouder.modules.common.userdata import (
     prepare_script,
     shell_scripts,
 )
-from clouder.stacks.azure import node_packages
 from support.azure_stacks import AzureStack
 from support.parts import require_binary, require_root
 
@@ -125,11 +125,13 @@ def test_every_pinned_release_renders_valid_user_data(release: str, tmp_path: Pa
             },
         }
     )
-    text = node_user_data(NodeUserDataProps(packages=node_packages(spec)))
+    text = node_user_data(NodeUserDataProps(packages=node_packages(spec.kubernetes.version)))
     path = tmp_path / "node.yaml"
     path.write_text(text)
     assert cloud_init_schema(path).returncode == 0
-    assert script_settings(prepare_script(node_packages(spec)))["PAUSE_IMAGE"] == catalog.pause_image(release)
+    assert script_settings(prepare_script(node_packages(spec.kubernetes.version)))[
+        "PAUSE_IMAGE"
+    ] == catalog.pause_image(release)
 
 
 @pytest.fixture(scope="module")
@@ -173,9 +175,7 @@ def run_trust_key(key: Path, fingerprint: str, tmp_path: Path) -> subprocess.Com
 
 
 def node_packages_for_test() -> NodePackages:
-    from clouder.spec import load_spec
-
-    return node_packages(load_spec(Path(__file__).resolve().parents[2] / "examples" / "azure-minimal.yaml"))
+    return node_packages("1.33.5")
 
 
 def test_trust_key_installs_a_key_with_the_pinned_fingerprint(

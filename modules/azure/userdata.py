@@ -1,0 +1,43 @@
+"""The cloud-init custom data of Azure nodes and the bastion, with Azure's pins (pure Python: no CDKTF).
+
+Azure names the host after the VM (``computer_name``) and installs the SSH key from ``admin_ssh_key``, so
+the shared document needs no host setup and no login section here.
+"""
+
+from __future__ import annotations
+
+from clouder.catalog import azure as catalog
+from clouder.modules.common.userdata import (
+    AptRepository,
+    BastionUserDataProps,
+    NodePackages,
+    NodeUserDataProps,
+    bastion_user_data,
+    node_user_data,
+)
+
+
+def node_packages(kubernetes_version: str) -> NodePackages:
+    """What an Azure node installs for a pinned Kubernetes release (pins from ``clouder.catalog.azure``)."""
+    return NodePackages(
+        kubernetes_version=kubernetes_version,
+        kubernetes_package_revision=catalog.KUBERNETES_PACKAGE_REVISION,
+        kubernetes_key_fingerprint=catalog.KUBERNETES_APT_KEY_FINGERPRINT,
+        containerd_package=catalog.CONTAINERD_PACKAGE,
+        containerd_version=catalog.CONTAINERD_PACKAGE_VERSION,
+        containerd_repository=AptRepository(
+            catalog.CONTAINERD_APT_SOURCE,
+            catalog.CONTAINERD_APT_KEY_URL,
+            catalog.CONTAINERD_APT_KEY_FINGERPRINT,
+        ),
+        pause_image=catalog.pause_image(kubernetes_version),
+    )
+
+
+def node_custom_data(kubernetes_version: str, role: str, pool: str) -> str:
+    """The ``#cloud-config`` of a control plane (``role="control-plane"``) or a worker of ``pool``."""
+    return node_user_data(NodeUserDataProps(packages=node_packages(kubernetes_version), role=role, pool=pool))
+
+
+def bastion_custom_data() -> str:
+    return bastion_user_data(BastionUserDataProps())
