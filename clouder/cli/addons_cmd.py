@@ -164,7 +164,7 @@ def check(
     ctx = _context(spec, outputs)
     log = _events(ctx.spec, Format.json)  # results print as a table, not as progress lines
     with _connect(ctx.spec, kubeconfig, log) as kube:
-        results = run_checks(kube, ctx.spec, CheckSettings(timeout, poll_interval))
+        results = run_checks(kube, ctx.spec, CheckSettings(timeout, poll_interval), ctx.outputs)
     for result in results:
         log.emit(Event("check", result.name, "ok" if result.ok else "failed", detail=result.detail))
     ok = all(result.ok for result in results)

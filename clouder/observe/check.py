@@ -11,10 +11,12 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from clouder.kube import inventory
 from clouder.kube.client import Kube
 from clouder.kube.objects import Obj, ObjectRef
 from clouder.kube.readiness import assess
 from clouder.kube.wait import wait_ready
+from clouder.outputs import ClusterOutputs
 from clouder.spec.model import ClusterSpec
 
 NAMESPACE = "clouder-check"
@@ -38,9 +40,10 @@ class CheckSettings:
     interval: float = 2.0
 
 
-def _nodes(kube: Kube) -> CheckResult:
+def _nodes(kube: Kube, expected: list[str]) -> CheckResult:
     nodes = kube.list("v1", "Node")
-    bad = []
+    registered = {node["metadata"]["name"] for node in nodes}
+    bad = [f"{name} is not registered" for name in expected if name not in registered]
     for node in nodes:
         name = node["metadata"]["name"]
         conditions = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
@@ -56,14 +59,25 @@ def _nodes(kube: Kube) -> CheckResult:
     return CheckResult("nodes-ready", True, f"{len(nodes)} nodes Ready with provider IDs")
 
 
+def _system_namespaces(kube: Kube) -> list[str]:
+    """kube-system and every namespace an add-on release put objects in."""
+    found = {"kube-system"}
+    for release in inventory.releases(kube, owner="addons"):
+        found |= {ref.namespace for ref in release.objects if ref.namespace}
+    return sorted(found)
+
+
 def _system_pods(kube: Kube) -> CheckResult:
     bad = []
-    for kind in ("Deployment", "DaemonSet", "StatefulSet"):
-        for obj in kube.list("apps/v1", kind, "kube-system"):
-            state = assess(obj)
-            if not state.ready:
-                bad.append(f"{kind} {obj['metadata']['name']}: {state.reason}")
-    pods = kube.list("v1", "Pod", "kube-system")
+    namespaces = _system_namespaces(kube)
+    pods = []
+    for namespace in namespaces:
+        for kind in ("Deployment", "DaemonSet", "StatefulSet"):
+            for obj in kube.list("apps/v1", kind, namespace):
+                state = assess(obj)
+                if not state.ready:
+                    bad.append(f"{kind} {namespace}/{obj['metadata']['name']}: {state.reason}")
+        pods += kube.list("v1", "Pod", namespace)
     for pod in pods:
         status = pod.get("status") or {}
         phase = status.get("phase")
@@ -71,10 +85,12 @@ def _system_pods(kube: Kube) -> CheckResult:
             c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
         )
         if phase != "Succeeded" and not (phase == "Running" and ready):
-            bad.append(f"Pod {pod['metadata']['name']} is {phase}{'' if ready else ', not ready'}")
+            where = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+            bad.append(f"Pod {where} is {phase}{'' if ready else ', not ready'}")
     if bad:
         return CheckResult("system-pods", False, "; ".join(bad))
-    return CheckResult("system-pods", True, f"{len(pods)} kube-system pods up, workloads rolled out")
+    where = ", ".join(namespaces)
+    return CheckResult("system-pods", True, f"{len(pods)} pods up, workloads rolled out in {where}")
 
 
 def _default_class(kube: Kube) -> CheckResult:
@@ -172,10 +188,24 @@ def _pod(name: str, command: list[str]) -> Obj:
     }
 
 
-def run_checks(kube: Kube, spec: ClusterSpec, settings: CheckSettings) -> list[CheckResult]:
+def _clear_namespace(kube: Kube, settings: CheckSettings) -> None:
+    """A previous run's probe namespace may still be terminating: wait until it is gone."""
+    deadline = time.monotonic() + settings.timeout
+    while time.monotonic() < deadline:
+        live = kube.get(ObjectRef("v1", "Namespace", "", NAMESPACE))
+        if live is None or not live["metadata"].get("deletionTimestamp"):
+            return
+        time.sleep(settings.interval)
+
+
+def run_checks(
+    kube: Kube, spec: ClusterSpec, settings: CheckSettings, outputs: ClusterOutputs | None = None
+) -> list[CheckResult]:
     """Every check, in order; the probes' namespace is removed whatever the outcome."""
-    results = [_nodes(kube), _system_pods(kube), _default_class(kube)]
+    expected = [node.name for node in outputs.nodes] if outputs else []
+    results = [_nodes(kube, expected), _system_pods(kube), _default_class(kube)]
     namespace = ObjectRef("v1", "Namespace", "", NAMESPACE)
+    _clear_namespace(kube, settings)
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     probes: list[tuple[str, Callable[[], CheckResult]]] = [
         ("pvc-binds", lambda: _pvc(kube, settings)),

@@ -122,6 +122,7 @@ def test_check_passes_on_healthy_cluster_and_names_what_fails(
     ]  # fmt: skip
     assert all(c["ok"] for c in checks.values())
     assert checks["default-storage-class"]["detail"] == "gp3 is the only default"
+    assert checks["system-pods"]["detail"] == "2 pods up, workloads rolled out in kube-system"
 
     emulator = aws_cluster.api.emulator
     assert emulator.get("Namespace", "clouder-check") is None  # probes cleaned up
@@ -136,12 +137,14 @@ def test_check_passes_on_healthy_cluster_and_names_what_fails(
 
     gp3["metadata"]["annotations"][DEFAULT] = "true"
     emulator.put(gp3)
-    aws_cluster.api.set_node_ready(aws_cluster.outputs.workers[0].name, False)
+    first, second = (node.name for node in aws_cluster.outputs.workers)
+    aws_cluster.api.set_node_ready(first, False)
+    emulator.remove("Node", second)
     not_ready = clouder("-o", "json", "check", *args)
     assert not_ready.code == 1
     failed = [c for c in not_ready.json()["checks"] if not c["ok"]]
     assert [c["name"] for c in failed] == ["nodes-ready"]
-    assert f"{aws_cluster.outputs.workers[0].name} is NotReady (KubeletNotReady)" in failed[0]["detail"]
+    assert failed[0]["detail"] == f"{second} is not registered; {first} is NotReady (KubeletNotReady)"
 
 
 @pytest.mark.parametrize("cluster_fixture", ["aws_cluster", "azure_cluster"])
