@@ -55,8 +55,12 @@ def cloud_controller_manager(ctx: AddonContext) -> Values:
             "imageTag": tag,
             "replicas": ctx.control_plane_replicas,
             "clusterCIDR": ctx.spec.kubernetes.pod_cidr,
-            "allocateNodeCidrs": False,  # the CNI allocates pod addresses (overlay)
-            "configureCloudRoutes": False,
+            "allocateNodeCidrs": "false",  # the CNI allocates pod addresses (overlay)
+            "configureCloudRoutes": "false",
+            # The chart always passes --cloud-config: empty, with dynamic reloading, makes the controller
+            # read azure.json from the Secret instead of a file on the control plane's disk.
+            "cloudConfig": "",
+            "enableDynamicReloading": "true",
             "cloudConfigSecretName": CLOUD_CONFIG_SECRET,
         },
         "cloudNodeManager": {"imageTag": tag},

@@ -151,3 +151,31 @@ def test_values_the_chart_schema_refuses_fail_the_render_naming_the_key(
     )
     with pytest.raises(ClouderError, match="additional properties 'vpcID' not allowed"):
         render_step(typo, ctx, chart_repo.catalog(), tmp_path / "cache")
+
+
+def test_azure_ccm_reads_azure_json_from_the_secret(
+    azure_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    ctx = AddonContext(azure_cluster.spec, azure_cluster.outputs)
+    objects = rendered(ctx, "cloud-provider-azure", chart_repo, tmp_path)
+    container = find(objects, "Deployment", "cloud-controller-manager")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    args = container["args"]
+    for arg in (
+        "--cloud-config=",
+        "--cloud-config-secret-name=azure-cloud-provider",
+        "--enable-dynamic-reloading=true",
+        "--allocate-node-cidrs=false",
+        "--configure-cloud-routes=false",
+        "--cluster-name=demo-azure",
+        f"--cluster-cidr={azure_cluster.spec.kubernetes.pod_cidr}",
+    ):
+        assert arg in args
+    assert container["image"] == "mcr.microsoft.com/oss/kubernetes/azure-cloud-controller-manager:v1.33.4"
+    disk = rendered(ctx, "azuredisk-csi-driver", chart_repo, tmp_path)
+    controller_args = find(disk, "Deployment", "csi-azuredisk-controller")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert "--cloud-config-secret-name=azure-cloud-provider" in controller_args["args"]
+    assert not [o for o in disk if o["metadata"]["name"].endswith("-win")]  # Windows node plugin off
