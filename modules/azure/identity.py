@@ -106,7 +106,7 @@ class Identity(Construct):
             definition = RoleDefinition(
                 self,
                 f"role-{role}",
-                name=f"clouder-{props.name}-{role} ({group.name})",
+                name=f"clouder-{props.name}-{role}-{group.name}",
                 scope=group.id,
                 assignable_scopes=[group.id],
                 description=f"Clouder cluster {props.name}: what its {role} needs, in its resource group.",
