@@ -158,6 +158,7 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def run_trust_key(key: Path, fingerprint: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """Run the node script's own ``trust_key`` on a file:// key, with /etc/apt/keyrings on a private tmpfs."""
     require_root("a private mount namespace for /etc/apt/keyrings")
+    require_binary("curl", "apt-get install curl")
     script = prepare_script(node_packages_for_test())
     functions = tmp_path / "functions.sh"
     functions.write_text(script.replace('\nmain "$@"\n', "\n"))
