@@ -67,6 +67,8 @@ def print_report(report: RolloutReport) -> None:
     typer.echo(f"order: {order}")
     verb = "would roll out" if report.dry_run else "rolled out"
     typer.echo(f"{verb} {len(report.outcomes)} services in {report.seconds:.1f}s: {counts}")
+    if report.removed:
+        typer.echo(f"uninstalled (no longer in the spec): {', '.join(report.removed)}")
     if not report.ok and not report.dry_run:
         typer.echo("fix the causes above and run again: what is ready stays as it is.", err=True)
 

@@ -70,6 +70,7 @@ class RolloutReport:
     levels: list[list[str]]
     seconds: float = 0.0
     dry_run: bool = False
+    removed: list[str] = field(default_factory=list)  # releases the spec no longer asks for, uninstalled
 
     @property
     def ok(self) -> bool:
@@ -86,7 +87,8 @@ class RolloutReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "dryRun": self.dry_run, "seconds": self.seconds, "order": self.levels,
-                "counts": self.counts(), "services": [o.as_dict() for o in self.outcomes]}  # fmt: skip
+                "counts": self.counts(), "services": [o.as_dict() for o in self.outcomes],
+                "removed": self.removed}  # fmt: skip
 
     def table(self) -> str:
         rows = [("SERVICE", "STATE", "VERSION", "TIME", "DETAIL")]
@@ -183,7 +185,25 @@ def rollout(
     outcomes = runner.run(by_name, graph, external)
     order = graph.order()
     ordered = sorted(outcomes.values(), key=lambda o: order.index(o.name))
-    return RolloutReport(ordered, _levels(graph, settings), round(time.monotonic() - runner.began, 3))
+    removed = [] if settings.only else _remove_dropped(connect, graph, log)
+    seconds = round(time.monotonic() - runner.began, 3)
+    return RolloutReport(ordered, _levels(graph, settings), seconds, removed=removed)
+
+
+def _remove_dropped(connect: Callable[[], Kube], graph: Graph, log: EventLog) -> list[str]:
+    """Uninstall services an earlier rollout installed that the spec no longer asks for (disabled ones)."""
+    from clouder.kube import inventory
+    from clouder.kube.release import uninstall_release
+
+    removed = []
+    with connect() as kube:
+        for found in inventory.releases(kube, owner=STAGE):
+            if found.release not in graph.deps:
+                result = uninstall_release(kube, found.release)
+                detail = f"no longer in the spec: uninstalled ({len(result.changes)} objects)"
+                log.emit(Event(STAGE, found.release, "ok", None, result.seconds, detail))
+                removed.append(found.release)
+    return removed
 
 
 def _external_dependencies(
@@ -264,7 +284,9 @@ class _Runner:
 
         try:
             release = render(service, self.spec, self.settings.cache)
-            options = ApplyOptions(self.spec.kubernetes.version, timeout, self.settings.interval, changed)
+            options = ApplyOptions(
+                self.spec.kubernetes.version, timeout, self.settings.interval, changed, owner=STAGE
+            )
             with self.connect() as kube:
                 result = apply_release(kube, release, options)
         except ClouderError as exc:

@@ -166,3 +166,30 @@ def test_dry_run_renders_and_validates_everything_without_a_cluster(
     )
     assert bad.code == 2 and "nope" in bad.stderr
     json.dumps(report)
+
+
+def test_services_the_spec_drops_are_uninstalled_and_teardown_removes_the_rest(
+    services_cluster: ServicesCluster,
+) -> None:
+    from clouder.kube import inventory
+    from clouder.services.teardown import uninstall
+
+    cluster = services_cluster
+    emulator = cluster.api.emulator
+    connect = lambda: Kube.from_kubeconfig(cluster.kubeconfig)  # noqa: E731
+    assert rollout(connect, load_spec(cluster.spec_path), None, settings(cluster)).ok
+    assert emulator.get("Deployment", "solr-operator", "search") is not None
+    spec = load_spec(
+        cluster.write_spec(spec_document(**{"services.overrides": {"search": {"enabled": False}}}))
+    )
+    report = rollout(connect, spec, None, settings(cluster))
+    assert report.ok and report.removed == ["search"]
+    assert report.by_name()["spider"].state == "ready"  # its search dependency is now provided elsewhere
+    assert emulator.get("Deployment", "solr-operator", "search") is None
+    assert emulator.get("Service", "ingress-nginx-controller", "ingress") is not None
+    with connect() as kube:
+        removed = uninstall(kube, spec, timeout=5, interval=0.05)
+        assert removed[0] == "manager" and removed[-1] == "runtime-plane"
+        assert inventory.releases(kube, owner="rollout") == []
+    assert emulator.get("Service", "ingress-nginx-controller", "ingress") is None
+    assert emulator.get("Namespace", "agents") is None

@@ -1,0 +1,259 @@
+"""`clouder up SPEC [--dry-run]` and `clouder down SPEC`: the whole pipeline as one resumable command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.errors import BadInputError
+
+if TYPE_CHECKING:
+    from clouder.bootstrap.options import SshOptions
+    from clouder.observe.events import Event, EventLog
+    from clouder.spec.model import ClusterSpec
+    from clouder.up.dryrun import DryRunReport
+    from clouder.up.pipeline import UpReport
+
+SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
+StackOpt = Annotated[Path | None, typer.Option("--stack", help="A synthesized stack folder to use as is.")]
+ApproveOpt = Annotated[
+    bool,
+    typer.Option("--approve", help="Approve destroying/replacing control planes, volumes or the network."),
+]
+ApprovalFileOpt = Annotated[
+    Path | None, typer.Option("--approval-file", help="YAML approval naming the cluster and the plan hash.")
+]
+KubeconfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--kubeconfig", help="Use this kubeconfig for add-ons, services and checks (default: fetched)."
+    ),
+]
+
+
+def _progress(event: Event) -> None:
+    if event.outcome == "info":
+        return
+    marks = {"start": "…", "ok": "✓", "failed": "✗", "skipped": "-"}
+    if event.stage in ("up", "down"):
+        if event.outcome == "start":
+            sys.stderr.write(f"▶ {event.phase}\n")
+        else:
+            took = f" ({event.duration_s:.1f}s)" if event.duration_s is not None else ""
+            sys.stderr.write(f"{marks.get(event.outcome, ' ')} {event.phase}{took}: {event.detail}\n")
+    elif event.outcome != "start":
+        where = f"{event.host} " if event.host else ""
+        detail = f": {event.detail}" if event.detail and event.outcome != "ok" else ""
+        sys.stderr.write(f"    {marks.get(event.outcome, ' ')} {event.stage} {where}{event.phase}{detail}\n")
+    sys.stderr.flush()
+
+
+def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
+    from clouder.observe.events import EventLog
+    from clouder.workdir import events_path
+
+    log = EventLog(events_path(spec))
+    if fmt is Format.text:
+        log.listeners.append(_progress)
+    return log
+
+
+def _ssh(
+    ssh_map: Path | None, ssh_allow: list[str] | None, timeouts: tuple[float, float, int]
+) -> Callable[[SshOptions], SshOptions]:
+    """How bootstrap reaches the nodes: rehearsal address map, address guard, timeouts."""
+    import dataclasses
+
+    from clouder.bootstrap.options import parse_networks
+
+    mapping: dict[str, str] = {}
+    if ssh_map is not None:
+        try:
+            mapping = {str(k): str(v) for k, v in json.loads(ssh_map.read_text(encoding="utf-8")).items()}
+        except (OSError, ValueError, AttributeError) as exc:
+            raise BadInputError(
+                f"--ssh-map {ssh_map}: expected a JSON object of name -> address ({exc})."
+            ) from None
+    try:
+        networks = parse_networks(ssh_allow) if ssh_allow else None
+    except ValueError as exc:
+        raise BadInputError(f"--ssh-allow: {exc}") from None
+    connect, command, attempts = timeouts
+
+    def adjust(options: SshOptions) -> SshOptions:
+        return dataclasses.replace(
+            options, address_map=mapping, allowed_networks=networks,
+            connect_timeout=connect, command_timeout=command, attempts=attempts,
+        )  # fmt: skip
+
+    return adjust
+
+
+def up(
+    spec: SpecArg,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Plan everything, change nothing: Terraform, hosts, manifests, order."
+        ),
+    ] = False,
+    stack: StackOpt = None,
+    approve: ApproveOpt = False,
+    approval_file: ApprovalFileOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    chart_mirror: Annotated[
+        str | None,
+        typer.Option("--chart-mirror", envvar="CLOUDER_CHART_MIRROR", help="Pull every chart from here."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Stop after this stage (synth … check).")
+    ] = None,
+    skip_check: Annotated[
+        bool, typer.Option("--skip-check", help="Do not run `clouder check` at the end.")
+    ] = False,
+    ssh_map: Annotated[
+        Path | None,
+        typer.Option("--ssh-map", help="Rehearsals: JSON of node name -> address actually dialled."),
+    ] = None,
+    ssh_allow: Annotated[
+        list[str] | None, typer.Option("--ssh-allow", help="Refuse SSH to addresses outside these CIDRs.")
+    ] = None,
+    connect_timeout: Annotated[float, typer.Option(help="Seconds to connect and log in.")] = 15.0,
+    command_timeout: Annotated[float, typer.Option(help="Seconds one remote command may take.")] = 600.0,
+    attempts: Annotated[int, typer.Option(help="SSH connection attempts per host.")] = 4,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds each add-on step may take.")] = 600.0,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="Services rolled out at once.")] = 10,
+    poll_interval: Annotated[float, typer.Option("--poll-interval", hidden=True)] = 2.0,
+    output: OutputOption = None,
+) -> None:
+    """Stand the cluster up end to end; run again to resume where the last run stopped."""
+    from clouder.spec import load_spec
+    from clouder.up.pipeline import STAGES, UpOptions
+    from clouder.up.pipeline import up as run_up
+
+    fmt = output_format(output)
+    loaded = load_spec(spec)
+    if until is not None and until not in STAGES:
+        raise BadInputError(f"--until {until}: not a stage.", f"Stages: {', '.join(STAGES)}.")
+    log = _events(loaded, fmt)
+    if dry_run:
+        _dry_run(loaded, stack, chart_mirror, log, fmt)
+        return
+    options = UpOptions(
+        stack, approve, approval_file, kubeconfig, chart_mirror,
+        _ssh(ssh_map, ssh_allow, (connect_timeout, command_timeout, attempts)),
+        timeout, poll_interval, parallel, until, not skip_check,
+    )  # fmt: skip
+    report = run_up(loaded, options, log)
+    if fmt is Format.json:
+        emit_json(report.as_dict())
+    else:
+        _summary(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _summary(report: UpReport) -> None:
+    typer.echo(f"cluster {report.cluster}: {'up' if report.ok else 'stopped'}")
+    for stage in report.stages:
+        first = stage.detail.splitlines()[0] if stage.detail else ""
+        typer.echo(f"  {stage.name:<10} {stage.state:<8} {stage.seconds:>7.1f}s  {first}")
+    failed = next((s for s in report.stages if s.state == "failed"), None)
+    if failed and "\n" in failed.detail:
+        typer.echo(failed.detail, err=True)
+    summary = report.summary
+    for key, label in (("apiEndpoint", "API endpoint"), ("kubeconfig", "kubeconfig"),
+                       ("ingressAddress", "ingress address")):  # fmt: skip
+        if summary.get(key):
+            typer.echo(f"{label}: {summary[key]}")
+    if "services" in summary:
+        typer.echo("services: " + ", ".join(f"{n} {s}" for s, n in sorted(summary["services"].items())))
+    if failed:
+        typer.echo("fix the cause and run `clouder up` again: finished stages are not redone.", err=True)
+
+
+def _dry_run(spec: ClusterSpec, stack: Path | None, mirror: str | None, log: EventLog, fmt: Format) -> None:
+    from clouder.cli.rollout_cmd import read_outputs
+    from clouder.up.dryrun import whole_plan
+
+    report = whole_plan(spec, stack, read_outputs(spec, None), mirror, log)
+    if fmt is Format.json:
+        emit_json(report.as_dict())
+    else:
+        _print_plan(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_plan(report: DryRunReport) -> None:
+    tf = report.terraform
+    if tf:
+        counts = ", ".join(f"{n} to {a}" for a, n in tf["counts"].items() if n) or "no changes"
+        typer.echo(f"terraform: {counts} (plan hash {tf['planHash']})")
+        for address in tf["needsApproval"]:
+            typer.echo(f"  ! {address} needs approval (--approve)")
+    if report.policy:
+        typer.echo(
+            f"policy: {len(report.policy['failed'])} blocking, {len(report.policy['accepted'])} accepted"
+        )
+    typer.echo(f"bootstrap (hosts from {report.hosts_from}):")
+    for host, phases in report.hosts.items():
+        typer.echo(f"  {host}: {', '.join(phases)}")
+    typer.echo("add-ons:")
+    for addon in report.addons:
+        count = "gate" if addon.get("gate") else f"{len(addon['objects'])} manifests"
+        typer.echo(f"  {addon['name']} {addon.get('version', '')}: {count}".replace("  :", ":"))
+    services = report.services
+    typer.echo(f"services: {len(services['services'])} releases, order:")
+    for index, level in enumerate(services["order"], 1):
+        typer.echo(f"  {index}. {', '.join(level)}")
+    for problem in report.problems:
+        typer.echo(f"problem: {problem}", err=True)
+    verdict = "every manifest validated" if report.ok else f"{len(report.problems)} problem(s)"
+    typer.echo(f"dry run of {report.cluster}: nothing changed; {verdict}")
+
+
+def down(
+    spec: SpecArg,
+    approve: ApproveOpt = False,
+    approval_file: ApprovalFileOpt = None,
+    stack: StackOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for services to go.")] = 300.0,
+    output: OutputOption = None,
+) -> None:
+    """Tear the cluster down: uninstall the services, then destroy the infrastructure (needs approval)."""
+    from clouder.spec import load_spec
+    from clouder.up.pipeline import DownOptions
+    from clouder.up.pipeline import down as run_down
+
+    fmt = output_format(output)
+    loaded = load_spec(spec)
+    log = _events(loaded, fmt)
+    report = run_down(loaded, DownOptions(stack, approve, approval_file, kubeconfig, timeout), log)
+    if fmt is Format.json:
+        emit_json(report.as_dict())
+    else:
+        for stage in report.stages:
+            typer.echo(
+                f"  {stage.name:<13} {stage.state:<8} {stage.detail.splitlines()[0] if stage.detail else ''}"
+            )
+        failed = next((s for s in report.stages if s.state == "failed"), None)
+        if failed is not None:
+            typer.echo(failed.detail, err=True)
+        else:
+            typer.echo(f"cluster {report.cluster}: down")
+    if not report.ok:
+        approval = report.stages[1]
+        raise typer.Exit(2 if approval.state == "failed" and "approval" in approval.detail else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(down)

@@ -1,0 +1,169 @@
+"""`clouder up --dry-run`: the whole pipeline's plan, changing nothing in the cloud or the cluster.
+
+The Terraform plan summary (a plan reads the cloud, never changes it) and the policy gate's verdict; the
+bootstrap phases each host would run; every manifest the add-ons and services would apply, validated
+against the cluster's Kubernetes schemas; the services' rollout order. Before the infrastructure exists,
+the hosts come from the spec and values that Terraform will supply are placeholders (marked as such).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from clouder.errors import ClouderError
+from clouder.observe.events import EventLog
+from clouder.outputs import ClusterOutputs, parse_terraform_outputs
+from clouder.services.rollout import RolloutSettings, dry_run
+from clouder.spec.model import ClusterSpec
+
+PLACEHOLDER_IP = "192.0.2.1"  # TEST-NET-1: never a real node
+
+
+@dataclass
+class DryRunReport:
+    cluster: str
+    terraform: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)
+    hosts: dict[str, list[str]] = field(default_factory=dict)
+    hosts_from: str = "outputs"
+    addons: list[dict[str, Any]] = field(default_factory=list)
+    services: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "cluster": self.cluster, "terraform": self.terraform, "policy": self.policy,
+                "hosts": self.hosts, "hostsFrom": self.hosts_from, "addons": self.addons,
+                "services": self.services, "problems": self.problems}  # fmt: skip
+
+
+def planned_outputs(spec: ClusterSpec) -> ClusterOutputs:
+    """The outputs contract the stack will publish, with placeholders for what only Terraform knows."""
+    nodes: list[dict[str, Any]] = [
+        {"name": f"{spec.name}-cp-{i}", "role": "control-plane", "pool": "control-plane"}
+        for i in range(spec.control_plane.count)
+    ]
+    for pool in spec.node_pools:
+        nodes += [{"name": f"{spec.name}-{pool.name}-{i}", "role": "worker", "pool": pool.name}
+                  for i in range(pool.count)]  # fmt: skip
+    for node in nodes:
+        node.update(private_ip=PLACEHOLDER_IP, provider_id=f"{spec.cloud}:///planned/{node['name']}")
+        if spec.access.mode == "direct":
+            node["public_ip"] = PLACEHOLDER_IP
+    ssh: dict[str, Any] = {"mode": spec.access.mode, "user": spec.access.user}
+    if spec.access.mode == "bastion":
+        ssh["bastion_host"] = "planned-bastion"
+    if spec.cloud == "aws":
+        cloud: dict[str, Any] = {
+            "cloud": "aws", "region": spec.region, "account_id": "000000000000", "vpc_id": "vpc-0",
+            "public_subnet_ids": ["subnet-planned"], "private_subnet_ids": ["subnet-planned"],
+            "node_security_group_id": "sg-planned",
+            "control_plane_role_arn": "arn:aws:iam::000000000000:role/cp",
+            "node_role_arn": "arn:aws:iam::000000000000:role/node",
+        }  # fmt: skip
+    else:
+        cloud = {key: "planned" for key in ("tenant_id", "subscription_id", "resource_group", "vnet_name",
+                                            "vnet_resource_group", "subnet_name", "security_group_name",
+                                            "route_table_name", "identity_client_id")}  # fmt: skip
+        cloud.update(cloud="azure", location=spec.region)
+    values = {"contract_version": "1", "cluster_name": spec.name, "nodes": nodes, "ssh": ssh, "cloud": cloud,
+              "api_endpoint": {"host": f"planned-api.{spec.name}", "port": 6443}}  # fmt: skip
+    return parse_terraform_outputs({k: {"value": v} for k, v in values.items()}, source="planned outputs")
+
+
+def host_phases(spec: ClusterSpec, outputs: ClusterOutputs) -> dict[str, list[str]]:
+    """The bootstrap phases each host would run on fresh nodes (the phase manager's own targeting)."""
+    from clouder.bootstrap.manager import Context, HostState
+    from clouder.bootstrap.phases import PHASES
+    from clouder.bootstrap.run import default_options
+
+    hosts = {node.name: HostState(node) for node in outputs.nodes}
+    ctx = Context(spec, outputs, default_options(spec), cast(Any, None), EventLog(), hosts)
+    plan: dict[str, list[str]] = {name: [] for name in hosts}
+    for phase_type in PHASES:
+        phase = phase_type()
+        for host in phase.targets(ctx):
+            plan[host.name].append(phase.name)
+    return plan
+
+
+def addon_manifests(
+    spec: ClusterSpec, outputs: ClusterOutputs, mirror: str | None, cache: Path | None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    from clouder.addons.context import AddonContext
+    from clouder.addons.plan import NodesInitialized, plan, render_step
+    from clouder.catalog.charts import default_catalog
+    from clouder.kube.objects import ObjectRef
+    from clouder.kube.validate import problems
+
+    ctx = AddonContext(spec, outputs)
+    catalog = default_catalog(mirror)
+    found, bad = [], []
+    for step in plan(ctx):
+        if isinstance(step, NodesInitialized):
+            found.append({"name": step.release, "gate": True, "objects": []})
+            continue
+        try:
+            release = render_step(step, ctx, catalog, cache)
+        except ClouderError as exc:
+            bad.append(f"add-on {step.release}: {exc.render()}")
+            continue
+        objects = release.objects()
+        invalid = problems(objects, spec.kubernetes.version)
+        bad += [f"add-on {step.release}: {line}" for line in invalid]
+        found.append({"name": release.name, "version": release.version, "valid": not invalid,
+                      "objects": [str(ObjectRef.of(o)) for o in objects]})  # fmt: skip
+    return found, bad
+
+
+def whole_plan(
+    spec: ClusterSpec,
+    stack: Path | None,
+    outputs: ClusterOutputs | None,
+    mirror: str | None,
+    events: EventLog,
+    cache: Path | None = None,
+) -> DryRunReport:
+    report = DryRunReport(spec.name)
+    _terraform(spec, stack, events, report)
+    contract = outputs
+    if contract is None:
+        contract, report.hosts_from = planned_outputs(spec), "spec (placeholders until terraform apply)"
+    report.hosts = host_phases(spec, contract)
+    report.addons, bad = addon_manifests(spec, contract, mirror, cache)
+    report.problems += bad
+    services = dry_run(spec, outputs, RolloutSettings(mirror=mirror, cache=cache))
+    report.services = services.as_dict()
+    report.problems += [f"service {o.name}: {o.reason}" for o in services.outcomes if o.state == "failed"]
+    return report
+
+
+def _terraform(spec: ClusterSpec, stack: Path | None, events: EventLog, report: DryRunReport) -> None:
+    from clouder.policy import run_gate
+    from clouder.terraform.stackcache import ensure_stack
+    from clouder.terraform.workflow import Workflow
+
+    try:
+        folder = stack or ensure_stack(spec)[0]
+        workflow = Workflow(spec, folder, events=events)
+        saved = workflow.plan()
+    except ClouderError as exc:
+        report.problems.append(f"terraform plan: {exc.render()}")
+        return
+    summary = saved.summary
+    report.terraform = {"counts": summary.counts(), "planHash": summary.plan_hash, "plan": str(saved.path),
+                        "needsApproval": [c.address for c in summary.needs_approval],
+                        "changes": [f"{c.action} {c.address}" for c in summary.changes]}  # fmt: skip
+    try:
+        gate = run_gate(spec, workflow.root)
+    except ClouderError as exc:
+        report.problems.append(f"policy gate: {exc.render()}")
+        return
+    report.policy = {"failed": [f"{f.check} {f.address}" for f in gate.blocking],
+                     "accepted": [f"{f.check} {f.address}" for f in gate.allowed]}  # fmt: skip
+    report.problems += [f"policy: {item}" for item in report.policy["failed"]]
