@@ -276,7 +276,7 @@ class SshLab:
                 if int(proc) != host.pid:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(int(proc), signal.SIGKILL)
-            host.in_mounts("rm -rf /etc/kubernetes/* /var/lib/clouder/* /var/lib/cloud/*")
+            host.in_mounts(f"find {' '.join(STATE_DIRS)} -mindepth 1 -delete")  # dotfiles too
             self._boot(host)
             shutil.copy(self.key.with_suffix(".pub"), host.folder / "authorized_keys")
         for child in self.registry.iterdir():
