@@ -103,6 +103,10 @@ def test_azure_set_installs_and_no_credential_reaches_output_events_or_errors(
     assert "<redacted>" in failed.stderr  # the echoed body was there, and was redacted
 
     events = (tmp_path / "work" / azure_cluster.spec.name / "events.jsonl").read_text()
+    finished = {
+        (e["stage"], e["phase"]) for e in map(json.loads, events.splitlines()) if e["outcome"] == "ok"
+    }
+    assert {("addons", step) for step in steps} <= finished  # one structured event per step and outcome
     cloud_config = secret["data"]["cloud-config"]
     for text in (run.stdout, run.stderr, failed.stdout, failed.stderr, events):
         for value in [*AZURE_SECRETS.values(), cloud_config, base64.b64decode(cloud_config).decode()]:
