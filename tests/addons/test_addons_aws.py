@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from clouder.addons import AddonContext, RunSettings, run_addons
 from clouder.kube import Kube
 from clouder.spec.model import Cni, LoadBalancing
 from support.chartrepo import ChartRepo
-from support.clusters import EmulatedCluster
+from support.clusters import EmulatedCluster, emulate
 
 
 def settings(repo: ChartRepo, tmp_path: Path, timeout: float = 10.0) -> RunSettings:
@@ -128,3 +130,29 @@ def test_an_add_on_the_spec_drops_is_uninstalled_and_a_cni_switch_is_refused(
     assert not refused.ok
     assert "the cluster runs the CNI cilium (installed by Clouder)" in refused.steps[0].problems[0]
     assert emulator.get("Deployment", "tigera-operator", "tigera-operator") is None  # nothing was applied
+
+
+@pytest.mark.parametrize("example", ["aws-ha.yaml", "azure-ha.yaml"])
+def test_ha_examples_install_with_their_cni_and_replicas(
+    example: str, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    cluster, stop = emulate(tmp_path, example)
+    try:
+        ctx = AddonContext(cluster.spec, cluster.outputs)
+        with Kube.from_kubeconfig(cluster.kubeconfig) as kube:
+            first = run_addons(kube, ctx, settings(chart_repo, tmp_path))
+            assert first.ok, first.as_dict()
+            again = run_addons(kube, ctx, settings(chart_repo, tmp_path))
+        assert again.ok and again.changed == 0
+        emulator = cluster.api.emulator
+        assert first.steps[0].name == cluster.spec.cni.plugin
+        if cluster.spec.cloud == "aws":
+            controller = emulator.get("Deployment", "ebs-csi-controller", "kube-system")
+            gp3 = emulator.get("StorageClass", "gp3")
+            assert gp3 is not None and gp3["reclaimPolicy"] == "Retain"  # storage.reclaimPolicy in aws-ha
+        else:
+            controller = emulator.get("Deployment", "csi-azuredisk-controller", "kube-system")
+            assert emulator.get("Installation", "default") is not None  # calico through its operator
+        assert controller is not None and controller["spec"]["replicas"] == 2  # three control planes
+    finally:
+        stop()
