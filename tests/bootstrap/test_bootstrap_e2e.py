@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import stat
 import time
 from pathlib import Path
@@ -36,6 +37,12 @@ def test_one_control_plane_two_workers_through_the_bastion_as_a_sudo_user(lab: S
     assert server == "https://lab-api.elb.eu-west-1.amazonaws.com:6443"
     ok = {(phase, host) for phase, host, outcome, _ in events() if outcome == "ok"}
     assert {("kubeadm-init", "cp-1"), ("join-workers", "w-1"), ("join-workers", "w-2")} <= ok
+    facts = next(h for h in report.hosts if h.name == "w-1").facts
+    assert facts["arch"] == platform.machine() and facts["kubeadm"] == "v1.33.5"
+    assert facts["joined"] == "yes" and facts["runtime"] in {"containerd", "cri-o", "none"}
+    assert facts["os"].split()[0] == dict(
+        line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line
+    )["ID"].strip('"')
     # the kubeadm files are root's: reached through sudo, not as the login user
     owner = lab.hosts["w-1"].in_mounts("stat -c %U /etc/kubernetes/kubelet.conf").strip()
     assert owner == "root" and cluster.user == "ubuntu"
