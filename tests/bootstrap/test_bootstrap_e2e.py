@@ -60,7 +60,7 @@ def test_one_control_plane_two_workers_through_the_bastion_as_a_sudo_user(lab: S
 
 def test_three_control_planes_five_workers_and_kubeconfig_merge(lab: SshLab, tmp_path: Path) -> None:
     cluster = lab.cluster(3, 5, mode="direct")
-    lab.settings(join_s=0.5)
+    lab.settings(join_s=1.5)  # long enough that parallel joins overlap even on a loaded machine
     lab.fault("w-3", "join", "drop-once")  # the first join attempt on w-3 loses its connection mid-command
     user_kubeconfig = tmp_path / "kube" / "config"
     user_kubeconfig.parent.mkdir()

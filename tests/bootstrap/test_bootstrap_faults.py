@@ -144,7 +144,7 @@ def test_failed_first_control_plane_blocks_joins_and_a_rerun_recovers(lab: SshLa
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock_and_beats(lab: SshLab) -> None:
     cluster = lab.cluster(1, 1, mode="direct")
-    lab.settings(init_s=3.0)
+    lab.settings(init_s=5.0)  # the second run must reach the lock while the first still holds it
     results: list[object] = []
     first = threading.Thread(target=lambda: results.append(cluster.bootstrap()))
     first.start()
