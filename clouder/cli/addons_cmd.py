@@ -89,17 +89,24 @@ def addons(
     chart_mirror: MirrorOpt = None,
     timeout: TimeoutOpt = 600.0,
     poll_interval: PollOpt = 2.0,
+    break_lock: Annotated[
+        bool, typer.Option("--break-lock", help="Take over the add-ons lease of a run that is gone.")
+    ] = False,
     output: OutputOption = None,
 ) -> None:
     """Install the add-ons (CNI, cloud controller, CSI + StorageClasses, load balancing); idempotent."""
     from clouder.addons import RunSettings, run_addons
     from clouder.catalog.charts import default_catalog
+    from clouder.kube import lease
 
     fmt = output_format(output)
     ctx = _context(spec, outputs)
     log = _events(ctx.spec, fmt)
     settings = RunSettings(timeout, poll_interval, catalog=default_catalog(chart_mirror))
-    with _connect(ctx.spec, kubeconfig, log) as kube:
+    with (
+        _connect(ctx.spec, kubeconfig, log) as kube,
+        lease.held(kube, "clouder-addons", break_lock=break_lock),
+    ):
         report = run_addons(kube, ctx, settings, log)
     if fmt is Format.json:
         emit_json(report.as_dict())

@@ -16,6 +16,12 @@ from clouder.kube.objects import Obj, ObjectRef
 from clouder.observe.events import Redactor
 
 FIELD_MANAGER = "clouder"
+
+
+class ConflictError(ClouderError):
+    """The object exists already, or changed since it was read (HTTP 409)."""
+
+
 # The client's functions are untyped; Any keeps strict mypy honest about where types stop.
 _dynamic_client: Any = dynamic.DynamicClient
 _new_client: Any = kube_config.new_client_from_config
@@ -116,8 +122,22 @@ class Kube:
         try:
             created: Obj = self.dynamic.create(resource, body=obj, namespace=ref.namespace or None).to_dict()
         except DynamicApiError as exc:
-            raise ClouderError(f"creating {ref} failed: {self.explain(exc)}") from None
+            kind = ConflictError if exc.status == 409 else ClouderError
+            raise kind(f"creating {ref} failed: {self.explain(exc)}") from None
         return created
+
+    def replace(self, obj: Obj) -> Obj:
+        """PUT the whole object; with ``metadata.resourceVersion`` set, a concurrent change is a 409."""
+        ref = ObjectRef.of(obj)
+        resource = self.resource(ref.api_version, ref.kind)
+        try:
+            replaced: Obj = self.dynamic.replace(
+                resource, body=obj, namespace=ref.namespace or None
+            ).to_dict()
+        except DynamicApiError as exc:
+            kind = ConflictError if exc.status == 409 else ClouderError
+            raise kind(f"replacing {ref} failed: {self.explain(exc)}") from None
+        return replaced
 
     def delete(self, ref: ObjectRef) -> bool:
         """Delete one object (dependents in the background); False when it was already gone."""

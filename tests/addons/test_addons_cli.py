@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,21 @@ def test_addons_twice_second_run_changes_nothing_and_says_so(
     clouder: Any, aws_cluster: EmulatedCluster
 ) -> None:
     args = [*cluster_args(aws_cluster), "--poll-interval", "0.05", "--timeout", "20"]
-    first = clouder("addons", *args)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    aws_cluster.api.emulator.put(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "clouder-addons", "namespace": "kube-system"},
+            "spec": {"holderIdentity": "ci-runner-7/4242", "leaseDurationSeconds": 60, "renewTime": now},
+        }
+    )
+    busy = clouder("addons", *args)
+    assert busy.code == 1 and "another clouder run (ci-runner-7/4242) holds the lease" in busy.stderr
+    assert aws_cluster.api.emulator.writes_to("Deployment") == []  # nothing was applied
+    first = clouder("addons", *args, "--break-lock")
     assert first.code == 0, first.stderr
+    assert aws_cluster.api.emulator.get("Lease", "clouder-addons", "kube-system") is None  # released
     assert "✓ aws-load-balancer-controller" in first.stderr  # progress per step
     assert "created Deployment kube-system/ebs-csi-controller" in first.stderr
     assert "add-ons ready:" in first.stdout
@@ -78,8 +92,15 @@ def test_azure_set_installs_and_no_credential_reaches_output_events_or_errors(
     run = clouder("-o", "json", "addons", *args)
     assert run.code == 0, run.stderr
     steps = [step["name"] for step in run.json()["steps"]]
-    assert steps == ["cilium", "azure-cloud-config", "cloud-provider-azure", "nodes-initialized",
-                     "azuredisk-csi-driver", "azurefile-csi-driver", "storage-classes"]  # fmt: skip
+    assert steps == [
+        "cilium",
+        "azure-cloud-config",
+        "cloud-provider-azure",
+        "nodes-initialized",
+        "azuredisk-csi-driver",
+        "azurefile-csi-driver",
+        "storage-classes",
+    ]
     emulator = azure_cluster.api.emulator
     secret = emulator.get("Secret", "azure-cloud-provider", "kube-system")
     assert secret is not None
@@ -122,8 +143,13 @@ def test_check_passes_on_healthy_cluster_and_names_what_fails(
     assert healthy.code == 0, healthy.stdout + healthy.stderr
     checks = {c["name"]: c for c in healthy.json()["checks"]}
     assert list(checks) == [
-        "nodes-ready", "system-pods", "default-storage-class", "pvc-binds", "load-balancer", "dns"
-    ]  # fmt: skip
+        "nodes-ready",
+        "system-pods",
+        "default-storage-class",
+        "pvc-binds",
+        "load-balancer",
+        "dns",
+    ]
     assert all(c["ok"] for c in checks.values())
     assert checks["default-storage-class"]["detail"] == "gp3 is the only default"
     assert checks["system-pods"]["detail"] == "2 pods up, workloads rolled out in kube-system"

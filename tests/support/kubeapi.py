@@ -11,6 +11,7 @@ What it does:
   manager applied before and no longer applies, recording the field manager; JSON merge patch; no-op
   writes keep their resourceVersion, as a real API server does;
 - the ``status`` subresource (main-resource writes keep status), ``generation`` bumps on spec changes;
+- optimistic concurrency: a PUT carrying a stale ``resourceVersion`` is refused with 409 Conflict;
 - watch (``?watch=true``, chunked JSON lines until ``timeoutSeconds``);
 - the Eviction subresource (``POST pods/NAME/eviction``), refused with 429 while a PodDisruptionBudget
   selecting the pod allows no disruption; every client write is also journaled with its wall-clock time
@@ -789,6 +790,14 @@ class Handler(BaseHTTPRequestHandler):
             new = _merge(copy.deepcopy(stored.obj), json.loads(body))
         elif verb == "PUT":
             new = json.loads(body)
+            sent = (new.get("metadata") or {}).get("resourceVersion")
+            if sent and sent != stored.obj["metadata"]["resourceVersion"]:  # optimistic concurrency
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f'Operation cannot be fulfilled on {rtype.plural} "{name}": '
+                    "the object has been modified; please apply your changes to the latest version",
+                )
         else:
             raise ApiError(405, "MethodNotAllowed", verb)
         if sub == "status":
