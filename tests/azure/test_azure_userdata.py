@@ -14,6 +14,7 @@ from clouder.catalog import azure as catalog
 from clouder.catalog.kubernetes import pinned_versions
 from clouder.modules.azure.userdata import node_packages
 from clouder.modules.common.userdata import (
+    PREPARE_SCRIPT_PATH,
     NodePackages,
     NodeUserDataProps,
     node_user_data,
@@ -91,7 +92,7 @@ def test_nodes_install_the_pinned_packages_for_the_spec_release(azure_stacks: di
                     "PasswordAuthentication no" in sshd["content"] and "PermitRootLogin no" in sshd["content"]
                 )
                 continue
-            (script,) = shell_scripts(text).values()
+            script = shell_scripts(text)[PREPARE_SCRIPT_PATH]
             settings = script_settings(script)
             minor = ".".join(release.split(".")[:2])
             assert settings["KUBERNETES_REPOSITORY"] == f"https://pkgs.k8s.io/core:/stable:/v{minor}/deb/"
