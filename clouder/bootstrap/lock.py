@@ -78,6 +78,7 @@ class RemoteLock:
         self.run_id = uuid.uuid4().hex
         self.started = time.time()
         self.took_over: LockInfo | None = None
+        self.lost_to: str | None = None
         self._beat: asyncio.Task[None] | None = None
 
     async def _shell(self) -> HostSession:
@@ -138,17 +139,35 @@ class RemoteLock:
 
     async def _heartbeat(self) -> None:
         path = shlex.quote(self.path)
-        while True:
+        script = (
+            f"if grep -q {self.run_id} {path}; then cat > {path}.new && mv {path}.new {path} && echo OURS; "
+            f"else cat {path} 2>/dev/null; fi"
+        )
+        while self.lost_to is None:
             await asyncio.sleep(self.heartbeat_s)
             beat = _mine(self.run_id, self.started).text()
             with contextlib.suppress(ClouderError):
-                await (await self._shell()).run(
-                    f"grep -q {self.run_id} {path} && cat > {path}.new && mv {path}.new {path}",
+                result = await (await self._shell()).run(
+                    script,
                     label="lock heartbeat",
                     input=beat + "\n",
                     check=False,
                     timeout=max(self.heartbeat_s, 5.0),
                 )
+                if result.exit_status == 0 and result.stdout.strip() != "OURS":
+                    holder = self._parse(result.stdout)
+                    self.lost_to = (
+                        holder.describe() if holder is not None else "nobody (the lock file was removed)"
+                    )
+
+    def check(self) -> None:
+        """Raise if another run took the lock over (e.g. with --break-lock) while this one was working."""
+        if self.lost_to is not None:
+            raise LockHeldError(
+                f"the bootstrap lock on {self.node.name} was taken over by {self.lost_to}; "
+                "this run stops here.",
+                "Let the other run finish; run again afterwards if needed.",
+            )
 
     async def release(self) -> None:
         if self._beat is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -106,8 +107,11 @@ class PhaseManager:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def apply(self, phases: list[Phase]) -> None:
+    async def apply(self, phases: list[Phase], before: Callable[[], None] | None = None) -> None:
+        """Apply ``phases`` in order; ``before`` may stop the run between phases by raising."""
         for phase in phases:
+            if before is not None:
+                before()
             await self.apply_one(phase)
 
     async def apply_one(self, phase: Phase) -> None:

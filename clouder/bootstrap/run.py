@@ -95,7 +95,7 @@ async def bootstrap_async(
                 note = f"took over the bootstrap lock left by {lock.took_over.describe()}"
                 notes.append(note)
                 ctx.info("lock", ctx.first.name, note)
-        await manager.apply(phases[1:])
+        await manager.apply(phases[1:], before=lock.check if lock is not None else None)
     finally:
         if lock is not None:
             await lock.release()

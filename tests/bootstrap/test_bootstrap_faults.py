@@ -164,3 +164,27 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock_and_beats(lab: S
     assert getattr(results[0], "ok", False)
     assert lab.hosts["cp-1"].in_mounts(read) == ""  # released
     assert lab.completed("init") == {"cp-1": 1}
+
+
+def test_a_run_whose_lock_is_broken_stops_and_the_breaker_finishes(lab: SshLab) -> None:
+    cluster = lab.cluster(1, 1, mode="direct")
+    lab.settings(init_s=5.0)
+    outcome: list[BaseException | object] = []
+
+    def first_run() -> None:
+        try:
+            outcome.append(cluster.bootstrap())
+        except LockHeldError as exc:
+            outcome.append(exc)
+
+    first = threading.Thread(target=first_run)
+    first.start()
+    deadline = time.monotonic() + 30
+    while not lab.hosts["cp-1"].in_mounts("cat /var/lib/clouder/bootstrap.lock 2>/dev/null || true"):
+        assert time.monotonic() < deadline and first.is_alive()
+        time.sleep(0.2)
+    breaker = cluster.bootstrap(break_lock=True)  # an operator who thought the first run was dead
+    first.join()
+    assert breaker.ok
+    assert isinstance(outcome[0], LockHeldError) and "was taken over by" in str(outcome[0])
+    assert lab.completed("init") == {"cp-1": 1} and lab.completed("join") == {"w-1": 1}
