@@ -36,7 +36,8 @@ def test_terraform_settings_pin_the_provider_and_the_state_backend(
             "use_azuread_auth": True,
         }
     }
-    assert "subscription_id" not in json.dumps(azure_stacks["minimal"].doc["provider"])
+    # azurerm 4.x requires the (empty) features block; credentials and subscription come from the environment.
+    assert azure_stacks["minimal"].doc["provider"] == {"azurerm": [{"features": [{}]}]}
 
 
 def test_network_has_per_zone_subnets_each_node_subnet_with_its_own_zonal_nat(
