@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import shlex
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from clouder.bootstrap.lock import RemoteLock
 from clouder.bootstrap.manager import Context, HostState, Phase, PhaseManager
 from clouder.bootstrap.options import BootstrapOptions
-from clouder.bootstrap.phases import Connect
 from clouder.bootstrap.ssh import SshPool
 from clouder.observe.events import Event, EventLog, Outcome
 from clouder.outputs import ClusterOutputs
@@ -104,6 +104,13 @@ class LifecycleReport:
         return [node for node in self.nodes if node.state == "failed"]
 
 
+def node_locked(ctx: Context, script: str) -> str:
+    """Run under the node's kubeadm lock, the one the bootstrap's kubeadm commands take too."""
+    state = shlex.quote(ctx.options.state_dir)
+    wait = int(ctx.options.ssh.command_timeout)
+    return f"mkdir -p {state} && flock -w {wait} {state}/kubeadm.lock sh -c {shlex.quote(script)}"
+
+
 class LifecycleManager(PhaseManager):
     """The bootstrap's phase manager, recording its events under the ``lifecycle`` stage."""
 
@@ -112,6 +119,14 @@ class LifecycleManager(PhaseManager):
     ) -> None:
         took = round(time.monotonic() - started, 3) if started is not None else None
         self.ctx.events.emit(Event(STAGE, phase.name, outcome, host.name, took, detail))  # type: ignore[arg-type]
+
+
+class Connect(Phase):
+    name = "connect"
+    read_only = True
+
+    async def run(self, ctx: Context, host: HostState) -> None:
+        await host.shell().run("true", label="ssh check", sudo=False)
 
 
 class Bound(Phase):
@@ -135,7 +150,7 @@ class Session:
     def events(self) -> EventLog:
         return self.ctx.events
 
-    async def run(self, phases: list[Phase]) -> bool:
+    async def run(self, phases: Sequence[Phase]) -> bool:
         """Apply phases in order; stop after the first one a host failed. True when all went well."""
         for phase in phases:
             for host in phase.targets(self.ctx):
@@ -176,10 +191,13 @@ async def open_session(
     options: LifecycleOptions,
     events: EventLog,
     lock: bool = True,
+    only: set[str] | None = None,
 ) -> AsyncIterator[Session]:
-    """Connect to every node of the outputs contract and hold the cluster lock while the caller works."""
+    """Connect to the nodes of the outputs contract (or ``only`` these, the first control plane always
+    included) and hold the cluster lock while the caller works."""
     pool = SshPool(options.bootstrap.ssh, outputs, events.redactor)
-    hosts = {node.name: HostState(node) for node in outputs.nodes}
+    wanted = None if only is None else {*only, outputs.control_planes[0].name}
+    hosts = {node.name: HostState(node) for node in outputs.nodes if wanted is None or node.name in wanted}
     ctx = Context(spec, outputs, options.bootstrap, pool, events, hosts)
     session = Session(ctx, LifecycleManager(ctx), options)
     remote: RemoteLock | None = None
@@ -199,9 +217,15 @@ async def open_session(
         await pool.close()
 
 
-async def smoke(session: Session, kube: Kube, stage: str, report: LifecycleReport) -> bool:
+async def smoke(
+    options: LifecycleOptions,
+    spec: ClusterSpec,
+    events: EventLog,
+    kube: Kube,
+    stage: str,
+    report: LifecycleReport,
+) -> bool:
     """Run the smoke checks (in a thread: the client blocks) and record them; True when all pass."""
-    options = session.options
     if not options.smoke_checks or options.dry_run:
         return True
     checks = options.checks
@@ -214,7 +238,7 @@ async def smoke(session: Session, kube: Kube, stage: str, report: LifecycleRepor
             return run_checks(kube, spec, settings)
 
     started = time.monotonic()
-    results = await asyncio.to_thread(checks, kube, session.ctx.spec)
+    results = await asyncio.to_thread(checks, kube, spec)
     for result in results:
         report.checks.append(CheckReport(stage, result.name, result.ok, result.detail))
     ok = all(result.ok for result in results)
@@ -222,5 +246,5 @@ async def smoke(session: Session, kube: Kube, stage: str, report: LifecycleRepor
     took = round(time.monotonic() - started, 3)
     outcome: Outcome = "ok" if ok else "failed"
     detail = f"failed: {failed}" if failed else ""
-    session.events.emit(Event(STAGE, f"smoke-checks ({stage})", outcome, None, took, detail))
+    events.emit(Event(STAGE, f"smoke-checks ({stage})", outcome, None, took, detail))
     return ok

@@ -21,12 +21,19 @@ import asyncio
 import shlex
 
 from clouder.bootstrap.manager import Context, HostState, Phase
-from clouder.bootstrap.phases import _flock
 from clouder.bootstrap.secrets import scrub
 from clouder.errors import ClouderError
 from clouder.kube.client import Kube
 from clouder.lifecycle import kubeops
-from clouder.lifecycle.session import Bound, LifecycleOptions, LifecycleReport, Session, open_session, smoke
+from clouder.lifecycle.session import (
+    Bound,
+    LifecycleOptions,
+    LifecycleReport,
+    Session,
+    node_locked,
+    open_session,
+    smoke,
+)
 from clouder.lifecycle.versions import UpgradePath, check_path, package_version, parse
 from clouder.observe.events import EventLog
 from clouder.outputs import ClusterOutputs
@@ -76,7 +83,7 @@ class _UpgradeStep(Bound):
         version = package_version(ctx.spec, self.up.path.target)
         names = " ".join(shlex.quote(p) for p in packages)
         await host.shell().run(
-            _flock(ctx, f"{HELPER} install {shlex.quote(version)} {names}"),
+            node_locked(ctx, f"{HELPER} install {shlex.quote(version)} {names}"),
             label=f"install {', '.join(packages)} {version}",
         )
 
@@ -120,7 +127,7 @@ class UpgradePlan(_UpgradeStep):
 
     async def run(self, ctx: Context, host: HostState) -> None:
         result = await host.shell().run(
-            _flock(ctx, f"kubeadm upgrade plan v{self.up.path.target}"), label="kubeadm upgrade plan"
+            node_locked(ctx, f"kubeadm upgrade plan v{self.up.path.target}"), label="kubeadm upgrade plan"
         )
         last = [line for line in result.stdout.strip().splitlines() if line.strip()][-1:]
         ctx.info(self.name, host.name, scrub(" ".join(last), ctx.events.redactor))
@@ -137,7 +144,7 @@ class UpgradeApply(_UpgradeStep):
 
     async def run(self, ctx: Context, host: HostState) -> None:
         await host.shell().run(
-            _flock(ctx, f"kubeadm upgrade apply v{self.up.path.target} --yes"),
+            node_locked(ctx, f"kubeadm upgrade apply v{self.up.path.target} --yes"),
             label="kubeadm upgrade apply",
             timeout=max(ctx.options.ssh.command_timeout, 900.0),
         )
@@ -157,7 +164,7 @@ class UpgradeNode(_UpgradeStep):
 
     async def run(self, ctx: Context, host: HostState) -> None:
         await host.shell().run(
-            _flock(ctx, "kubeadm upgrade node"),
+            node_locked(ctx, "kubeadm upgrade node"),
             label="kubeadm upgrade node",
             timeout=max(ctx.options.ssh.command_timeout, 900.0),
         )
@@ -248,6 +255,9 @@ class Upgrade:
         self.path = check_path(".".join(map(str, low)), ".".join(map(str, high)), target)
         return self.path
 
+    async def smoke(self, stage: str) -> bool:
+        return await smoke(self.options, self.ctx.spec, self.ctx.events, self.kube, stage, self.report)
+
     async def stop(self, where: str) -> None:
         self.report.ok = False
         self.report.stopped = where
@@ -258,7 +268,7 @@ class Upgrade:
     async def run(self) -> None:
         ctx, session, report = self.ctx, self.session, self.report
         report.details.update(target=self.path.target, lowest=self.path.lowest, highest=self.path.highest)
-        if not await smoke(session, self.kube, "before", report):
+        if not await self.smoke("before"):
             return await self.stop("smoke checks before the upgrade failed; nothing was changed")
         first = ctx.first
         if not await session.run(self._first_phases([first])):
@@ -266,7 +276,7 @@ class Upgrade:
         for host in ctx.joining_control_planes:  # one at a time: etcd and the API stay available
             if not await session.run(self._control_phases([host])):
                 return await self.stop(f"control plane {host.name}")
-        if not await smoke(session, self.kube, "control planes", report):
+        if not await self.smoke("control planes"):
             return await self.stop("smoke checks after the control planes failed")
         size = ctx.spec.maintenance.max_unavailable_workers
         workers = ctx.workers
@@ -276,7 +286,7 @@ class Upgrade:
             if not await self._batch(batch):
                 return await self.stop(f"worker batch {index // size + 1} ({names})")
             number = index // size + 1
-            if not await smoke(session, self.kube, f"batch {number}", report):
+            if not await self.smoke(f"batch {number}"):
                 return await self.stop(f"smoke checks after worker batch {number} ({names}) failed")
         return None
 

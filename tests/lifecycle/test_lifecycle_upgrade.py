@@ -124,7 +124,7 @@ def test_a_failing_worker_stops_the_rollout_and_a_rerun_resumes(day2_ha: Day2) -
 
     day2.lab.fault("w-2", "upgrade-node", "none")  # the cause is fixed
     again = run(day2, "1.34.1")
-    assert again.ok, (again.stopped, [(n.name, n.error) for n in again.nodes])
+    assert again.ok, (again.stopped, [(n.name, n.error) for n in again.nodes], day2.lab.log())
     states = {n.name: n.state for n in again.nodes}
     assert states == {"cp-1": "unchanged", "cp-2": "unchanged", "cp-3": "unchanged", "w-1": "unchanged",
                       "w-2": "done", "w-3": "done", "w-4": "done"}  # fmt: skip

@@ -49,6 +49,18 @@ class Day2:
 
         return parse_terraform_outputs(self.cluster.outputs())
 
+    def outputs_now_document(self) -> dict[str, Any]:
+        """The outputs contract Clouder saved after the last Terraform apply, else the lab's."""
+        from clouder.workdir import work_root
+
+        saved = work_root() / "lab" / "outputs.json"
+        return json.loads(saved.read_text()) if saved.exists() else self.cluster.outputs()
+
+    def outputs_now(self) -> Any:
+        from clouder.outputs import parse_terraform_outputs
+
+        return parse_terraform_outputs(self.outputs_now_document())
+
     def options(self, spec: Any, **changes: Any) -> Any:
         from clouder.bootstrap.options import parse_networks
         from clouder.lifecycle.session import default_options
@@ -221,3 +233,45 @@ def day2_ha(lab: SshLab, tmp_path: Path) -> Iterator[Day2]:
         yield day2
     finally:
         stop()
+
+
+def worker_stack(folder: Path, cluster: LabCluster, workers: int, log: Path) -> Path:
+    """A Terraform root standing in for the cluster stack: one ``terraform_data`` per worker VM (built in,
+    no provider needed), counted like the stacks count nodes, logging its creation and destruction times,
+    and publishing the outputs contract for the lab's control planes and these workers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.tf.json"):
+        old.unlink()
+    document = cluster.outputs()
+    control_planes = [n for n in document["nodes"]["value"] if n["role"] == "control-plane"]
+    record = 'echo "$(date +%s.%N) {what} ${{self.output}}" >> ' + str(log)
+    worker = (
+        '{name = w.output, role = "worker", pool = "general", private_ip = "10.0.17.${i + 10}", '
+        'public_ip = "203.0.114.${i + 10}", zone = "eu-west-1a", provider_id = "aws:///eu-west-1a/i-w${i}"}'
+    )
+    nodes = "${concat(local.control_planes, [for i, w in terraform_data.worker : " + worker + "])}"
+    config = {
+        "locals": {"control_planes": control_planes},
+        "resource": {"terraform_data": {"worker": {
+            "count": workers,
+            "input": "w-${count.index + 1}",
+            "provisioner": [
+                {"local-exec": {"command": record.format(what="create")}},
+                {"local-exec": {"when": "destroy", "command": record.format(what="destroy")}},
+            ],
+        }}},
+        "output": {
+            **{name: {"value": document[name]["value"]} for name in document if name != "nodes"},
+            "nodes": {"value": nodes},
+        },
+    }  # fmt: skip
+    (folder / "main.tf.json").write_text(json.dumps(config, indent=2))
+    return folder
+
+
+def vm_log(log: Path) -> list[tuple[float, str, str]]:
+    """(time, node, 'vm-create' | 'vm-destroy') from the stand-in stack's provisioners."""
+    if not log.exists():
+        return []
+    entries = [line.split() for line in log.read_text().splitlines() if line.strip()]
+    return [(float(stamp), name, f"vm-{what}") for stamp, what, name in entries]
