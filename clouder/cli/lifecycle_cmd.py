@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -198,5 +198,128 @@ def upgrade(
     _finish(report, fmt)
 
 
+def _run_async(coroutine: Any) -> LifecycleReport:
+    import asyncio
+
+    report: LifecycleReport = asyncio.run(coroutine)
+    return report
+
+
+def scale(
+    spec: SpecArg,
+    outputs: OutputsOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve destroying control-plane VMs (scaling them down).")
+    ] = False,
+    approval_file: Annotated[
+        Path | None, typer.Option("--approval-file", help="YAML approval naming the cluster and plan hash.")
+    ] = None,
+    stack: Annotated[
+        Path | None, typer.Option("--stack", help="Use this synthesized stack folder (no synthesis).")
+    ] = None,
+    dry_run: DryRunOpt = False,
+    break_lock: BreakLockOpt = False,
+    skip_checks: SkipChecksOpt = False,
+    check_timeout: CheckTimeoutOpt = 180.0,
+    poll_interval: PollOpt = 2.0,
+    connect_timeout: ConnectOpt = 15.0,
+    command_timeout: CommandOpt = 600.0,
+    attempts: AttemptsOpt = 4,
+    ssh_map: SshMapOpt = None,
+    ssh_allow: SshAllowOpt = None,
+    output: OutputOption = None,
+) -> None:
+    """Scale node pools (and control planes) to the spec: drain and reset removed nodes before Terraform
+    destroys their VMs, then join the new ones."""
+    from clouder.kube.client import Kube
+    from clouder.lifecycle.infra import TerraformInfra
+    from clouder.lifecycle.nodes import scale_async
+    from clouder.terraform.stackcache import ensure_stack
+    from clouder.terraform.workflow import Workflow
+
+    fmt = output_format(output)
+    loaded, contract = _load(spec, outputs)
+    options = _options(
+        loaded, kubeconfig, dry_run=dry_run, break_lock=break_lock, skip_checks=skip_checks,
+        check_timeout=check_timeout, poll_interval=poll_interval, connect_timeout=connect_timeout,
+        command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
+    )  # fmt: skip
+    events = _events(loaded, fmt)
+    folder = stack if stack is not None else ensure_stack(loaded)[0]
+    infra = TerraformInfra(Workflow(loaded, folder, events=events), approve, approval_file)
+    with Kube.from_kubeconfig(options.kubeconfig, events.redactor) as kube:
+        report = _run_async(scale_async(loaded, contract, kube, options, events, infra))
+    _finish(report, fmt)
+
+
+def remove_node(
+    spec: SpecArg,
+    names: Annotated[list[str], typer.Argument(help="Node names (as `clouder output` lists them).")],
+    outputs: OutputsOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    dry_run: DryRunOpt = False,
+    break_lock: BreakLockOpt = False,
+    poll_interval: PollOpt = 2.0,
+    connect_timeout: ConnectOpt = 15.0,
+    command_timeout: CommandOpt = 600.0,
+    attempts: AttemptsOpt = 4,
+    ssh_map: SshMapOpt = None,
+    ssh_allow: SshAllowOpt = None,
+    output: OutputOption = None,
+) -> None:
+    """Cordon, drain, `kubeadm reset` and delete nodes from the cluster, one at a time (VMs stay)."""
+    from clouder.kube.client import Kube
+    from clouder.lifecycle.nodes import remove_async
+
+    fmt = output_format(output)
+    loaded, contract = _load(spec, outputs)
+    options = _options(
+        loaded, kubeconfig, dry_run=dry_run, break_lock=break_lock, skip_checks=True,
+        check_timeout=0.0, poll_interval=poll_interval, connect_timeout=connect_timeout,
+        command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
+    )  # fmt: skip
+    events = _events(loaded, fmt)
+    with Kube.from_kubeconfig(options.kubeconfig, events.redactor) as kube:
+        report = _run_async(remove_async(loaded, contract, kube, options, events, names))
+    _finish(report, fmt)
+
+
+def repair_node(
+    spec: SpecArg,
+    name: Annotated[str, typer.Argument(help="The node that failed to join.")],
+    force: Annotated[bool, typer.Option("--force", help="Reset and re-join even a Ready node.")] = False,
+    outputs: OutputsOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    dry_run: DryRunOpt = False,
+    break_lock: BreakLockOpt = False,
+    poll_interval: PollOpt = 2.0,
+    connect_timeout: ConnectOpt = 15.0,
+    command_timeout: CommandOpt = 600.0,
+    attempts: AttemptsOpt = 4,
+    ssh_map: SshMapOpt = None,
+    ssh_allow: SshAllowOpt = None,
+    output: OutputOption = None,
+) -> None:
+    """Repair a node that failed to join: `kubeadm reset`, delete its Node, join it again."""
+    from clouder.kube.client import Kube
+    from clouder.lifecycle.nodes import repair_async
+
+    fmt = output_format(output)
+    loaded, contract = _load(spec, outputs)
+    options = _options(
+        loaded, kubeconfig, dry_run=dry_run, break_lock=break_lock, skip_checks=True,
+        check_timeout=0.0, poll_interval=poll_interval, connect_timeout=connect_timeout,
+        command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
+    )  # fmt: skip
+    events = _events(loaded, fmt)
+    with Kube.from_kubeconfig(options.kubeconfig, events.redactor) as kube:
+        report = _run_async(repair_async(loaded, contract, kube, options, events, name, force))
+    _finish(report, fmt)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(upgrade)
+    app.command()(scale)
+    app.command("remove-node")(remove_node)
+    app.command("repair-node")(repair_node)
