@@ -148,3 +148,22 @@ def test_remove_by_name_and_repair_a_node_that_failed_to_join(day2_small: Day2) 
 async def _repair_with_kubelet(day2: Day2, spec: Any, outputs: Any, kube: Any, name: str) -> Any:
     with Kubelets(day2):
         return await repair_async(spec, outputs, kube, day2.options(spec), EventLog(), name)
+
+
+def test_remove_node_from_the_command_line(day2_small: Day2) -> None:
+    from support.cli import run as run_cli
+
+    day2 = day2_small
+    spec_path, mapping = day2.write_files()
+    args = day2.cli_args(mapping, checks=False)
+    result = run_cli("-o", "json", "remove-node", str(spec_path), "w-1", *args)
+    assert result.code == 0, result.stdout + result.stderr
+    report = result.json()
+    assert report["ok"] and report["operation"] == "remove"
+    assert [(n["name"], n["state"], n["ran"]) for n in report["nodes"]] == [
+        ("w-1", "done", ["drain", "kubeadm-reset", "delete-node"])
+    ]
+    assert day2.api.emulator.get("Node", "w-1") is None and day2.lab.completed("reset") == {"w-1": 1}
+
+    unknown = run_cli("remove-node", str(spec_path), "w-9", *args)
+    assert unknown.code == 2 and "no node named w-9" in unknown.stderr

@@ -98,11 +98,11 @@ class Day2:
         mapping.write_text(json.dumps(self.cluster.address_map()))
         return spec_path, mapping
 
-    def cli_args(self, mapping: Path) -> list[str]:
+    def cli_args(self, mapping: Path, checks: bool = True) -> list[str]:
         allow = [arg for network in self.lab.allowed for arg in ("--ssh-allow", network)]
         return ["--ssh-map", str(mapping), *allow, "--kubeconfig", str(self.api.kubeconfig),
-                "--poll-interval", "0.05", "--check-timeout", "10", "--connect-timeout", "3",
-                "--command-timeout", "20", "--attempts", "2"]  # fmt: skip
+                "--poll-interval", "0.05", "--connect-timeout", "3", "--command-timeout", "20",
+                "--attempts", "2", *(["--check-timeout", "10"] if checks else [])]  # fmt: skip
 
     # -- the emulated cluster ----------------------------------------------------------------------------
     def register(self, names: list[str]) -> None:
