@@ -112,8 +112,7 @@ class SshLab:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.prefix = f"{BASE}{os.getpid():x}"
-        octet = os.getpid() % 200 + 20
-        self.network = ipaddress.ip_network(f"10.213.{octet}.0/24")
+        self.network = ipaddress.ip_network("10.213.0.0/24")  # chosen in start(), clear of other runs
         self.bridge = f"{self.prefix}-br"
         self.hosts: dict[str, LabHost] = {}
         self.registry = root / "registry"
@@ -147,10 +146,20 @@ class SshLab:
         helper.write_text(f'#!/bin/sh\n{run} node-packages "$@"\n')
         helper.chmod(0o755)
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "clouder-test", "-f", str(self.key))
+        self.network = self._free_network()
         sh("ip", "link", "add", self.bridge, "type", "bridge")
         self._links.append(self.bridge)
         sh("ip", "addr", "add", f"{self.network[1]}/24", "dev", self.bridge)
         sh("ip", "link", "set", self.bridge, "up")
+
+    def _free_network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        """A /24 under 10.213/16 that no other interface (another test run's bridge) uses."""
+        taken = sh("ip", "-o", "-4", "addr", "show").stdout
+        for step in range(250):
+            octet = (os.getpid() + step) % 250 + 1
+            if f" 10.213.{octet}." not in taken:
+                return ipaddress.ip_network(f"10.213.{octet}.0/24")
+        raise RuntimeError("no free 10.213.X.0/24 for the SSH test hosts")
 
     def close(self) -> None:
         for host in self.hosts.values():
