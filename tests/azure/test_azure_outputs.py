@@ -118,6 +118,7 @@ def test_direct_mode_publishes_every_node_public_address(
             stand_ins, stack, "azurerm_public_ip", f"pip-{node.name}", "ip_address"
         )
     assert outputs.cloud.resource_group == "RG-Clouder-Direct"  # type: ignore[union-attr]
+    assert [n.zone for n in outputs.workers] == ["westeurope-1", "westeurope-2"]
     assert "/resourceGroups/rg-clouder-direct/" in outputs.nodes[0].provider_id
 
 

@@ -385,6 +385,11 @@ def test_direct_mode_has_no_bastion_and_public_ips_on_nodes(azure_stacks: dict[s
     assert {f"pip-{name}" for name in vms} <= set(ips)
     ssh = stack.doc["output"]["ssh"]["value"]
     assert ssh == {"mode": "direct", "user": "azureuser", "port": 22}
+    # Nodes reach the public API endpoint from both zones' NAT gateways: one rule names both addresses.
+    (nat_rule,) = [
+        r for r in stack.resources("azurerm_network_security_rule").values() if r["name"] == "api-from-nat"
+    ]
+    assert len(nat_rule["source_address_prefixes"]) == 2 == len(stack.resources("azurerm_nat_gateway"))
 
 
 def test_bastion_sits_in_the_first_public_subnet(azure_stacks: dict[str, AzureStack]) -> None:

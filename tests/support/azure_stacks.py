@@ -2,8 +2,8 @@
 
 Three specs cover the switches: ``minimal`` (examples/azure-minimal.yaml: one zone, bastion, public API,
 cilium, local state), ``ha`` (examples/azure-ha.yaml: three zones, three control planes, two pools, internal
-API, calico, azurerm state) and ``direct`` (the minimal spec with ssh mode ``direct``, flannel, a mixed-case
-resource group name). All three go through ``clouder.synth.add_stack`` into one cdktf ``App``, as
+API, calico, azurerm state) and ``direct`` (the minimal spec with ssh mode ``direct``, flannel, two zones, a
+mixed-case resource group name). All three go through ``clouder.synth.add_stack`` into one cdktf ``App``, as
 ``clouder synth`` does.
 """
 
@@ -83,7 +83,15 @@ def azure_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         "minimal": load_spec(spec_file(base / "specs", "azure-minimal.yaml")),
         "ha": load_spec(spec_file(base / "specs", "azure-ha.yaml")),
     }
-    changes = {"access.mode": "direct", "cni.plugin": "flannel", "azure.resourceGroup": "RG-Clouder-Direct"}
+    changes = {
+        "access.mode": "direct",
+        "cni.plugin": "flannel",
+        "azure.resourceGroup": "RG-Clouder-Direct",
+        "network.subnets": [
+            {"zone": "1", "public": "10.1.0.0/24", "private": "10.1.16.0/20"},
+            {"zone": "2", "public": "10.1.1.0/24", "private": "10.1.32.0/20"},
+        ],
+    }
     direct = spec_file(base / "specs", "azure-minimal.yaml", **changes)
     specs["direct"] = load_spec(direct.rename(base / "specs" / "azure-direct.yaml"))
     app = App(outdir=str(base / "out"))
