@@ -250,8 +250,7 @@ def down(
         else:
             typer.echo(f"cluster {report.cluster}: down")
     if not report.ok:
-        approval = report.stages[1]
-        raise typer.Exit(2 if approval.state == "failed" and "approval" in approval.detail else 1)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -89,3 +89,22 @@ def services_cluster(
         yield cluster
     finally:
         stop()
+
+
+def emulate_outputs(tmp: Path, outputs: Any, kubernetes_version: str) -> tuple[Any, Any]:
+    """An emulated cluster whose nodes are those of a real outputs contract (what kubeadm leaves behind:
+    uninitialised nodes, CoreDNS), with a simulated cloud controller manager and the runtime-plane kinds."""
+    from support.clusters import CCM_WORKLOADS, _seed_system
+    from support.kubeapi import start
+
+    api, stop = start(tmp, git_version=f"v{kubernetes_version}")
+    for node in outputs.nodes:
+        api.add_node(node.name, node.role)
+    ids = {node.name: node.provider_id for node in outputs.nodes}
+    api.emulator.on_ready(
+        lambda obj: (obj["kind"], obj["metadata"]["name"]) in CCM_WORKLOADS,
+        lambda _emulator: api.initialize_nodes(ids),
+    )
+    _seed_system(api)
+    serve_runtime_kinds(api.emulator)
+    return api, stop
