@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncssh
@@ -146,10 +147,26 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def load_client_key(path: Path) -> asyncssh.SSHKey:
+    """The private key named by the spec, read once up front so a bad path is bad input, not 'unreachable'."""
+    try:
+        return asyncssh.read_private_key(path)
+    except FileNotFoundError:
+        raise BadInputError(
+            f"access.privateKeyPath: {path} does not exist.", "Point it at the key for the nodes' SSH user."
+        ) from None
+    except (OSError, asyncssh.KeyImportError) as exc:
+        raise BadInputError(
+            f"access.privateKeyPath: cannot read {path} as an unencrypted private key ({exc}).",
+            "Use an OpenSSH key without a passphrase, or load it into a file Clouder can read.",
+        ) from None
+
+
 class SshPool:
     """Connections to the cluster's nodes (and the bastion), opened on demand and reused."""
 
     def __init__(self, options: SshOptions, outputs: ClusterOutputs, redactor: Redactor) -> None:
+        self.client_key = load_client_key(options.private_key)
         self.options = options
         self.outputs = outputs
         self.redactor = redactor
@@ -265,7 +282,7 @@ class SshPool:
         return await asyncssh.connect(
             target.address,
             username=target.user,
-            client_keys=[str(self.options.private_key)],
+            client_keys=[self.client_key],
             known_hosts=([trusted], [], []),
             agent_path=None,
             connect_timeout=timeout,

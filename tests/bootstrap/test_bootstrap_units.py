@@ -142,3 +142,18 @@ def test_cli_refuses_a_bad_allow_list(tmp_path: Path, value: str) -> None:
         capture_output=True, text=True, env={"CLOUDER_WORK_DIR": str(tmp_path)}, timeout=60,
     )  # fmt: skip
     assert run.returncode == 2 and "--ssh-allow" in run.stderr
+
+
+def test_cli_names_a_missing_private_key_as_bad_input(tmp_path: Path) -> None:
+    spec = yaml.safe_load((REPO / "examples" / "aws-minimal.yaml").read_text())
+    spec["access"]["privateKeyPath"] = str(tmp_path / "no-such-key")
+    (tmp_path / "cluster.yaml").write_text(yaml.safe_dump(spec))
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(outputs_doc()))
+    run = subprocess.run(
+        [sys.executable, "-c", "from clouder.cli import main; main()", "bootstrap",
+         str(tmp_path / "cluster.yaml"), "--outputs", str(outputs)],
+        capture_output=True, text=True, env={"CLOUDER_WORK_DIR": str(tmp_path)}, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert f"access.privateKeyPath: {tmp_path / 'no-such-key'} does not exist" in run.stderr
