@@ -148,3 +148,18 @@ def test_skipping_a_minor_is_refused_with_exit_2(day2_old: Day2) -> None:
     day2.lab.settings(version="v1.32.9")
     down = run_cli("upgrade", str(downgrade_spec), "--to", "1.32.0", *day2.cli_args(mapping))
     assert down.code == 2 and "refusing to downgrade" in down.stderr, down.stdout + down.stderr
+
+    # one minor up is accepted; --dry-run probes and lists what each node would get, and changes nothing
+    planned = run_cli(
+        "-o", "json", "upgrade", str(spec_path), "--to", "1.33.5", "--dry-run", *day2.cli_args(mapping)
+    )
+    assert planned.code == 0, planned.stdout + planned.stderr
+    nodes = {n["name"]: n for n in planned.json()["nodes"]}
+    assert nodes["cp-1"]["state"] == "planned"
+    assert nodes["cp-1"]["planned"][:3] == [
+        "install kubeadm 1.33.5-1.1",
+        "kubeadm upgrade plan v1.33.5",
+        "kubeadm upgrade apply v1.33.5",
+    ]
+    assert "kubeadm upgrade node" in nodes["w-1"]["planned"]
+    assert after_bootstrap(day2, "cp-1") == [] and after_bootstrap(day2, "w-1") == []
