@@ -109,7 +109,14 @@ class AwsClusterStack(TerraformStack):
                 ],
                 instance_profile_name=self.identities.control_plane_instance_profile_name,
                 user_data=node_user_data(
-                    NodeUserDataProps(spec.kubernetes.version, user, keys, "control-plane", "control-plane")
+                    NodeUserDataProps(
+                        spec.kubernetes.version,
+                        user,
+                        keys,
+                        "control-plane",
+                        "control-plane",
+                        container_checkpointing=spec.kubernetes.container_checkpointing,
+                    )
                 ),
             ),
         )
@@ -130,7 +137,14 @@ class AwsClusterStack(TerraformStack):
                     security_group_ids=[self.security.node_security_group_id],
                     instance_profile_name=self.identities.node_instance_profile_name,
                     user_data=node_user_data(
-                        NodeUserDataProps(spec.kubernetes.version, user, keys, "worker", pool.name)
+                        NodeUserDataProps(
+                            spec.kubernetes.version,
+                            user,
+                            keys,
+                            "worker",
+                            pool.name,
+                            container_checkpointing=spec.kubernetes.container_checkpointing,
+                        )
                     ),
                     labels=pool.labels,
                 ),

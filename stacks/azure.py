@@ -154,7 +154,9 @@ class AzureClusterStack(TerraformStack):
                     image=image,
                     admin_user=spec.access.user,
                     ssh_public_key=key,
-                    custom_data=node_custom_data(spec.kubernetes.version, role, pool),
+                    custom_data=node_custom_data(
+                        spec.kubernetes.version, role, pool, spec.kubernetes.container_checkpointing
+                    ),
                     identity_id=self.identity.id,
                     application_security_group_ids=[security.node_asg_id]
                     + ([security.control_plane_asg_id] if control_plane else []),

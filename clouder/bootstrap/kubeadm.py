@@ -80,6 +80,14 @@ class ClusterConfiguration(KubeadmModel):
     controller_manager: ControlPlaneComponent = Field(default_factory=ControlPlaneComponent)
 
 
+class KubeletConfiguration(KubeadmModel):
+    """``kubelet.config.k8s.io/v1beta1``: kubeadm uploads it (ConfigMap kubelet-config) for every node."""
+
+    api_version: Literal["kubelet.config.k8s.io/v1beta1"] = "kubelet.config.k8s.io/v1beta1"
+    kind: Literal["KubeletConfiguration"] = "KubeletConfiguration"
+    feature_gates: dict[str, bool] = Field(default_factory=dict)
+
+
 class BootstrapTokenDiscovery(KubeadmModel):
     api_server_endpoint: str
     token: str
@@ -153,6 +161,8 @@ def init_documents(spec: ClusterSpec, outputs: ClusterOutputs, certificate_key: 
         api_server=ApiServer(cert_sans=list(dict.fromkeys(sans))),
         controller_manager=ControlPlaneComponent(extra_args=[Arg(name="cloud-provider", value="external")]),
     )
+    if spec.kubernetes.container_checkpointing:  # the kubelet's checkpoint API (clouder.lifecycle.checkpoint)
+        return _yaml(init, cluster, KubeletConfiguration(feature_gates={"ContainerCheckpoint": True}))
     return _yaml(init, cluster)
 
 

@@ -204,6 +204,10 @@ def run_checks(
     """Every check, in order; the probes' namespace is removed whatever the outcome."""
     expected = [node.name for node in outputs.nodes] if outputs else []
     results = [_nodes(kube, expected), _system_pods(kube), _default_class(kube)]
+    if spec.kubernetes.container_checkpointing:  # opt-in: evaluated only when the spec asks for it
+        from clouder.lifecycle.checkpoint import checkpointing_check
+
+        results.append(checkpointing_check(kube))
     namespace = ObjectRef("v1", "Namespace", "", NAMESPACE)
     _clear_namespace(kube, settings)
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})

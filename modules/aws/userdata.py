@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from clouder.catalog import aws as catalog
+from clouder.modules.common.userdata import checkpoint_packages, node_packages_file
 
 PREPARE_SCRIPT_PATH = "/usr/local/sbin/clouder-prepare-node"
 PREPARED_MARKER = "/var/lib/clouder/node-prepared"
@@ -125,6 +126,7 @@ class NodeUserDataProps:
     ssh_public_keys: Sequence[str]
     role: str = "worker"
     pool: str = "default"
+    container_checkpointing: bool = False  # install CRIU for the kubelet's checkpoint API
 
 
 def prepare_script(kubernetes_version: str) -> str:
@@ -171,7 +173,9 @@ def node_user_data(props: NodeUserDataProps) -> str:
                 "permissions": "0755",
                 "content": prepare_script(props.kubernetes_version),
             },
+            node_packages_file(),
         ],
+        **checkpoint_packages(props.container_checkpointing),
         "runcmd": [[PREPARE_SCRIPT_PATH]],
     }
     return render_cloud_config(document)

@@ -34,9 +34,17 @@ def node_packages(kubernetes_version: str) -> NodePackages:
     )
 
 
-def node_custom_data(kubernetes_version: str, role: str, pool: str) -> str:
+def node_custom_data(
+    kubernetes_version: str, role: str, pool: str, container_checkpointing: bool = False
+) -> str:
     """The ``#cloud-config`` of a control plane (``role="control-plane"``) or a worker of ``pool``."""
-    return node_user_data(NodeUserDataProps(packages=node_packages(kubernetes_version), role=role, pool=pool))
+    props = NodeUserDataProps(
+        packages=node_packages(kubernetes_version),
+        role=role,
+        pool=pool,
+        container_checkpointing=container_checkpointing,
+    )
+    return node_user_data(props)
 
 
 def bastion_custom_data() -> str:

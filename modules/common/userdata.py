@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 
 PREPARE_SCRIPT_PATH = "/usr/local/sbin/clouder-prepare-node"
+NODE_PACKAGES_PATH = "/usr/local/sbin/clouder-node-packages"  # used by `clouder upgrade` (clouder.lifecycle)
+# The container checkpoint API needs CRIU on the node (from the distribution's archive).
+CHECKPOINT_PACKAGES = ("criu",)
 PREPARED_MARKER = "/var/lib/clouder/node-prepared"
 KERNEL_MODULES = ("overlay", "br_netfilter")
 SYSCTLS = {
@@ -66,6 +69,7 @@ class NodeUserDataProps:
     ssh_public_keys: Sequence[str] = ()
     host_setup: str = ""  # body of a bash function run first, before anything is installed
     preserve_hostname: bool = False
+    container_checkpointing: bool = False  # install CRIU for the kubelet's checkpoint API
 
 
 _SCRIPT_BODY = r"""
@@ -201,10 +205,79 @@ def node_user_data(props: NodeUserDataProps) -> str:
                 "permissions": "0755",
                 "content": prepare_script(props.packages, props.host_setup),
             },
+            node_packages_file(),
         ],
+        **checkpoint_packages(props.container_checkpointing),
         "runcmd": [[PREPARE_SCRIPT_PATH]],
     }
     return render_cloud_config(document)
+
+
+NODE_PACKAGES_SCRIPT = r"""#!/bin/bash
+# clouder-node-packages: this node's Kubernetes packages, for `clouder upgrade`. Written by cloud-init.
+#   clouder-node-packages versions                   print kubeadm=VERSION, kubelet=…, kubectl=…
+#   clouder-node-packages install VERSION PACKAGE…   e.g. install 1.34.1-1.1 kubelet kubectl
+set -euo pipefail
+
+readonly SOURCES=/etc/apt/sources.list.d/kubernetes.list
+readonly APT_OPTIONS=(-q -y --no-install-recommends --allow-change-held-packages -o DPkg::Lock::Timeout=600)
+
+usage() {
+  echo "usage: clouder-node-packages versions | install VERSION PACKAGE..." >&2
+  exit 2
+}
+
+versions() {
+  local name
+  for name in kubeadm kubelet kubectl; do
+    echo "${name}=$(dpkg-query -W -f='${Version}' "${name}" 2>/dev/null || echo missing)"
+  done
+}
+
+install_packages() {
+  local version="$1" channel name
+  shift
+  local wanted=()
+  for name in "$@"; do
+    case "${name}" in
+      kubeadm | kubelet | kubectl) wanted+=("${name}=${version}") ;;
+      *) usage ;;
+    esac
+  done
+  # pkgs.k8s.io serves one repository per minor: point the source at the target's minor first.
+  channel="v$(echo "${version}" | cut -d. -f1-2)"
+  sed -i -E "s#/core:/stable:/v[0-9]+\.[0-9]+/deb/#/core:/stable:/${channel}/deb/#" "${SOURCES}"
+  apt-get update -q
+  apt-mark unhold "$@" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install "${APT_OPTIONS[@]}" "${wanted[@]}"
+  apt-mark hold "$@" >/dev/null
+  if printf '%s
+' "$@" | grep -qx kubelet; then
+    systemctl daemon-reload
+    systemctl restart kubelet
+  fi
+}
+
+case "${1:-}" in
+  versions) versions ;;
+  install)
+    shift
+    [ "$#" -ge 2 ] || usage
+    install_packages "$@"
+    ;;
+  *) usage ;;
+esac
+"""
+
+
+def node_packages_file() -> dict[str, str]:
+    """The ``write_files`` entry for the package helper ``clouder upgrade`` runs on each node."""
+    return {"path": NODE_PACKAGES_PATH, "permissions": "0755", "content": NODE_PACKAGES_SCRIPT}
+
+
+def checkpoint_packages(enabled: bool) -> dict[str, Any]:
+    """cloud-init's ``packages`` for the container checkpoint API (CRIU), when the spec opts in."""
+    return {"packages": list(CHECKPOINT_PACKAGES)} if enabled else {}
 
 
 @dataclass(frozen=True)
