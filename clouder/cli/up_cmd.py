@@ -129,6 +129,10 @@ def up(
     attempts: Annotated[int, typer.Option(help="SSH connection attempts per host.")] = 4,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds each add-on step may take.")] = 600.0,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Services rolled out at once.")] = 10,
+    service_timeout: Annotated[
+        float | None,
+        typer.Option("--service-timeout", help="Seconds each service may take (default: its own)."),
+    ] = None,
     poll_interval: Annotated[float, typer.Option("--poll-interval", hidden=True)] = 2.0,
     output: OutputOption = None,
 ) -> None:
@@ -148,7 +152,7 @@ def up(
     options = UpOptions(
         stack, approve, approval_file, kubeconfig, chart_mirror,
         _ssh(ssh_map, ssh_allow, (connect_timeout, command_timeout, attempts)),
-        timeout, poll_interval, parallel, until, not skip_check,
+        timeout, poll_interval, parallel, until, not skip_check, service_timeout,
     )  # fmt: skip
     report = run_up(loaded, options, log)
     if fmt is Format.json:

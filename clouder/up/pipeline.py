@@ -42,6 +42,7 @@ class UpOptions:
     parallel: int = 10
     until: str | None = None
     check: bool = True
+    service_timeout: float | None = None  # None: each service's own readiness timeout
 
 
 @dataclass
@@ -166,7 +167,7 @@ class _Run:
     def rollout(self) -> str:
         from clouder.services.rollout import RolloutSettings, rollout
 
-        settings = RolloutSettings(self.options.parallel, None, self.options.interval,
+        settings = RolloutSettings(self.options.parallel, self.options.service_timeout, self.options.interval,
                                    mirror=self.options.chart_mirror)  # fmt: skip
         report = rollout(self.connect, self.spec, self.outputs, settings, self.log)
         counts = report.counts()
