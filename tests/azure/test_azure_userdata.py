@@ -196,3 +196,18 @@ def test_trust_key_refuses_a_key_with_another_fingerprint(
     result = run_trust_key(key, catalog.KUBERNETES_APT_KEY_FINGERPRINT, tmp_path)
     assert result.returncode == 1
     assert "refusing to trust it" in result.stderr
+
+
+def test_userdata_and_allowlist_import_without_the_provider_bindings() -> None:
+    """The policy gate and user-data rendering must not pay for the azurerm bindings (~0.5 GB)."""
+    import sys
+
+    probe = (
+        "import sys, clouder.modules.azure.userdata, clouder.modules.azure.checkov_allowlist;"
+        "heavy = {'cdktf', 'cdktf_cdktf_provider_azurerm', 'jsii'};"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
