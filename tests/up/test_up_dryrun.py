@@ -54,3 +54,20 @@ def test_dry_run_plans_the_whole_pipeline_and_changes_nothing(
     assert text.returncode == 0
     assert "terraform: 4 to create" in text.stdout and "dry run of" in text.stdout
     assert f"  {cluster}-general-0: connect, " in text.stdout
+
+
+def test_azure_plan_before_any_infrastructure_exists(service_charts: ServiceRepo) -> None:
+    from clouder.spec import load_spec
+    from clouder.up.dryrun import addon_manifests, host_phases, planned_outputs
+    from support.services import REPO
+
+    spec = load_spec(REPO / "examples" / "azure-ha.yaml")
+    outputs = planned_outputs(spec)
+    hosts = host_phases(spec, outputs)
+    assert len(hosts) == 3 + 3 + 2
+    assert "kubeadm-init" in hosts["prod-azure-cp-0"] and "join-control-planes" in hosts["prod-azure-cp-2"]
+    assert "kubeadm-init" not in hosts["prod-azure-cp-1"]
+    addons, problems = addon_manifests(spec, outputs, service_charts.url, service_charts.cache)
+    assert problems == []
+    assert [a["name"] for a in addons][1:3] == ["azure-cloud-config", "cloud-provider-azure"]
+    assert all(a["objects"] for a in addons if not a.get("gate"))
