@@ -16,7 +16,7 @@ from clouder.lifecycle.infra import TerraformInfra
 from clouder.lifecycle.nodes import remove_async, repair_async, scale_async
 from clouder.observe.events import EventLog
 from clouder.terraform.workflow import Workflow
-from support.day2 import Day2, vm_log, worker_stack
+from support.day2 import Day2, node_stack, vm_log
 from support.parts import require_binary
 
 pytestmark = pytest.mark.e2e
@@ -56,9 +56,11 @@ def kubelets(day2_small: Day2) -> Iterator[Kubelets]:
         yield running
 
 
-def scale(day2: Day2, workers: int, stack: Path, log: Path) -> Any:
-    spec = day2.spec(nodePools=[{"name": "general", "count": workers}])
-    worker_stack(stack, day2.cluster, workers, log)
+def scale(day2: Day2, workers: int, stack: Path, log: Path, control_planes: int = 1) -> Any:
+    spec = day2.spec(
+        nodePools=[{"name": "general", "count": workers}], controlPlane={"count": control_planes}
+    )
+    node_stack(stack, day2.cluster, control_planes, workers, log)
     infra = TerraformInfra(Workflow(spec, stack), policy_gate=False, node_types=frozenset({"terraform_data"}))
     outputs = day2.outputs_now()
     with day2.kube() as kube:
@@ -108,6 +110,35 @@ def test_scale_2_to_5_to_3_joins_then_drains_before_terraform_destroys(
     assert {host for _, host, _ in timeline} == {"w-4", "w-5"}  # the kept workers were not touched
     assert day2.lab.completed("reset") == {"w-4": 1, "w-5": 1}
     assert {n["metadata"]["name"] for n in day2.api.emulator.list("Node")} == {"cp-1", "w-1", "w-2", "w-3"}
+
+
+def test_control_planes_1_to_3_and_back(day2_small: Day2, kubelets: Kubelets, tmp_path: Path) -> None:
+    require_binary("terraform", "Terraform >= 1.5 is a prerequisite")
+    day2 = day2_small
+    for name in ("cp-2", "cp-3"):
+        day2.lab.host(name)
+    stack, log = tmp_path / "stack", tmp_path / "vms.log"
+    assert scale(day2, 2, stack, log).ok
+
+    up = scale(day2, 2, stack, log, control_planes=3)
+    assert up.ok, (up.stopped, [(n.name, n.error) for n in up.nodes])
+    assert up.details == {"remove": [], "add": ["cp-2", "cp-3"]}
+    joins = [e for e in day2.lab.log() if e["action"] == "join" and e["outcome"] == "done"]
+    assert [(e["host"], e["role"]) for e in joins if e["host"].startswith("cp-")] == [
+        ("cp-2", "control-plane"),
+        ("cp-3", "control-plane"),
+    ]  # one at a time, in order, with the certificates uploaded for them
+    assert day2.lab.completed("upload-certs") == {"cp-1": 1}
+
+    before = time.time()
+    down = scale(day2, 2, stack, log, control_planes=1)
+    assert down.ok, (down.stopped, [(n.name, n.error) for n in down.nodes])
+    assert down.details == {"remove": ["cp-2", "cp-3"], "add": []}
+    timeline = sorted([e for e in day2.timeline() + vm_log(log) if e[0] >= before])
+    for name in ("cp-2", "cp-3"):
+        steps = [what for _, host, what in timeline if host == name]
+        assert steps == ["node-update", "reset", "node-delete", "vm-destroy"], (name, steps)
+    assert day2.lab.completed("reset") == {"cp-2": 1, "cp-3": 1}
 
 
 def test_remove_by_name_and_repair_a_node_that_failed_to_join(day2_small: Day2) -> None:

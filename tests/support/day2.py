@@ -235,36 +235,49 @@ def day2_ha(lab: SshLab, tmp_path: Path) -> Iterator[Day2]:
         stop()
 
 
-def worker_stack(folder: Path, cluster: LabCluster, workers: int, log: Path) -> Path:
-    """A Terraform root standing in for the cluster stack: one ``terraform_data`` per worker VM (built in,
-    no provider needed), counted like the stacks count nodes, logging its creation and destruction times,
-    and publishing the outputs contract for the lab's control planes and these workers."""
+def node_stack(folder: Path, cluster: LabCluster, control_planes: int, workers: int, log: Path) -> Path:
+    """A Terraform root standing in for the cluster stack: one ``terraform_data`` per VM (built in, no
+    provider needed), counted per group like the stacks count nodes, logging when each is created and
+    destroyed, and publishing the outputs contract for these control planes and workers."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.tf.json"):
         old.unlink()
     document = cluster.outputs()
-    control_planes = [n for n in document["nodes"]["value"] if n["role"] == "control-plane"]
     record = 'echo "$(date +%s.%N) {what} ${{self.output}}" >> ' + str(log)
-    worker = (
-        '{name = w.output, role = "worker", pool = "general", private_ip = "10.0.17.${i + 10}", '
-        'public_ip = "203.0.114.${i + 10}", zone = "eu-west-1a", provider_id = "aws:///eu-west-1a/i-w${i}"}'
-    )
-    nodes = "${concat(local.control_planes, [for i, w in terraform_data.worker : " + worker + "])}"
-    config = {
-        "locals": {"control_planes": control_planes},
-        "resource": {"terraform_data": {"worker": {
-            "count": workers,
-            "input": "w-${count.index + 1}",
+
+    def group(prefix: str, count: int) -> dict[str, Any]:
+        return {
+            "count": count,
+            "input": prefix + "-${count.index + 1}",
             "provisioner": [
                 {"local-exec": {"command": record.format(what="create")}},
                 {"local-exec": {"when": "destroy", "command": record.format(what="destroy")}},
             ],
-        }}},
+        }
+
+    def entries(resource: str, role: str, pool: str, net: int) -> str:
+        return (
+            f'[for i, n in terraform_data.{resource} : {{name = n.output, role = "{role}", '
+            f'pool = "{pool}", private_ip = "10.0.{net}.${{i + 10}}", public_ip = "203.0.{net}.${{i + 10}}", '
+            f'zone = "eu-west-1a", provider_id = "aws:///eu-west-1a/i-{resource}${{i}}"}}]'
+        )
+
+    nodes = (
+        "${concat("
+        + entries("control_plane", "control-plane", "control-plane", 16)
+        + ", "
+        + entries("worker", "worker", "general", 17)
+        + ")}"
+    )
+    config = {
+        "resource": {
+            "terraform_data": {"control_plane": group("cp", control_planes), "worker": group("w", workers)}
+        },
         "output": {
             **{name: {"value": document[name]["value"]} for name in document if name != "nodes"},
             "nodes": {"value": nodes},
         },
-    }  # fmt: skip
+    }
     (folder / "main.tf.json").write_text(json.dumps(config, indent=2))
     return folder
 
