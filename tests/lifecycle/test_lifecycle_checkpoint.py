@@ -103,3 +103,25 @@ def test_check_evaluates_the_gate(kube_api: KubeApi) -> None:
         assert "container-checkpointing" in names
         names = [r.name for r in run_checks(kube, spec(False), CheckSettings(10.0, 0.05))]
         assert "container-checkpointing" not in names
+
+
+@pytest.mark.e2e
+def test_bootstrapped_with_checkpointing_and_clouder_check_passes(lab: Any, tmp_path: Path) -> None:
+    """The real bootstrap hands kubeadm (the stand-in) the gate; `clouder check` evaluates what kubeadm
+    uploads from it (the kubelet-config ConfigMap) and passes."""
+    from support.cli import run as run_cli
+    from support.day2 import open_day2
+
+    kubernetes = {"version": "1.33.5", "containerCheckpointing": True}
+    day2, stop = open_day2(lab, tmp_path, 1, 1, kubernetes=kubernetes)
+    try:
+        given = day2.lab.state()["kubelet_config"]
+        assert given["featureGates"] == {"ContainerCheckpoint": True}
+        kubelet_config(day2.api, {k: v for k, v in given.items() if k not in ("apiVersion", "kind")})
+        spec_path, _ = day2.write_files(kubernetes=kubernetes)
+        args = ["--kubeconfig", str(day2.api.kubeconfig), "--poll-interval", "0.05", "--timeout", "10"]
+        result = run_cli("check", str(spec_path), *args)
+        assert result.code == 0, result.stdout + result.stderr
+        assert "PASS  container-checkpointing" in result.stdout
+    finally:
+        stop()

@@ -187,7 +187,7 @@ def seed_system(api: KubeApi) -> None:
 
 
 def open_day2(
-    lab: SshLab, tmp: Path, control_planes: int, workers: int, version: str = "1.33.5"
+    lab: SshLab, tmp: Path, control_planes: int, workers: int, version: str = "1.33.5", **spec_changes: Any
 ) -> tuple[Day2, Any]:
     from clouder.bootstrap.run import bootstrap
     from clouder.observe.events import EventLog
@@ -198,7 +198,7 @@ def open_day2(
     api, stop = start(tmp, git_version=f"v{version}")
     seed_system(api)
     day2 = Day2(lab, cluster, api, tmp)
-    spec = day2.spec(version)
+    spec = day2.spec(version, **spec_changes)
     report = bootstrap(spec, day2.outputs(), day2.options(spec).bootstrap, EventLog())
     assert report.ok, [h.error for h in report.hosts]
     day2.register(cluster.nodes)
