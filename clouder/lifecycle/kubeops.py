@@ -128,6 +128,14 @@ def drain(kube: Kube, name: str, timeout: float, interval: float = 2.0, reason: 
         result.ignored = sorted(_pod_name(pod) for pod in pods if _ignored(pod))
         if not movable:
             break
+        if time.monotonic() - started >= timeout:  # decided on a fresh listing, never right after evicting
+            left = {_pod_name(pod): refused.get(_pod_name(pod), "still terminating") for pod in movable}
+            detail = "; ".join(f"{pod}: {why}" for pod, why in sorted(left.items()))
+            raise DrainError(
+                f"draining {name} did not finish within {timeout:g}s: {detail}",
+                "Check the PodDisruptionBudgets and the pods' termination, then run again: the node stays "
+                "cordoned and the run resumes where it stopped.",
+            )
         refused = {}
         for pod in movable:
             if (pod.get("metadata") or {}).get("deletionTimestamp"):
@@ -138,16 +146,7 @@ def drain(kube: Kube, name: str, timeout: float, interval: float = 2.0, reason: 
                     result.evicted.append(_pod_name(pod))
             else:
                 refused[_pod_name(pod)] = why
-        if time.monotonic() - started >= timeout:
-            left = refused or {_pod_name(pod): "still terminating" for pod in movable}
-            detail = "; ".join(f"{pod}: {why}" for pod, why in sorted(left.items()))
-            raise DrainError(
-                f"draining {name} did not finish within {timeout:g}s: {detail}",
-                "Check the PodDisruptionBudgets and the pods' termination, then run again: the node stays "
-                "cordoned and the run resumes where it stopped.",
-            )
-        if refused or movable:
-            time.sleep(interval)
+        time.sleep(interval)
     result.seconds = round(time.monotonic() - started, 3)
     return result
 
