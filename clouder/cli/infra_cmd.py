@@ -33,6 +33,14 @@ ApproveOption = Annotated[
 ApprovalFileOption = Annotated[
     Path | None, typer.Option("--approval-file", help="YAML approval naming the cluster and the plan hash.")
 ]
+AdoptOption = Annotated[
+    bool,
+    typer.Option("--adopt-orphans", help="Import tagged resources the state lost (automatic after a kill)."),
+]
+DeleteOrphansOption = Annotated[
+    bool,
+    typer.Option("--delete-orphans", help="Delete tagged resources the state lost instead of importing."),
+]
 EXIT_CHANGES = 2
 
 
@@ -92,6 +100,8 @@ def plan(
     destroy: Annotated[bool, typer.Option("--destroy", help="Plan destroying everything.")] = False,
     stack: StackOption = None,
     force_unlock: UnlockOption = None,
+    adopt_orphans: AdoptOption = False,
+    delete_orphans: DeleteOrphansOption = False,
     output: OutputOption = None,
 ) -> None:
     """Plan: synthesize if the spec changed, `terraform plan -out`, and summarize what would change."""
@@ -101,7 +111,8 @@ def plan(
     try:
         _, workflow = _workflow(spec, stack, fmt is Format.json)
         with _progress(workflow, fmt is Format.json):
-            saved = workflow.plan(out=out, destroy=destroy, force_unlock=force_unlock)
+            saved = workflow.plan(out=out, destroy=destroy, force_unlock=force_unlock, adopt=adopt_orphans,
+                                  delete_orphans=delete_orphans)  # fmt: skip
     except ClouderError as error:
         if exit_code:
             error.exit_code = EXIT_FAILURE
@@ -125,6 +136,8 @@ def apply(
     approval_file: ApprovalFileOption = None,
     stack: StackOption = None,
     force_unlock: UnlockOption = None,
+    adopt_orphans: AdoptOption = False,
+    delete_orphans: DeleteOrphansOption = False,
     output: OutputOption = None,
 ) -> None:
     """Apply a saved plan (or plan now and apply that plan) after the policy gate and approvals."""
@@ -135,7 +148,9 @@ def apply(
         saved = workflow.load_plan(plan_file)
     else:
         with _progress(workflow, quiet):
-            saved = workflow.plan(force_unlock=force_unlock)
+            saved = workflow.plan(
+                force_unlock=force_unlock, adopt=adopt_orphans, delete_orphans=delete_orphans
+            )
     result = _gate_and_apply(loaded, workflow, saved, approve, approval_file, force_unlock, quiet)
     if fmt is Format.json:
         emit_json(result)

@@ -2,9 +2,8 @@
 
 Terraform names a lock's holder only as ``user@host`` with a creation time. Clouder adds a run record
 per Terraform process it starts (``runs/<pid>.json`` in the work folder: Clouder's and Terraform's pid,
-host, start time), removed when Terraform exits. A lock created on this host after a recorded run started,
-whose Terraform process is dead, was left by a killed run: that holder is provably gone. Anything else is
-reported, never cleared without an explicit ``--force-unlock ID``.
+host, start time), removed when Terraform ends its run itself (and so releases its lock). See ``verdict``
+for when a holder is provably gone; anything else is reported, and cleared only with ``--force-unlock ID``.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from clouder.errors import ClouderError
 from clouder.terraform.runner import pid_alive
 
 LOCK_SUMMARY = "Error acquiring the state lock"
+TAKE_WINDOW_S = 300.0  # Terraform takes the state lock at the start of a run
 
 
 @dataclass(frozen=True)
@@ -113,22 +113,79 @@ class RunRecords:
         if lock.who != this_holder():
             return None
         created = lock.created_epoch()
-        candidates = [r for r in self.all() if created is None or r.started <= created + 1]
+        candidates = [r for r in self.all() if created is not None and r.started <= created + 1]
         return max(candidates, key=lambda r: r.started, default=None)
 
-    def prune(self) -> None:
-        for record in self.all():
-            if not pid_alive(record.terraform_pid):
-                self.finish(record.terraform_pid)
+    def orphaned(self) -> list[RunRecord]:
+        """Terraform processes still running after the Clouder that started them died."""
+        return [r for r in self.all() if pid_alive(r.terraform_pid) and not pid_alive(r.clouder_pid)]
 
 
-def verdict(records: RunRecords, lock: LockInfo) -> tuple[str, RunRecord | None]:
-    """``gone`` (safe to clear), ``orphan`` (Terraform whose Clouder died: wait), ``alive`` or ``unknown``."""
+def verdict(records: RunRecords, lock: LockInfo, root: Path) -> tuple[str, RunRecord | None]:
+    """``gone`` (safe to clear), ``orphan`` (Terraform whose Clouder died: wait), ``alive`` or ``unknown``.
+
+    ``gone`` needs all of: the lock was taken on this host within ``TAKE_WINDOW_S`` of a recorded run's
+    start, that run's Terraform is dead, and no other live Terraform on this host that started before the
+    lock was created works on the same state (one of those could be the real holder).
+    """
     record = records.holder_of(lock)
     if record is None:
         return "unknown", None
-    if not pid_alive(record.terraform_pid):
-        return "gone", record
-    if not pid_alive(record.clouder_pid):
-        return "orphan", record
-    return "alive", record
+    if pid_alive(record.terraform_pid):
+        return ("alive" if pid_alive(record.clouder_pid) else "orphan"), record
+    created = lock.created_epoch()
+    if created is None or created - record.started > TAKE_WINDOW_S:
+        return "unknown", record
+    ours = state_identity(root)
+    if any(ours is None or _identity_of(pid) in (None, ours) for pid in terraforms_started_before(created)):
+        return "unknown", record
+    return "gone", record
+
+
+def state_identity(root: Path, data_dir: Path | None = None) -> str | None:
+    """Which state a Terraform root works on: its initialised backend's type and location."""
+    try:
+        document = json.loads(((data_dir or root / ".terraform") / "terraform.tfstate").read_text())
+    except (OSError, ValueError):
+        return None
+    backend = document.get("backend") or {}
+    config = backend.get("config") or {}
+    where = [config.get(k) for k in ("path", "bucket", "key", "storage_account_name", "container_name")]
+    return json.dumps([backend.get("type"), where])
+
+
+def _identity_of(pid: int) -> str | None:
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+        cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return None
+    root = next((Path(a.removeprefix("-chdir=")) for a in args if a.startswith("-chdir=")), cwd)
+    root = root if root.is_absolute() else cwd / root
+    data = next((e.removeprefix("TF_DATA_DIR=") for e in environ if e.startswith("TF_DATA_DIR=")), None)
+    return state_identity(root, Path(data) if data else None)
+
+
+def terraforms_started_before(epoch: float) -> list[int]:
+    """Live terraform/tofu processes on this host that started before ``epoch`` (Linux /proc)."""
+    try:
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, StopIteration):
+        return [0]  # cannot look: assume one might hold the lock
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        if name in ("terraform", "tofu") and fields[0] != "Z" and boot + int(fields[19]) / ticks <= epoch + 1:
+            found.append(int(stat.parent.name))
+    return found

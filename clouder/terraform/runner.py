@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class RunResult:
     args: list[str]
     returncode: int
     stdout: str = ""
+    stderr: str = ""
     messages: list[Message] = field(default_factory=list)
     interrupted: bool = False
     pid: int = 0
@@ -49,7 +51,7 @@ class RunResult:
         found = [f"{d.get('summary', '')}: {d.get('detail', '')}".strip(": ") for d in self.diagnostics()]
         if found:
             return "\n".join(found)
-        return "\n".join(self.stdout.strip().splitlines()[-15:])
+        return "\n".join((self.stderr or self.stdout).strip().splitlines()[-15:])
 
 
 @dataclass
@@ -69,63 +71,93 @@ class Runner:
         on_message: Callable[[Message], None] | None = None,
         capture: bool = False,
     ) -> RunResult:
-        """Run and wait. With ``capture`` stdout is returned whole (``show -json``, ``output -json``)."""
+        """Run and wait. With ``capture`` stdout is returned whole (``show -json``, ``output -json``).
+
+        Otherwise Terraform writes to a file that Clouder follows, never to a pipe: if Clouder dies, a pipe
+        would break and kill Terraform by SIGPIPE mid-apply instead of letting it stop cleanly.
+        """
         command = [self.binary, f"-chdir={self.root}", *args]
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("a", encoding="utf-8") as log:
             os.chmod(self.log, 0o600)
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             log.write(f"\n=== {stamp} {' '.join(command[1:])}\n")
-            proc = subprocess.Popen(
-                command,
-                cwd=self.root,
-                env=self.env,
-                text=True,
-                bufsize=1,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE if capture else subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
+            log.flush()
+            raw = self.log.parent / f".terraform-{uuid.uuid4().hex[:12]}.out"
+            with raw.open("w", encoding="utf-8") as sink:
+                os.chmod(raw, 0o600)
+                proc = subprocess.Popen(
+                    command,
+                    cwd=self.root,
+                    env=self.env,
+                    text=True,
+                    stdout=subprocess.PIPE if capture else sink,
+                    stderr=subprocess.PIPE if capture else subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
             if self.on_start is not None:
                 self.on_start(proc.pid)
             result = RunResult(args=list(args), returncode=-1, pid=proc.pid)
             with _forward_interrupts(proc, result):
                 if capture:
                     out, err = proc.communicate()
-                    result.stdout = out
+                    result.stdout, result.stderr = out, err
                     log.write(self.redactor.redact(err))
                     log.write(f"[{len(out)} bytes of output captured]\n")
                 else:
-                    result.stdout = self._stream(proc, log, result, on_message)
-                    proc.wait()
+                    result.stdout = self._follow(proc, raw, log, result, on_message)
+            raw.unlink(missing_ok=True)
             result.returncode = proc.returncode
             log.write(f"=== exit {proc.returncode}{' (interrupted)' if result.interrupted else ''}\n")
         return result
 
-    def _stream(
+    def _follow(
         self,
         proc: subprocess.Popen[str],
+        raw: Path,
         log: Any,
         result: RunResult,
         on_message: Callable[[Message], None] | None,
     ) -> str:
         text: list[str] = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            clean = self.redactor.redact(line)
-            log.write(clean)
-            log.flush()
-            message = _json_line(clean)
-            if message is None:
-                text.append(clean)
-                continue
-            result.messages.append(message)
-            text.append(str(message.get("@message", "")) + "\n")
-            if on_message is not None:
-                on_message(message)
+        with raw.open(encoding="utf-8", errors="replace") as source:
+            pending = ""
+            while True:
+                finished = proc.poll() is not None
+                chunk = source.read()
+                pending += chunk
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    self._line(line + "\n", log, result, on_message, text)
+                if finished and not chunk:
+                    break
+                if not chunk:
+                    time.sleep(0.05)
+            if pending:
+                self._line(pending + "\n", log, result, on_message, text)
         return "".join(text)
+
+    def _line(
+        self,
+        line: str,
+        log: Any,
+        result: RunResult,
+        on_message: Callable[[Message], None] | None,
+        text: list[str],
+    ) -> None:
+        clean = self.redactor.redact(line)
+        log.write(clean)
+        log.flush()
+        message = _json_line(clean)
+        if message is None:
+            text.append(clean)
+            return
+        result.messages.append(message)
+        text.append(str(message.get("@message", "")) + "\n")
+        if on_message is not None:
+            on_message(message)
 
 
 def _json_line(line: str) -> Message | None:

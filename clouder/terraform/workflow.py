@@ -25,7 +25,7 @@ from clouder.errors import BadInputError, ClouderError
 from clouder.observe.events import Event, EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.spec.model import ClusterSpec
-from clouder.terraform import backend, locks
+from clouder.terraform import backend, locks, orphans
 from clouder.terraform.binary import TerraformBinary, find_binary
 from clouder.terraform.plans import SavedPlan, read_saved, write_saved
 from clouder.terraform.runner import Message, Runner, RunResult, wait_gone
@@ -58,6 +58,7 @@ class Workflow:
         self.root = self.work / "terraform"
         self.plans = self.work / "plans"
         self.records = locks.RunRecords(self.work / "runs")
+        self.marker = self.work / "apply-in-progress.json"
         if self.binary is None:
             self.binary = find_binary(self.spec.terraform.binary)
         self.events = self.events or EventLog(self.work / "events.jsonl")
@@ -94,6 +95,9 @@ class Workflow:
                 continue
             target = self.root / item.name
             shutil.copytree(item, target) if item.is_dir() else shutil.copy2(item, target)
+        adoption = self.work / orphans.ADOPT_FILE
+        if adoption.exists():
+            shutil.copy2(adoption, self.root / orphans.ADOPT_FILE)
         override = backend.override_document(self.spec, self.work)
         (self.root / backend.OVERRIDE_FILE).write_text(
             json.dumps(override, indent=2) + "\n", encoding="utf-8"
@@ -146,10 +150,16 @@ class Workflow:
     # -- plan ---------------------------------------------------------------------------------------------
 
     def plan(
-        self, out: Path | None = None, destroy: bool = False, force_unlock: str | None = None
-    ) -> SavedPlan:
-        config_hash = self.prepare()
+        self, out: Path | None = None, destroy: bool = False, force_unlock: str | None = None,
+        adopt: bool = False, delete_orphans: bool = False,
+    ) -> SavedPlan:  # fmt: skip
+        """Plan. After an interrupted apply (or when asked) first adopt or delete orphaned resources."""
+        self.prepare()
         self.init(force_unlock)
+        self.wait_for_orphaned_runs()
+        if not destroy and (adopt or delete_orphans or self.marker.exists()):
+            self.handle_orphans(delete_orphans)
+        config_hash = self.config_hash()
         self.plans.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = (out or self.plans / ("destroy.tfplan" if destroy else "current.tfplan")).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,6 +185,42 @@ class Workflow:
             raise ClouderError(f"terraform show failed:\n{shown.error_text()}")
         return summary_from_show(self.spec.name, json.loads(shown.stdout), destroy)
 
+    def wait_for_orphaned_runs(self) -> None:
+        """A Terraform whose Clouder died got SIGINT and is writing its state: let it finish first."""
+        for record in self.records.orphaned():
+            self._emit(
+                "orphaned-run", f"waiting for Terraform {record.terraform_pid} ({record.command}) to stop"
+            )
+            if not wait_gone(record.terraform_pid, ORPHAN_WAIT_S):
+                raise ClouderError(
+                    f"Terraform {record.terraform_pid} from an earlier, killed Clouder run is still running.",
+                    "Wait for it, or stop it with SIGINT (never SIGKILL).",
+                )
+
+    def state_addresses(self) -> set[str]:
+        result = self._run(["state", "list"], capture=True)
+        if result.returncode != 0 and "No state file was found" in result.stderr:
+            return set()
+        if result.returncode != 0:
+            raise ClouderError(f"terraform state list failed:\n{result.error_text()}")
+        return {line.strip() for line in result.stdout.splitlines() if line.strip()}
+
+    def handle_orphans(self, delete: bool) -> list[orphans.Orphan]:
+        with self._phase("orphans"):
+            found = orphans.find_orphans(self.spec, self.state_addresses())
+            if delete and found:
+                orphans.delete_orphans(self.spec, found)
+                self._emit("orphans", f"deleted {len(found)}: {', '.join(o.address for o in found)}")
+                found = []
+            elif found:
+                self._emit("orphans", f"adopting {len(found)}: {', '.join(o.address for o in found)}")
+            orphans.write_adoption(self.work, found)
+            if not found:
+                (self.root / orphans.ADOPT_FILE).unlink(missing_ok=True)
+            else:
+                shutil.copy2(self.work / orphans.ADOPT_FILE, self.root / orphans.ADOPT_FILE)
+        return found
+
     # -- apply --------------------------------------------------------------------------------------------
 
     def load_plan(self, path: Path) -> SavedPlan:
@@ -186,7 +232,10 @@ class Workflow:
         self.init(force_unlock)
         args = ["apply", "-input=false", "-no-color", "-json", "-lock-timeout=0s", str(saved.path)]
         with self._phase("destroy" if saved.meta.destroy else "apply"):
+            self.marker.write_text(json.dumps({"plan": str(saved.path), "hash": saved.meta.plan_hash}))
             result = self._locked(args, "apply")
+            if result.returncode >= 0:  # Terraform ended its own run and wrote its state: nothing orphaned
+                self.marker.unlink(missing_ok=True)
             if result.interrupted:
                 raise InterruptedRunError(
                     "interrupted: Terraform stopped cleanly and saved the state it reached.",
@@ -200,6 +249,7 @@ class Workflow:
                         "Plan again and review the new summary.",
                     )
                 raise ClouderError(f"terraform apply failed:\n{text}", f"Full log: {self.runner.log}")
+        (self.work / orphans.ADOPT_FILE).unlink(missing_ok=True)
         return self.output_document()
 
     # -- outputs ------------------------------------------------------------------------------------------
@@ -229,11 +279,13 @@ class Workflow:
             self.records.start(pid, " ".join(args[:1]))
 
         self.runner.on_start = record
-        try:
-            return self.runner.run(args, on_message=self.on_message, capture=capture)
-        finally:
+        result = self.runner.run(args, on_message=self.on_message, capture=capture)
+        if (
+            result.returncode >= 0
+        ):  # ended its run itself, so released any lock: a killed one keeps its record
             for pid in started:
                 self.records.finish(pid)
+        return result
 
     def _locked(self, args: list[str], command: str) -> RunResult:
         """Run; on a lock held by a provably dead run, clear it and retry once; else report the holder."""
@@ -241,7 +293,7 @@ class Workflow:
         lock = locks.parse_lock_info(result.error_text()) if result.returncode != 0 else None
         if lock is None:
             return result
-        state, record = locks.verdict(self.records, lock)
+        state, record = locks.verdict(self.records, lock, self.root)
         if state == "gone":
             self._emit(
                 "stale-lock",
@@ -256,13 +308,14 @@ class Workflow:
             if not wait_gone(record.terraform_pid, ORPHAN_WAIT_S):
                 raise self._locked_error(lock, command, "Its Terraform process is still running.")
             self.records.finish(record.terraform_pid)
-        else:
+        elif state == "alive" and record is not None:
             why = (
                 f"It is a live run on this machine (Clouder pid {record.clouder_pid}, Terraform pid "
                 f"{record.terraform_pid}); wait for it."
-                if record
-                else "Clouder cannot prove that holder is gone."
             )
+            raise self._locked_error(lock, command, why)
+        else:
+            why = "Clouder cannot prove that holder is gone."
             raise self._locked_error(lock, command, why)
         retry = self._run(args)
         again = locks.parse_lock_info(retry.error_text()) if retry.returncode != 0 else None
