@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
 StackOption = Annotated[
     Path | None,
-    typer.Option("--stack", help="Use this synthesized stack folder instead of synthesizing the spec."),
+    typer.Option(
+        "--stack",
+        envvar="CLOUDER_STACK",
+        help="Use this synthesized stack folder instead of synthesizing the spec.",
+    ),
 ]
 UnlockOption = Annotated[
     str | None,
