@@ -163,3 +163,31 @@ def test_skipping_a_minor_is_refused_with_exit_2(day2_old: Day2) -> None:
     ]
     assert "kubeadm upgrade node" in nodes["w-1"]["planned"]
     assert after_bootstrap(day2, "cp-1") == [] and after_bootstrap(day2, "w-1") == []
+
+
+def test_an_upgrade_killed_mid_worker_resumes_and_runs_every_step_once(day2_small: Day2) -> None:
+    import os
+    import signal
+    import subprocess
+
+    from support.cli import clouder_executable
+
+    day2 = day2_small
+    day2.lab.settings(upgrade_s=0.5)
+    spec_path, mapping = day2.write_files("1.34.1")
+    command = [*clouder_executable(), "upgrade", str(spec_path), *day2.cli_args(mapping)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while "packages kubeadm" not in after_bootstrap(day2, "w-1"):  # w-1 is cordoned, drained, mid-upgrade
+        assert process.poll() is None and time.monotonic() < deadline, "upgrade ended before the kill point"
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert node(day2, "w-1")["spec"].get("unschedulable") is True
+
+    again = run_cli("upgrade", str(spec_path), *day2.cli_args(mapping))
+    assert again.code == 0, again.stdout + again.stderr
+    assert "took over the lock" in again.stderr  # the killed run's lock, its owner provably gone
+    assert after_bootstrap(day2, "cp-1") == CP_FIRST
+    assert after_bootstrap(day2, "w-1") == after_bootstrap(day2, "w-2") == WORKER  # each step exactly once
+    assert all(not node(day2, n)["spec"].get("unschedulable") for n in day2.cluster.nodes)
