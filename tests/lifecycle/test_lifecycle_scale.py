@@ -141,6 +141,24 @@ def test_control_planes_1_to_3_and_back(day2_small: Day2, kubelets: Kubelets, tm
     assert day2.lab.completed("reset") == {"cp-2": 1, "cp-3": 1}
 
 
+def test_a_plan_replacing_other_nodes_is_refused_before_any_drain(day2_small: Day2, tmp_path: Path) -> None:
+    require_binary("terraform", "Terraform >= 1.5 is a prerequisite")
+    from clouder.errors import BadInputError
+
+    day2 = day2_small
+    stack, log = tmp_path / "stack", tmp_path / "vms.log"
+    assert scale(day2, 2, stack, log).ok
+    spec = day2.spec(nodePools=[{"name": "general", "count": 1}])
+    node_stack(stack, day2.cluster, 1, 1, log, worker_prefix="node")  # a changed VM: replaced, not scaled
+    infra = TerraformInfra(Workflow(spec, stack), policy_gate=False, node_types=frozenset({"terraform_data"}))
+    writes = len(day2.api.emulator.writes)
+    with day2.kube() as kube, pytest.raises(BadInputError, match="the plan destroys 2 node VM"):
+        asyncio.run(scale_async(spec, day2.outputs_now(), kube, day2.options(spec), EventLog(), infra))
+    assert len(day2.api.emulator.writes) == writes  # no cordon, no eviction, no delete
+    assert day2.lab.completed("reset") == {}
+    assert [what for _, _, what in vm_log(log)] == ["vm-create"] * 3  # Terraform applied nothing
+
+
 def test_remove_by_name_and_repair_a_node_that_failed_to_join(day2_small: Day2) -> None:
     day2 = day2_small
     spec = day2.spec()

@@ -235,7 +235,9 @@ def day2_ha(lab: SshLab, tmp_path: Path) -> Iterator[Day2]:
         stop()
 
 
-def node_stack(folder: Path, cluster: LabCluster, control_planes: int, workers: int, log: Path) -> Path:
+def node_stack(
+    folder: Path, cluster: LabCluster, control_planes: int, workers: int, log: Path, worker_prefix: str = "w"
+) -> Path:
     """A Terraform root standing in for the cluster stack: one ``terraform_data`` per VM (built in, no
     provider needed), counted per group like the stacks count nodes, logging when each is created and
     destroyed, and publishing the outputs contract for these control planes and workers."""
@@ -249,6 +251,7 @@ def node_stack(folder: Path, cluster: LabCluster, control_planes: int, workers: 
         return {
             "count": count,
             "input": prefix + "-${count.index + 1}",
+            "triggers_replace": prefix,  # another prefix stands for a changed VM (image, size): replaced
             "provisioner": [
                 {"local-exec": {"command": record.format(what="create")}},
                 {"local-exec": {"when": "destroy", "command": record.format(what="destroy")}},
@@ -271,7 +274,10 @@ def node_stack(folder: Path, cluster: LabCluster, control_planes: int, workers: 
     )
     config = {
         "resource": {
-            "terraform_data": {"control_plane": group("cp", control_planes), "worker": group("w", workers)}
+            "terraform_data": {
+                "control_plane": group("cp", control_planes),
+                "worker": group(worker_prefix, workers),
+            }
         },
         "output": {
             **{name: {"value": document[name]["value"]} for name in document if name != "nodes"},
