@@ -19,6 +19,7 @@ from clouder.modules.aws.bastion import Bastion, BastionProps
 from clouder.modules.aws.identities import Identities, IdentitiesProps
 from clouder.modules.aws.network import Network, NetworkProps, ZoneSubnets
 from clouder.modules.aws.nodes import NodeAttributes, Nodes, NodesProps, Placement
+from clouder.modules.aws.provider import use_clouder_provider_constraint
 from clouder.modules.aws.security import Security, SecurityProps
 from clouder.modules.aws.userdata import NodeUserDataProps, bastion_user_data, node_user_data
 from clouder.outputs.contract import CONTRACT_VERSION, OUTPUT_NAMES
@@ -45,7 +46,7 @@ class AwsClusterStack(TerraformStack):
         tags = {"clouder.dev/cluster": name, **aws.tags}
 
         AwsProvider(self, "aws", region=aws.region, default_tags=[AwsProviderDefaultTags(tags=tags)])
-        self.add_override("terraform.required_providers.aws.version", catalog.AWS_PROVIDER_CONSTRAINT)
+        use_clouder_provider_constraint(self)
         self._backend(spec)
 
         self.network = Network(

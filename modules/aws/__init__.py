@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from clouder.modules.aws.identities import Identities, IdentitiesProps
     from clouder.modules.aws.network import Network, NetworkProps, ZoneAttributes, ZoneSubnets
     from clouder.modules.aws.nodes import NodeAttributes, Nodes, NodesProps, Placement
+    from clouder.modules.aws.provider import use_clouder_provider_constraint
     from clouder.modules.aws.security import Rule, Security, SecurityProps
 
 _EXPORTS = {
@@ -40,6 +41,7 @@ _EXPORTS = {
     "Nodes": "nodes",
     "NodesProps": "nodes",
     "Placement": "nodes",
+    "use_clouder_provider_constraint": "provider",
     "Rule": "security",
     "Security": "security",
     "SecurityProps": "security",
@@ -63,6 +65,7 @@ __all__ = [
     "SecurityProps",
     "ZoneAttributes",
     "ZoneSubnets",
+    "use_clouder_provider_constraint",
 ]
 
 
