@@ -85,19 +85,24 @@ def test_node_user_data_pins_every_package_and_names_the_host_from_imds() -> Non
     text = node_user_data(NodeUserDataProps("1.32.9", "ubuntu", [PUBLIC_KEY], role="control-plane"))
     document = yaml.safe_load(text)
     assert text.startswith("#cloud-config\n")
-    assert document["ssh_authorized_keys"] == [PUBLIC_KEY]
+    default, login = document["users"]
+    assert default == "default" and login["name"] == "ubuntu" and login["ssh_authorized_keys"] == [PUBLIC_KEY]
     assert document["preserve_hostname"] is True
     assert document["runcmd"] == [[PREPARE_SCRIPT_PATH]]
     script = shell_scripts(text)[PREPARE_SCRIPT_PATH]
-    assert 'KUBERNETES_PACKAGE_VERSION="1.32.9-1.1"' in script
-    assert 'KUBERNETES_CHANNEL="v1.32"' in script
-    assert f'CONTAINERD_PACKAGE_VERSION="{catalog.CONTAINERD_PACKAGE_VERSION}"' in script
-    assert f'KUBERNETES_KEY_FINGERPRINT="{catalog.KUBERNETES_APT_KEY_FINGERPRINT}"' in script
-    assert "apt-mark hold kubelet kubeadm kubectl" in script
+    assert "KUBERNETES_PACKAGE_VERSION=1.32.9-1.1\n" in script
+    assert "KUBERNETES_REPOSITORY=https://pkgs.k8s.io/core:/stable:/v1.32/deb/\n" in script
+    assert f"CONTAINERD_VERSION='{catalog.CONTAINERD_PACKAGE_VERSION}'\n" in script
+    assert f"KUBERNETES_KEY_FINGERPRINT={catalog.KUBERNETES_APT_KEY_FINGERPRINT}\n" in script
+    assert "PAUSE_IMAGE=registry.k8s.io/pause:3.10\n" in script
+    assert "kubelet kubeadm kubectl" in script and "apt-mark hold" in script
     assert not re.search(r"[=:]latest\b", script), "no package or image is unpinned"
     assert "| bash" not in script and "| sh" not in script
-    # IMDSv2: a token first, then the metadata call carries it.
-    assert "X-aws-ec2-metadata-token-ttl-seconds" in script and "imds local-hostname" in script
+    # The host is named first, from instance metadata, with an IMDSv2 token.
+    main = script[script.index("\nmain() {") :]
+    assert main.index("host_setup") < main.index("prepare_kernel") < main.index("install_packages")
+    assert "hostnamectl set-hostname" in script[: script.index("\nmain() {")]
+    assert "X-aws-ec2-metadata-token-ttl-seconds" in script and "meta-data/local-hostname" in script
     files = {f["path"]: f["content"] for f in document["write_files"]}
     assert files["/etc/modules-load.d/clouder-kubernetes.conf"] == "overlay\nbr_netfilter\n"
     assert "net.ipv4.ip_forward = 1" in files["/etc/sysctl.d/90-clouder-kubernetes.conf"]
