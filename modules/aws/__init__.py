@@ -9,7 +9,7 @@ Each construct takes a typed props dataclass and exposes typed attributes, as AW
     network.vpc_id, network.private_subnet_ids
 
 The constructs load the AWS provider bindings (seconds, hundreds of MB), so this package imports them
-lazily: ``clouder.modules.aws.userdata`` and the policy documents stay cheap to import.
+lazily: ``clouder.modules.aws.userdata`` and ``checkov_allowlist`` stay cheap to import.
 """
 
 from __future__ import annotations
