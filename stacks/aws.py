@@ -147,7 +147,6 @@ class AwsClusterStack(TerraformStack):
                             container_checkpointing=spec.kubernetes.container_checkpointing,
                         )
                     ),
-                    labels=pool.labels,
                 ),
             )
             for pool in spec.node_pools

@@ -60,7 +60,6 @@ class NodesProps:
     instance_profile_name: str | None
     user_data: str  # the cloud-config document (plain text; encoded here)
     public_ip: bool = False
-    labels: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
