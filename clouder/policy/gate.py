@@ -12,7 +12,10 @@ from clouder.policy.config import config_files, resources
 from clouder.policy.rules import check_config
 from clouder.spec.model import ClusterSpec
 
-STACK_ALLOWLISTS = {"aws": "clouder.modules.aws.checkov_allowlist"}
+STACK_ALLOWLISTS = {
+    "aws": "clouder.modules.aws.checkov_allowlist",
+    "azure": "clouder.modules.azure.checkov_allowlist",
+}
 
 
 @dataclass(frozen=True)

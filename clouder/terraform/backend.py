@@ -43,6 +43,7 @@ def backend_block(spec: ClusterSpec, work: Path) -> dict[str, Any]:
             "storage_account_name": state.storage_account_name,
             "container_name": state.container_name,
             "key": state.key,
+            "use_azuread_auth": True,
         }
     }
 

@@ -115,3 +115,16 @@ def test_clouders_own_policy_rules_catch_a_world_open_ssh_rule(
     (tmp_path / "cdk.tf.json").write_text(json.dumps(doc))
     report = run_gate(azure_stacks["minimal"].spec, tmp_path, use_checkov=False)
     assert "CLOUDER_WORLD_OPEN_ADMIN_PORT" in {f.check for f in report.findings}
+
+
+def test_policy_gate_lets_the_azure_stacks_through(azure_stacks: dict[str, AzureStack]) -> None:
+    """`clouder plan/apply` runs this gate: the stack's own allowlist must reach it for Azure too."""
+    from clouder.policy.gate import run_gate, stack_allowlist
+
+    require_binary("checkov", "pip install 'clouder[policy]'")
+    assert "CKV_AZURE_119" in stack_allowlist("azure")
+    stack = azure_stacks["minimal"]
+    report = run_gate(stack.spec, stack.path.parent)
+    assert report.checkov, "checkov ran inside the gate"
+    assert any(f.check == "CKV_AZURE_119" for f in report.allowed), "the bastion NIC finding is accepted"
+    assert report.blocking == [], [f.render() for f in report.blocking]
