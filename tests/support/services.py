@@ -97,6 +97,7 @@ def emulate_outputs(tmp: Path, outputs: Any, kubernetes_version: str) -> tuple[A
     from support.clusters import CCM_WORKLOADS, _seed_system
     from support.kubeapi import start
 
+    tmp.mkdir(parents=True, exist_ok=True)
     api, stop = start(tmp, git_version=f"v{kubernetes_version}")
     for node in outputs.nodes:
         api.add_node(node.name, node.role)
