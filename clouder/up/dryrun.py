@@ -67,9 +67,11 @@ def planned_outputs(spec: ClusterSpec) -> ClusterOutputs:
             "node_role_arn": "arn:aws:iam::000000000000:role/node",
         }  # fmt: skip
     else:
-        cloud = {key: "planned" for key in ("tenant_id", "subscription_id", "resource_group", "vnet_name",
-                                            "vnet_resource_group", "subnet_name", "security_group_name",
-                                            "route_table_name", "identity_client_id")}  # fmt: skip
+        zero = "00000000-0000-0000-0000-000000000000"
+        names = ("resource_group", "vnet_name", "vnet_resource_group", "subnet_name", "security_group_name",
+                 "route_table_name")  # fmt: skip
+        cloud = {key: f"planned-{key.replace('_', '-')}" for key in names}
+        cloud.update(tenant_id=zero, subscription_id=zero, identity_client_id=zero)
         cloud.update(cloud="azure", location=spec.region)
     values = {"contract_version": "1", "cluster_name": spec.name, "nodes": nodes, "ssh": ssh, "cloud": cloud,
               "api_endpoint": {"host": f"planned-api.{spec.name}", "port": 6443}}  # fmt: skip
