@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from clouder.catalog.charts import CHARTS
 from clouder.catalog.regions import AWS_REGIONS, AZURE_LOCATIONS, AZURE_ZONES, aws_zones
 from clouder.catalog.services import RUNTIME_PLANE
 from clouder.errors import Problem
@@ -200,6 +201,12 @@ def _services(spec: ClusterSpec) -> Iterator[Problem]:
                 f"{name!r} is a built-in service.",
                 f"Override it under services.overrides.{name} instead.",
             )
+        elif name in ADDON_RELEASES:
+            yield Problem(
+                f"services.custom[{index}].name",
+                f"{name!r} is the name of a cluster add-on release.",
+                "Pick another name: releases share one inventory namespace.",
+            )
         elif name == RUNTIME_PLANE:
             yield Problem(
                 f"services.custom[{index}].name",
@@ -221,6 +228,8 @@ def _services(spec: ClusterSpec) -> Iterator[Problem]:
         yield Problem("services.custom", f"dependency cycle: {' -> '.join(cycle)}.", "Break the cycle.")
 
 
+# Clouder's own add-on releases (charts and the objects it builds itself) share the release inventory.
+ADDON_RELEASES = {*CHARTS, "storage-classes", "azure-cloud-config", "nodes-initialized"}
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 
 

@@ -142,6 +142,8 @@ def test_runtime_plane_guardrails_are_written_out_and_valid() -> None:
         ({"runtime": {"nodePool": "general"}}, "runtime.nodePool"),  # a pool without a NoSchedule taint
         ({"services": {"custom": [{"name": RUNTIME_PLANE, "chart": "x", "repository": "https://x.test",
                                    "version": "1.0.0", "namespace": "x"}]}}, "services.custom[0].name"),
+        ({"services": {"custom": [{"name": "cilium", "chart": "x", "repository": "https://x.test",
+                                   "version": "1.0.0", "namespace": "x"}]}}, "services.custom[0].name"),
     ],
 )  # fmt: skip
 def test_runtime_and_service_rules_name_the_field(changes: dict[str, object], path: str) -> None:
