@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from clouder.up.pipeline import UpReport
 
 SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
-StackOpt = Annotated[Path | None, typer.Option("--stack", help="A synthesized stack folder to use as is.")]
+StackOpt = Annotated[
+    Path | None,
+    typer.Option("--stack", envvar="CLOUDER_STACK", help="A synthesized stack folder to use as is."),
+]
 ApproveOpt = Annotated[
     bool,
     typer.Option("--approve", help="Approve destroying/replacing control planes, volumes or the network."),
