@@ -164,7 +164,9 @@ def _identity_of(pid: int) -> str | None:
     root = next((Path(a.removeprefix("-chdir=")) for a in args if a.startswith("-chdir=")), cwd)
     root = root if root.is_absolute() else cwd / root
     data = next((e.removeprefix("TF_DATA_DIR=") for e in environ if e.startswith("TF_DATA_DIR=")), None)
-    return state_identity(root, Path(data) if data else None)
+    found = state_identity(root, Path(data) if data else None)
+    # An uninitialised root works on the default local state, which cannot be a remote state's lock.
+    return found or json.dumps(["local", [str(root / "terraform.tfstate"), None, None, None, None]])
 
 
 def terraforms_started_before(epoch: float) -> list[int]:

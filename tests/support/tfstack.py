@@ -12,7 +12,8 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -181,12 +182,27 @@ class Cli:
 
     env: dict[str, str]
     cwd: Path
+    started: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-c", "from clouder.cli import main; main()", *args],
             env=self.env, cwd=self.cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
+        self.started.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        """SIGTERM what is still running (Clouder forwards it: Terraform stops cleanly), then wait."""
+        running = [proc for proc in self.started if proc.poll() is None]
+        for proc in running:
+            proc.terminate()
+        for proc in running:
+            try:
+                proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
 
     def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         proc = self.start(*args)
@@ -197,24 +213,28 @@ class Cli:
 @pytest.fixture
 def tf_cli(
     tmp_path: Path, moto_server: MotoServer, terraform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Cli:
+) -> Iterator[Cli]:
     """The CLI with terraform (provider mirror), moto credentials and a private work folder."""
     work = tmp_path / "work"
     env = {**os.environ, **terraform_env, **moto_server.env(), "CLOUDER_WORK_DIR": str(work)}
     env.pop("AWS_ENDPOINT_URL", None)  # the provider reaches moto only through the override file
     monkeypatch.setenv("CLOUDER_WORK_DIR", str(work))
-    return Cli(env=env, cwd=tmp_path)
+    cli = Cli(env=env, cwd=tmp_path)
+    try:
+        yield cli
+    finally:
+        cli.stop_all()
 
 
 def remote_state(cli: Cli, moto: MotoServer) -> Cli:
     """The CLI with the test-only ``-backend-config`` that points an S3 backend at moto."""
     config = backend_config_file(cli.cwd / "moto-backend.hcl", moto)
-    return Cli(env={**cli.env, "CLOUDER_BACKEND_CONFIG": str(config)}, cwd=cli.cwd)
+    return Cli(env={**cli.env, "CLOUDER_BACKEND_CONFIG": str(config)}, cwd=cli.cwd, started=cli.started)
 
 
 def operator(cli: Cli, name: str) -> Cli:
     """The same CLI as another operator: own work folder (another machine's local files)."""
-    return Cli(env={**cli.env, "CLOUDER_WORK_DIR": str(cli.cwd / name)}, cwd=cli.cwd)
+    return Cli(env={**cli.env, "CLOUDER_WORK_DIR": str(cli.cwd / name)}, cwd=cli.cwd, started=cli.started)
 
 
 def wait_for_log(path: Path, text: str, proc: subprocess.Popen[str], timeout: float = 300) -> None:
