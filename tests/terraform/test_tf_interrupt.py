@@ -152,3 +152,30 @@ def test_sigkill_of_clouder_lets_terraform_stop_cleanly(
     todo = [(c["address"], c["action"]) for c in json.loads(rerun.stdout)["changes"]]
     assert todo in ([("terraform_data.pause", "create")], [("terraform_data.pause", "replace")])
     _assert_state_matches_moto(cli, work, moto_server, cluster)
+
+
+def test_orphans_deleted_when_asked(tf_cli: Cli, moto_server: MotoServer, tmp_path: Path) -> None:
+    cluster = unique("del")
+    stack = write_stack(tmp_path / "stack", aws_stack(cluster, extra_groups=2), moto_server)
+    spec = str(write_spec(tmp_path / "spec.yaml", cluster))
+    ec2 = boto(moto_server, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    lost = []  # what a killed apply leaves: tagged resources the (empty) state does not know
+    for index in range(2):
+        address = f"aws_security_group.extra_{index}"
+        tags = [
+            {"Key": "clouder.dev/cluster", "Value": cluster},
+            {"Key": "clouder.dev/address", "Value": address},
+        ]
+        lost.append(ec2.create_security_group(
+            GroupName=f"{cluster}-extra-{index}", Description="extra", VpcId=vpc,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
+        )["GroupId"])  # fmt: skip
+    cli = Cli(env={**tf_cli.env, "AWS_ENDPOINT_URL": moto_server.url}, cwd=tf_cli.cwd, started=tf_cli.started)
+    planned = cli.run("plan", spec, "--stack", str(stack), "--delete-orphans", "-o", "json")
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads(planned.stdout)["counts"]["create"] == 6
+    left = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": lost}])["SecurityGroups"]
+    assert left == []
+    events = (tmp_path / "work" / cluster / "events.jsonl").read_text()
+    assert "deleted 2: aws_security_group.extra_0, aws_security_group.extra_1" in events
