@@ -170,14 +170,14 @@ def change_hash(changes: list[Any], outputs: dict[str, Any], destroy_plan: bool)
 def _action(actions: list[str], importing: bool) -> Action | None:
     if set(actions) == {"create", "delete"}:
         return "replace"
+    if importing:  # adopting an existing resource, possibly with an in-place update
+        return "import"
     if actions == ["create"]:
         return "create"
     if actions == ["update"]:
         return "update"
     if actions == ["delete"]:
         return "delete"
-    if importing:
-        return "import"
     return None
 
 
