@@ -133,8 +133,9 @@ def main() -> None:
           f"ratio {med['clouder'] / med['floor']:.2f}x (goal <= 1.3x)  [median of {runs}]")  # fmt: skip
     print(f"scale: 200 nodes {large_median:.1f} s vs 3 nodes {med['clouder']:.1f} s, "
           f"ratio {large_median / med['clouder']:.2f}x (goal <= 1.5x)")  # fmt: skip
-    print(f"rss:   200 nodes peak {max(rss['large']) / mib:.0f} MiB (goal <= 1024 MiB), "
-          f"3 nodes peak {max(rss['small']) / mib:.0f} MiB, floor (3 nodes) {max(rss['floor']) / mib:.0f} MiB")  # fmt: skip
+    peaks = {kind: max(values) / mib for kind, values in rss.items()}
+    print(f"rss:   200 nodes peak {peaks['large']:.0f} MiB (goal <= 1024 MiB), "
+          f"3 nodes peak {peaks['small']:.0f} MiB, floor (3 nodes) {peaks['floor']:.0f} MiB")  # fmt: skip
 
 
 if __name__ == "__main__":
