@@ -278,9 +278,20 @@ def down(spec: ClusterSpec, options: DownOptions, events: EventLog) -> UpReport:
         except ClouderError as exc:
             events.emit(Event("down", "services", "info", detail=f"cluster unreachable, left as is: {exc}"))
             return None
+        from clouder.lifecycle.teardown import release_cloud_resources
+
         with kube:
             removed = uninstall(kube, spec, options.timeout)
-        return f"uninstalled {len(removed)} services"
+            # what controllers made in the cloud (load balancers, volumes) must go before the network can
+            released = release_cloud_resources(kube, spec, options.timeout, events=events)
+        if not released.ok:
+            raise ClouderError(
+                f"still in the cloud after {options.timeout:.0f} s: {', '.join(released.remaining)}",
+                "Check their controllers' logs, then run `clouder down` again.",
+            )
+        return f"uninstalled {len(removed)} services; released {len(released.deleted)} cloud resources" + (
+            f", kept {len(released.retained)} retained volumes" if released.retained else ""
+        )
 
     def destroy() -> str | None:
         saved = state["saved"]

@@ -146,9 +146,21 @@ def test_up_status_check_down_on_the_aws_example(
         code, _, err = clouder("down", str(spec), *where)
         assert code == 1 and "needs approval" in err
         assert api.emulator.get("Deployment", "iam", "clouder-iam") is not None
+        # a user's own LoadBalancer Service: its cloud load balancer must be released before the network goes
+        api.emulator.put({"apiVersion": "v1", "kind": "Service",
+                          "metadata": {"name": "user-lb", "namespace": "default"},
+                          "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})  # fmt: skip
         code, out, err = clouder("down", str(spec), *where, "--approve", "--timeout", "10")
         assert code == 0, out + err[-3000:]
         assert api.emulator.get("Service", "ingress-nginx-controller", "ingress") is None
+        assert api.emulator.get("Service", "user-lb", "default") is None
+        events_file = work / "reh-aws" / "events.jsonl"
+        journal = [json.loads(line) for line in events_file.read_text().splitlines()]
+        released = next(
+            i for i, e in enumerate(journal) if e["stage"] == "teardown" and "user-lb" in e["detail"]
+        )
+        destroy = next(i for i, e in enumerate(journal) if e["stage"] == "down" and e["phase"] == "destroy")
+        assert released < destroy, "the load balancer is released before Terraform destroys anything"
     finally:
         stop()
     ec2 = boto(moto_server, "ec2")
