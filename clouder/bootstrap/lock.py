@@ -66,6 +66,11 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _guarded(path: str, script: str) -> str:
+    """``script`` under an flock on the lock's guard file, so heartbeat and release never interleave."""
+    return f"( flock 9; {script} ) 9>{path}.guard"
+
+
 class RemoteLock:
     def __init__(
         self, pool: SshPool, node: Node, state_dir: str, heartbeat_s: float, stale_after_s: float
@@ -139,9 +144,11 @@ class RemoteLock:
 
     async def _heartbeat(self) -> None:
         path = shlex.quote(self.path)
-        script = (
+        # under the guard: a beat still in flight when release() runs cannot write the lock back afterwards
+        script = _guarded(
+            path,
             f"if grep -q {self.run_id} {path}; then cat > {path}.new && mv {path}.new {path} && echo OURS; "
-            f"else cat {path} 2>/dev/null; fi"
+            f"else cat {path} 2>/dev/null; fi",
         )
         while self.lost_to is None:
             await asyncio.sleep(self.heartbeat_s)
@@ -177,7 +184,7 @@ class RemoteLock:
         path = shlex.quote(self.path)
         with contextlib.suppress(ClouderError):
             await (await self._shell()).run(
-                f"grep -q {self.run_id} {path} && rm -f {path}",
+                _guarded(path, f"grep -q {self.run_id} {path} && rm -f {path}"),
                 label="release the bootstrap lock",
                 check=False,
             )
