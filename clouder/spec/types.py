@@ -24,6 +24,7 @@ class SpecModel(BaseModel):
         extra="forbid",
         frozen=True,
         validate_default=True,
+        defer_build=True,
     )
 
 
