@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clouder.catalog import aws as catalog
 from clouder.modules.common import userdata as common
 from clouder.modules.common.userdata import (
     PREPARE_SCRIPT_PATH,
     PREPARED_MARKER,
-    AptRepository,
-    NodePackages,
+    node_packages,
     shell_scripts,
 )
 
@@ -41,23 +39,6 @@ class NodeUserDataProps:
     role: str = "worker"
     pool: str = "default"
     container_checkpointing: bool = False  # install CRIU for the kubelet's checkpoint API
-
-
-def node_packages(kubernetes_version: str) -> NodePackages:
-    """What an AWS node installs for a pinned Kubernetes release (pins from ``clouder.catalog.aws``)."""
-    return NodePackages(
-        kubernetes_version=kubernetes_version,
-        kubernetes_package_revision=catalog.KUBERNETES_PACKAGE_REVISION,
-        kubernetes_key_fingerprint=catalog.KUBERNETES_APT_KEY_FINGERPRINT,
-        containerd_package=catalog.CONTAINERD_PACKAGE,
-        containerd_version=catalog.CONTAINERD_PACKAGE_VERSION,
-        containerd_repository=AptRepository(
-            catalog.CONTAINERD_APT_SOURCE,
-            catalog.CONTAINERD_APT_KEY_URL,
-            catalog.CONTAINERD_APT_KEY_FINGERPRINT,
-        ),
-        pause_image=catalog.pause_image(kubernetes_version),
-    )
 
 
 def node_user_data(props: NodeUserDataProps) -> str:

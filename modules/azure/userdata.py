@@ -6,32 +6,13 @@ the shared document needs no host setup and no login section here.
 
 from __future__ import annotations
 
-from clouder.catalog import azure as catalog
 from clouder.modules.common.userdata import (
-    AptRepository,
     BastionUserDataProps,
-    NodePackages,
     NodeUserDataProps,
     bastion_user_data,
+    node_packages,
     node_user_data,
 )
-
-
-def node_packages(kubernetes_version: str) -> NodePackages:
-    """What an Azure node installs for a pinned Kubernetes release (pins from ``clouder.catalog.azure``)."""
-    return NodePackages(
-        kubernetes_version=kubernetes_version,
-        kubernetes_package_revision=catalog.KUBERNETES_PACKAGE_REVISION,
-        kubernetes_key_fingerprint=catalog.KUBERNETES_APT_KEY_FINGERPRINT,
-        containerd_package=catalog.CONTAINERD_PACKAGE,
-        containerd_version=catalog.CONTAINERD_PACKAGE_VERSION,
-        containerd_repository=AptRepository(
-            catalog.CONTAINERD_APT_SOURCE,
-            catalog.CONTAINERD_APT_KEY_URL,
-            catalog.CONTAINERD_APT_KEY_FINGERPRINT,
-        ),
-        pause_image=catalog.pause_image(kubernetes_version),
-    )
 
 
 def node_custom_data(

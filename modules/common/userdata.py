@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from clouder.catalog import nodes as catalog
+
 PREPARE_SCRIPT_PATH = "/usr/local/sbin/clouder-prepare-node"
 NODE_PACKAGES_PATH = "/usr/local/sbin/clouder-node-packages"  # used by `clouder upgrade` (clouder.lifecycle)
 # The container checkpoint API needs CRIU on the node (from the distribution's archive).
@@ -58,6 +60,23 @@ class NodePackages:
     @property
     def kubernetes_package_version(self) -> str:
         return f"{self.kubernetes_version}-{self.kubernetes_package_revision}"
+
+
+def node_packages(kubernetes_version: str) -> NodePackages:
+    """What a node installs for a pinned Kubernetes release (the shared pins of ``clouder.catalog.nodes``)."""
+    return NodePackages(
+        kubernetes_version=kubernetes_version,
+        kubernetes_package_revision=catalog.KUBERNETES_PACKAGE_REVISION,
+        kubernetes_key_fingerprint=catalog.KUBERNETES_APT_KEY_FINGERPRINT,
+        containerd_package=catalog.CONTAINERD_PACKAGE,
+        containerd_version=catalog.CONTAINERD_PACKAGE_VERSION,
+        containerd_repository=AptRepository(
+            catalog.CONTAINERD_APT_SOURCE,
+            catalog.CONTAINERD_APT_KEY_URL,
+            catalog.CONTAINERD_APT_KEY_FINGERPRINT,
+        ),
+        pause_image=catalog.pause_image(kubernetes_version),
+    )
 
 
 @dataclass(frozen=True)
