@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.cli.app import Format, OutputOption, emit_json, emit_report, output_format
+from clouder.cli.options import KubeconfigOpt, MirrorOpt, OutputsOpt, ReadinessPollOpt, SpecArg
 from clouder.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -17,23 +18,7 @@ if TYPE_CHECKING:
     from clouder.observe.events import Event, EventLog
     from clouder.spec.model import ClusterSpec
 
-SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
-OutputsOpt = Annotated[
-    Path | None, typer.Option("--outputs", help="Outputs contract (default: the cluster's outputs.json).")
-]
-KubeconfigOpt = Annotated[
-    Path | None, typer.Option("--kubeconfig", help="Admin kubeconfig (default: the one bootstrap fetched).")
-]
-MirrorOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--chart-mirror", envvar="CLOUDER_CHART_MIRROR", help="Pull every chart from this repository."
-    ),
-]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each step to be ready.")]
-PollOpt = Annotated[
-    float, typer.Option("--poll-interval", hidden=True, help="Seconds between readiness polls.")
-]
 
 
 def _context(spec_path: Path, outputs: Path | None) -> AddonContext:
@@ -88,7 +73,7 @@ def addons(
     kubeconfig: KubeconfigOpt = None,
     chart_mirror: MirrorOpt = None,
     timeout: TimeoutOpt = 600.0,
-    poll_interval: PollOpt = 2.0,
+    poll_interval: ReadinessPollOpt = 2.0,
     break_lock: Annotated[
         bool, typer.Option("--break-lock", help="Take over the add-ons lease of a run that is gone.")
     ] = False,
@@ -108,12 +93,7 @@ def addons(
         lease.held(kube, "clouder-addons", break_lock=break_lock),
     ):
         report = run_addons(kube, ctx, settings, log)
-    if fmt is Format.json:
-        emit_json(report.as_dict())
-    else:
-        _summary(report)
-    if not report.ok:
-        raise typer.Exit(1)
+    emit_report(report, fmt, _summary)
 
 
 def _summary(report: AddonsReport) -> None:
@@ -160,7 +140,7 @@ def check(
     outputs: OutputsOpt = None,
     kubeconfig: KubeconfigOpt = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds each probe may take.")] = 180.0,
-    poll_interval: PollOpt = 2.0,
+    poll_interval: ReadinessPollOpt = 2.0,
     output: OutputOption = None,
 ) -> None:
     """Smoke-test the cluster: nodes, system pods, default StorageClass + PVC, LoadBalancer, DNS."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 
@@ -60,6 +61,28 @@ def output_format(override: Format | None) -> Format:
 
 def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
+
+
+class Report(Protocol):
+    """What a command's report gives: whether it went well, and itself as JSON."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+ReportT = TypeVar("ReportT", bound=Report)
+
+
+def emit_report(report: ReportT, fmt: Format, summary: Callable[[ReportT], None]) -> None:
+    """Print a report as JSON or as its text ``summary``; exit 1 when it is not ok."""
+    if fmt is Format.json:
+        emit_json(report.as_dict())
+    else:
+        summary(report)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def emit_error(error: ClouderError) -> None:

@@ -8,30 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.cli.app import Format, OutputOption, emit_report, output_format
+from clouder.cli.options import KubeconfigOpt, MirrorOpt, OutputsOpt, ReadinessPollOpt, SpecArg
 
 if TYPE_CHECKING:
     from clouder.observe.events import Event
     from clouder.outputs import ClusterOutputs
     from clouder.services.rollout import RolloutReport
     from clouder.spec.model import ClusterSpec
-
-SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
-OutputsOpt = Annotated[
-    Path | None, typer.Option("--outputs", help="Outputs contract (default: the cluster's outputs.json).")
-]
-KubeconfigOpt = Annotated[
-    Path | None, typer.Option("--kubeconfig", help="Admin kubeconfig (default: the one bootstrap fetched).")
-]
-MirrorOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--chart-mirror", envvar="CLOUDER_CHART_MIRROR", help="Pull every chart from this repository."
-    ),
-]
-PollOpt = Annotated[
-    float, typer.Option("--poll-interval", hidden=True, help="Seconds between readiness polls.")
-]
 
 
 def progress(event: Event) -> None:
@@ -88,7 +72,7 @@ def rollout(
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Seconds each service may take (default: its own).")
     ] = None,
-    poll_interval: PollOpt = 2.0,
+    poll_interval: ReadinessPollOpt = 2.0,
     output: OutputOption = None,
 ) -> None:
     """Roll out the system and core services along their dependencies; re-run to resume."""
@@ -114,12 +98,7 @@ def rollout(
         report = run_rollout(
             lambda: Kube.from_kubeconfig(path, log.redactor), loaded, contract, settings, log
         )
-    if fmt is Format.json:
-        emit_json(report.as_dict())
-    else:
-        print_report(report)
-    if not report.ok:
-        raise typer.Exit(1)
+    emit_report(report, fmt, print_report)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.cli.app import Format, OutputOption, emit_json, emit_report, output_format
+from clouder.cli.options import CommandOpt, ConnectOpt, SpecArg, SshAllowOpt, SshMapOpt
 from clouder.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from clouder.up.dryrun import DryRunReport
     from clouder.up.pipeline import UpReport
 
-SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
 StackOpt = Annotated[
     Path | None,
     typer.Option("--stack", envvar="CLOUDER_STACK", help="A synthesized stack folder to use as is."),
@@ -120,15 +120,10 @@ def up(
     skip_check: Annotated[
         bool, typer.Option("--skip-check", help="Do not run `clouder check` at the end.")
     ] = False,
-    ssh_map: Annotated[
-        Path | None,
-        typer.Option("--ssh-map", help="Rehearsals: JSON of node name -> address actually dialled."),
-    ] = None,
-    ssh_allow: Annotated[
-        list[str] | None, typer.Option("--ssh-allow", help="Refuse SSH to addresses outside these CIDRs.")
-    ] = None,
-    connect_timeout: Annotated[float, typer.Option(help="Seconds to connect and log in.")] = 15.0,
-    command_timeout: Annotated[float, typer.Option(help="Seconds one remote command may take.")] = 600.0,
+    ssh_map: SshMapOpt = None,
+    ssh_allow: SshAllowOpt = None,
+    connect_timeout: ConnectOpt = 15.0,
+    command_timeout: CommandOpt = 600.0,
     attempts: Annotated[int, typer.Option(help="SSH connection attempts per host.")] = 4,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds each add-on step may take.")] = 600.0,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Services rolled out at once.")] = 10,
@@ -157,13 +152,7 @@ def up(
         _ssh(ssh_map, ssh_allow, (connect_timeout, command_timeout, attempts)),
         timeout, poll_interval, parallel, until, not skip_check, service_timeout,
     )  # fmt: skip
-    report = run_up(loaded, options, log)
-    if fmt is Format.json:
-        emit_json(report.as_dict())
-    else:
-        _summary(report)
-    if not report.ok:
-        raise typer.Exit(1)
+    emit_report(run_up(loaded, options, log), fmt, _summary)
 
 
 def _summary(report: UpReport) -> None:
@@ -189,13 +178,7 @@ def _dry_run(spec: ClusterSpec, stack: Path | None, mirror: str | None, log: Eve
     from clouder.cli.rollout_cmd import read_outputs
     from clouder.up.dryrun import whole_plan
 
-    report = whole_plan(spec, stack, read_outputs(spec, None), mirror, log)
-    if fmt is Format.json:
-        emit_json(report.as_dict())
-    else:
-        _print_plan(report)
-    if not report.ok:
-        raise typer.Exit(1)
+    emit_report(whole_plan(spec, stack, read_outputs(spec, None), mirror, log), fmt, _print_plan)
 
 
 def _print_plan(report: DryRunReport) -> None:
