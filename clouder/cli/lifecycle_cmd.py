@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.cli.options import (
+    CommandOpt,
+    ConnectOpt,
+    KubeconfigOpt,
+    OutputsOpt,
+    SpecArg,
+    SshAllowOpt,
+    SshMapOpt,
+)
 from clouder.errors import BadInputError, ClouderError
 
 if TYPE_CHECKING:
+    from typing import TypeVarTuple
+
+    from clouder.kube.client import Kube
     from clouder.lifecycle.session import LifecycleOptions, LifecycleReport
     from clouder.observe.events import Event, EventLog
     from clouder.outputs import ClusterOutputs
     from clouder.spec.model import ClusterSpec
 
-SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
-OutputsOpt = Annotated[
-    Path | None, typer.Option("--outputs", help="Outputs contract (default: the cluster's outputs.json).")
-]
-KubeconfigOpt = Annotated[
-    Path | None, typer.Option("--kubeconfig", help="Admin kubeconfig (default: the one bootstrap fetched).")
-]
+    Args = TypeVarTuple("Args")
+
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Probe the nodes; print what each would get.")]
 BreakLockOpt = Annotated[
     bool, typer.Option("--break-lock", help="Take over a stale cluster lock (only if no run is active).")
@@ -33,16 +42,7 @@ SkipChecksOpt = Annotated[
 ]
 CheckTimeoutOpt = Annotated[float, typer.Option("--check-timeout", help="Seconds each smoke probe may take.")]
 PollOpt = Annotated[float, typer.Option("--poll-interval", hidden=True, help="Seconds between API polls.")]
-ConnectOpt = Annotated[float, typer.Option("--connect-timeout", help="Seconds to connect and log in.")]
-CommandOpt = Annotated[float, typer.Option("--command-timeout", help="Seconds one remote command may take.")]
 AttemptsOpt = Annotated[int, typer.Option("--attempts", help="Connection attempts per host (with backoff).")]
-SshMapOpt = Annotated[
-    Path | None,
-    typer.Option("--ssh-map", help="Rehearsals: JSON of node name -> address actually dialled."),
-]
-SshAllowOpt = Annotated[
-    list[str] | None, typer.Option("--ssh-allow", help="Refuse SSH to addresses outside these CIDRs.")
-]
 
 
 def _progress(event: Event) -> None:
@@ -66,9 +66,27 @@ def _load(spec_path: Path, outputs: Path | None) -> tuple[ClusterSpec, ClusterOu
     return spec, read_outputs_file(source)
 
 
-def _options(
-    spec: ClusterSpec,
+@dataclass(frozen=True)
+class _Day2:
+    """A day-2 command ready to act: how it prints, the cluster, its outputs, the options and the log."""
+
+    fmt: Format
+    spec: ClusterSpec
+    contract: ClusterOutputs
+    options: LifecycleOptions
+    events: EventLog
+
+    def kube(self) -> Kube:
+        from clouder.kube.client import Kube
+
+        return Kube.from_kubeconfig(self.options.kubeconfig, self.events.redactor)
+
+
+def _start(
+    spec_path: Path,
+    outputs: Path | None,
     kubeconfig: Path | None,
+    output: Format | None,
     *,
     dry_run: bool,
     break_lock: bool,
@@ -80,13 +98,16 @@ def _options(
     attempts: int,
     ssh_map: Path | None,
     ssh_allow: list[str] | None,
-) -> LifecycleOptions:
+) -> _Day2:
+    """Load the spec and its outputs contract, build the options from the CLI's, open the event log."""
     import dataclasses
 
     from clouder.bootstrap.options import parse_networks
     from clouder.cli.bootstrap_cmd import _address_map
     from clouder.lifecycle.session import default_options
 
+    fmt = output_format(output)
+    spec, contract = _load(spec_path, outputs)
     options = default_options(
         spec,
         kubeconfig,
@@ -108,7 +129,23 @@ def _options(
         address_map=_address_map(ssh_map),
         allowed_networks=networks,
     )
-    return dataclasses.replace(options, bootstrap=dataclasses.replace(options.bootstrap, ssh=ssh))
+    options = dataclasses.replace(options, bootstrap=dataclasses.replace(options.bootstrap, ssh=ssh))
+    return _Day2(fmt, spec, contract, options, _events(spec, fmt))
+
+
+def _run_on_nodes(
+    day2: _Day2,
+    operation: Callable[
+        [ClusterSpec, ClusterOutputs, Kube, LifecycleOptions, EventLog, *Args],
+        Coroutine[Any, Any, LifecycleReport],
+    ],
+    *args: *Args,
+) -> None:
+    """Connect to the cluster, run the async ``operation`` (with ``args`` after the usual five) to its
+    report, and print that."""
+    with day2.kube() as kube:
+        report = _run_async(operation(day2.spec, day2.contract, kube, day2.options, day2.events, *args))
+    _finish(report, day2.fmt)
 
 
 def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
@@ -182,20 +219,16 @@ def upgrade(
     output: OutputOption = None,
 ) -> None:
     """Upgrade Kubernetes by one minor: control planes first, then workers in batches; resumable."""
-    from clouder.kube.client import Kube
     from clouder.lifecycle.upgrade import upgrade as run_upgrade
 
-    fmt = output_format(output)
-    loaded, contract = _load(spec, outputs)
-    options = _options(
-        loaded, kubeconfig, dry_run=dry_run, break_lock=break_lock, skip_checks=skip_checks,
+    day2 = _start(
+        spec, outputs, kubeconfig, output, dry_run=dry_run, break_lock=break_lock, skip_checks=skip_checks,
         check_timeout=check_timeout, poll_interval=poll_interval, connect_timeout=connect_timeout,
         command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
     )  # fmt: skip
-    events = _events(loaded, fmt)
-    with Kube.from_kubeconfig(options.kubeconfig, events.redactor) as kube:
-        report = run_upgrade(loaded, contract, kube, options, events, to)
-    _finish(report, fmt)
+    with day2.kube() as kube:
+        report = run_upgrade(day2.spec, day2.contract, kube, day2.options, day2.events, to)
+    _finish(report, day2.fmt)
 
 
 def _run_async(coroutine: Any) -> LifecycleReport:
@@ -232,25 +265,19 @@ def scale(
 ) -> None:
     """Scale node pools (and control planes) to the spec: drain and reset removed nodes before Terraform
     destroys their VMs, then join the new ones."""
-    from clouder.kube.client import Kube
     from clouder.lifecycle.infra import TerraformInfra
     from clouder.lifecycle.nodes import scale_async
     from clouder.terraform.stackcache import ensure_stack
     from clouder.terraform.workflow import Workflow
 
-    fmt = output_format(output)
-    loaded, contract = _load(spec, outputs)
-    options = _options(
-        loaded, kubeconfig, dry_run=dry_run, break_lock=break_lock, skip_checks=skip_checks,
+    day2 = _start(
+        spec, outputs, kubeconfig, output, dry_run=dry_run, break_lock=break_lock, skip_checks=skip_checks,
         check_timeout=check_timeout, poll_interval=poll_interval, connect_timeout=connect_timeout,
         command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
     )  # fmt: skip
-    events = _events(loaded, fmt)
-    folder = stack if stack is not None else ensure_stack(loaded)[0]
-    infra = TerraformInfra(Workflow(loaded, folder, events=events), approve, approval_file)
-    with Kube.from_kubeconfig(options.kubeconfig, events.redactor) as kube:
-        report = _run_async(scale_async(loaded, contract, kube, options, events, infra))
-    _finish(report, fmt)
+    folder = stack if stack is not None else ensure_stack(day2.spec)[0]
+    infra = TerraformInfra(Workflow(day2.spec, folder, events=day2.events), approve, approval_file)
+    _run_on_nodes(day2, scale_async, infra)
 
 
 def remove_node(
@@ -269,20 +296,14 @@ def remove_node(
     output: OutputOption = None,
 ) -> None:
     """Cordon, drain, `kubeadm reset` and delete nodes from the cluster, one at a time (VMs stay)."""
-    from clouder.kube.client import Kube
     from clouder.lifecycle.nodes import remove_async
 
-    fmt = output_format(output)
-    loaded, contract = _load(spec, outputs)
-    options = _options(
-        loaded, kubeconfig, dry_run=dry_run, break_lock=break_lock, skip_checks=True,
+    day2 = _start(
+        spec, outputs, kubeconfig, output, dry_run=dry_run, break_lock=break_lock, skip_checks=True,
         check_timeout=0.0, poll_interval=poll_interval, connect_timeout=connect_timeout,
         command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
     )  # fmt: skip
-    events = _events(loaded, fmt)
-    with Kube.from_kubeconfig(options.kubeconfig, events.redactor) as kube:
-        report = _run_async(remove_async(loaded, contract, kube, options, events, names))
-    _finish(report, fmt)
+    _run_on_nodes(day2, remove_async, names)
 
 
 def repair_node(
@@ -302,20 +323,14 @@ def repair_node(
     output: OutputOption = None,
 ) -> None:
     """Repair a node that failed to join: `kubeadm reset`, delete its Node, join it again."""
-    from clouder.kube.client import Kube
     from clouder.lifecycle.nodes import repair_async
 
-    fmt = output_format(output)
-    loaded, contract = _load(spec, outputs)
-    options = _options(
-        loaded, kubeconfig, dry_run=dry_run, break_lock=break_lock, skip_checks=True,
+    day2 = _start(
+        spec, outputs, kubeconfig, output, dry_run=dry_run, break_lock=break_lock, skip_checks=True,
         check_timeout=0.0, poll_interval=poll_interval, connect_timeout=connect_timeout,
         command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
     )  # fmt: skip
-    events = _events(loaded, fmt)
-    with Kube.from_kubeconfig(options.kubeconfig, events.redactor) as kube:
-        report = _run_async(repair_async(loaded, contract, kube, options, events, name, force))
-    _finish(report, fmt)
+    _run_on_nodes(day2, repair_async, name, force)
 
 
 def register(app: typer.Typer) -> None:
