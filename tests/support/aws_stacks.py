@@ -13,47 +13,25 @@ as ``clouder synth`` does:
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from support.synth_stacks import REPO as REPO
+from support.synth_stacks import SynthStack, spec_copy, synthesize
+
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAwsTestKeyAwsTestKeyAwsTestKeyAwsTestKeyAw clouder-test"
 MOTO_AMI = "ami-1e749f67"  # one of the images moto serves by default
 # Direct SSH means nodes with public IPs: a user's choice, so the user accepts it in the spec.
 DIRECT_ALLOWED = {"check": "CKV_AWS_88", "reason": "access.mode direct: nodes are reached on public IPs"}
 
 
-@dataclass(frozen=True)
-class AwsStack:
-    name: str
-    spec: Any  # clouder.spec.model.ClusterSpec
-    path: Path  # the cdk.tf.json
-    doc: dict[str, Any]
-
+class AwsStack(SynthStack):
     @property
     def folder(self) -> Path:
         return self.path.parent
-
-    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
-        return dict(self.doc["resource"].get(kind, {}))
-
-    def one(self, kind: str) -> dict[str, Any]:
-        found = self.resources(kind)
-        assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
-        return next(iter(found.values()))
-
-    def ref(self, kind: str, config: dict[str, Any], attribute: str = "id") -> str:
-        """The ``${kind.name.attribute}`` expression of the resource whose config is ``config``."""
-        for name, candidate in self.resources(kind).items():
-            if candidate is config:
-                return "${" + f"{kind}.{name}.{attribute}" + "}"
-        raise KeyError(f"no {kind} with that config")
 
     def by_tag(self, kind: str, key: str, value: str) -> list[dict[str, Any]]:
         return [r for r in self.resources(kind).values() if r.get("tags", {}).get(key) == value]
@@ -68,27 +46,12 @@ class AwsStack:
 
 def spec_file(directory: Path, example: str, name: str, **changes: Any) -> Path:
     """A copy of an example spec with the test key and ``changes`` (dotted paths) applied."""
-    document = yaml.safe_load((REPO / "examples" / example).read_text())
-    access = document.setdefault("access", {})
-    access.pop("publicKeyPath", None)
-    access["publicKey"] = PUBLIC_KEY
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split(".")
-        node = document
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    path = directory / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
+    return spec_copy(directory / f"{name}.yaml", example, PUBLIC_KEY, **changes)
 
 
 @pytest.fixture(scope="session")
 def aws_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, AwsStack]]:
-    from cdktf import App
-
     from clouder.spec import load_spec
-    from clouder.synth import add_stack
 
     base = tmp_path_factory.mktemp("aws-synth")
     specs_dir = base / "specs"
@@ -108,12 +71,4 @@ def aws_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         ),
     }  # fmt: skip
     specs = {key: load_spec(path) for key, path in files.items()}
-    app = App(outdir=str(base / "out"))
-    for key, spec in specs.items():
-        add_stack(app, spec, stack_id=f"aws-{key}")
-    app.synth()
-    stacks = {}
-    for key, spec in specs.items():
-        path = base / "out" / "stacks" / f"aws-{key}" / "cdk.tf.json"
-        stacks[key] = AwsStack(key, spec, path, json.loads(path.read_text()))
-    yield stacks
+    yield synthesize(specs, base / "out", "aws", AwsStack)

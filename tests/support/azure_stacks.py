@@ -10,41 +10,18 @@ mixed-case resource group name). All three go through ``clouder.synth.add_stack`
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from support.synth_stacks import SynthStack, spec_copy, synthesize
+
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAzureTestKeyAzureTestKeyAzureTestKeyAzur clouder-test"
 
 
-@dataclass(frozen=True)
-class AzureStack:
-    name: str
-    spec: Any  # clouder.spec.model.ClusterSpec
-    path: Path  # the cdk.tf.json
-    doc: dict[str, Any]
-
-    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
-        return dict(self.doc["resource"].get(kind, {}))
-
-    def one(self, kind: str) -> dict[str, Any]:
-        found = self.resources(kind)
-        assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
-        return next(iter(found.values()))
-
-    def ref(self, kind: str, config: dict[str, Any], attribute: str = "id") -> str:
-        """The ``${kind.name.attribute}`` expression referring to the resource whose config is ``config``."""
-        for name, candidate in self.resources(kind).items():
-            if candidate is config:
-                return "${" + f"{kind}.{name}.{attribute}" + "}"
-        raise KeyError(f"no {kind} with that config")
-
+class AzureStack(SynthStack):
     def custom_data(self) -> dict[str, str]:
         """Every VM's decoded cloud-init custom data, by VM name."""
         return {
@@ -55,27 +32,12 @@ class AzureStack:
 
 def spec_file(directory: Path, example: str, **changes: Any) -> Path:
     """A copy of an example spec with the test key and ``changes`` (dotted paths) applied."""
-    document = yaml.safe_load((REPO / "examples" / example).read_text())
-    access = document.setdefault("access", {})
-    access.pop("publicKeyPath", None)
-    access["publicKey"] = PUBLIC_KEY
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split(".")
-        node = document
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    path = directory / example
-    path.write_text(yaml.safe_dump(document))
-    return path
+    return spec_copy(directory / example, example, PUBLIC_KEY, **changes)
 
 
 @pytest.fixture(scope="session")
 def azure_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, AzureStack]]:
-    from cdktf import App
-
     from clouder.spec import load_spec
-    from clouder.synth import add_stack
 
     base = tmp_path_factory.mktemp("azure-synth")
     (base / "specs").mkdir()
@@ -94,12 +56,4 @@ def azure_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     }
     direct = spec_file(base / "specs", "azure-minimal.yaml", **changes)
     specs["direct"] = load_spec(direct.rename(base / "specs" / "azure-direct.yaml"))
-    app = App(outdir=str(base / "out"))
-    for key, spec in specs.items():
-        add_stack(app, spec, stack_id=f"azure-{key}")
-    app.synth()
-    stacks = {}
-    for key, spec in specs.items():
-        path = base / "out" / "stacks" / f"azure-{key}" / "cdk.tf.json"
-        stacks[key] = AzureStack(key, spec, path, json.loads(path.read_text()))
-    yield stacks
+    yield synthesize(specs, base / "out", "azure", AzureStack)
