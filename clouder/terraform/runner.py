@@ -2,12 +2,12 @@
 
 Terraform runs in its own session so that a terminal's Ctrl-C reaches Clouder only; Clouder then sends
 Terraform exactly one SIGINT (two would make Terraform abort without writing state). If Clouder itself
-dies, the kernel sends Terraform SIGINT (``PR_SET_PDEATHSIG``) so it still stops cleanly and unlocks.
+dies, Terraform still gets exactly one SIGINT, through a small single-threaded guard process between
+them (``guard.py``: the kernel's parent-death signal alone fired once per dying Clouder thread).
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -24,10 +24,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from clouder.errors import ClouderError
 from clouder.observe.events import Redactor
 
 Message = dict[str, Any]
-PR_SET_PDEATHSIG = 1
+GUARD = Path(__file__).with_name("guard.py")
 
 
 @dataclass
@@ -86,20 +87,16 @@ class Runner:
             raw = self.log.parent / f".terraform-{uuid.uuid4().hex[:12]}.out"
             with raw.open("w", encoding="utf-8") as sink:
                 os.chmod(raw, 0o600)
-                proc = subprocess.Popen(
+                proc, terraform_pid = _start_guarded(
                     command,
                     cwd=self.root,
                     env=self.env,
-                    text=True,
                     stdout=subprocess.PIPE if capture else sink,
                     stderr=subprocess.PIPE if capture else subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                    preexec_fn=_die_with_parent,
                 )
             if self.on_start is not None:
-                self.on_start(proc.pid)
-            result = RunResult(args=list(args), returncode=-1, pid=proc.pid)
+                self.on_start(terraform_pid)
+            result = RunResult(args=list(args), returncode=-1, pid=terraform_pid)
             with _forward_interrupts(proc, result):
                 if capture:
                     out, err = proc.communicate()
@@ -170,10 +167,22 @@ def _json_line(line: str) -> Message | None:
     return value if isinstance(value, dict) else None
 
 
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
+def _start_guarded(command: list[str], **popen: Any) -> tuple[subprocess.Popen[str], int]:
+    """Terraform under ``guard.py`` (one interrupt when Clouder dies); the guard and Terraform's PID."""
+    read_end, write_end = os.pipe()
+    try:
+        guard = [sys.executable, "-I", "-S", str(GUARD), str(os.getpid()), str(write_end), *command]
+        proc = subprocess.Popen(
+            guard, text=True, stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=(write_end,), **popen
+        )
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, "rb") as told:
+        line = told.readline().strip()
+    if not line:
+        proc.wait()
+        raise ClouderError(f"could not start {command[0]} (exit {proc.returncode}).")
+    return proc, int(line)
 
 
 @contextmanager
