@@ -113,6 +113,20 @@ def moto_override(url: str) -> dict[str, Any]:
     }]}}  # fmt: skip
 
 
+def moto_override_for(stack: Path, moto: MotoServer) -> dict[str, Any]:
+    """Test-only override for a synthesized Clouder stack: the provider at moto, and detailed monitoring
+    off (moto lacks MonitorInstances)."""
+    override = moto_override(moto.url)
+    resources = json.loads((stack / "cdk.tf.json").read_text())["resource"]
+    override["resource"] = {
+        "aws_instance": {name: {"monitoring": False} for name in resources.get("aws_instance", {})},
+        "aws_launch_template": {
+            name: {"monitoring": {"enabled": False}} for name in resources.get("aws_launch_template", {})
+        },
+    }
+    return override
+
+
 def write_stack(folder: Path, document: dict[str, Any], moto: MotoServer) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "cdk.tf.json").write_text(json.dumps(document, indent=2))

@@ -7,29 +7,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from clouder.spec import load_spec
 from support.moto import MotoServer
-from support.tfstack import UBUNTU_AMI, Cli, moto_override, unique
+from support.tfstack import UBUNTU_AMI, Cli, moto_override_for, unique
 
 pytestmark = pytest.mark.e2e
-
-
-def _for_moto(stack: Path, moto: MotoServer) -> dict[str, Any]:
-    """Test-only: the provider at moto, and detailed monitoring off (moto lacks MonitorInstances)."""
-    override = moto_override(moto.url)
-    resources = json.loads((stack / "cdk.tf.json").read_text())["resource"]
-    override["resource"] = {
-        "aws_instance": {name: {"monitoring": False} for name in resources.get("aws_instance", {})},
-        "aws_launch_template": {
-            name: {"monitoring": {"enabled": False}} for name in resources.get("aws_launch_template", {})
-        },
-    }
-    return override
 
 
 def test_example_aws_spec_plans_applies_and_publishes_the_contract(
@@ -48,7 +34,7 @@ def test_example_aws_spec_plans_applies_and_publishes_the_contract(
 
     stack, fresh = ensure_stack(load_spec(spec_path))  # CLOUDER_WORK_DIR is the CLI's work folder
     assert fresh and Path(os.environ["CLOUDER_WORK_DIR"]) in stack.parents
-    (stack / "zz_moto_override.tf.json").write_text(json.dumps(_for_moto(stack, moto_server)))
+    (stack / "zz_moto_override.tf.json").write_text(json.dumps(moto_override_for(stack, moto_server)))
 
     plan_file = tmp_path / "example.tfplan"
     planned = tf_cli.run("plan", str(spec_path), "--out", str(plan_file), "--exit-code")
