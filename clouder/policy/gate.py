@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from clouder.errors import ClouderError
 from clouder.policy.checkov import checkov_binary, run_checkov
-from clouder.policy.config import config_files, resources
+from clouder.policy.config import resources, write_effective
 from clouder.policy.rules import check_config
 from clouder.spec.model import ClusterSpec
 
@@ -82,7 +83,9 @@ def run_gate(spec: ClusterSpec, root: Path, use_checkov: bool = True) -> PolicyR
         by_name: dict[str, list[str]] = {}
         for resource in resources(root):
             by_name.setdefault(f"resource.{resource.name}", []).append(resource.address)
-        for found in run_checkov(binary, config_files(root)):
+        with tempfile.TemporaryDirectory(prefix="clouder-policy-") as effective:
+            found_all = run_checkov(binary, write_effective(root, Path(effective)))
+        for found in found_all:
             named = by_name.get(found.address, [])
             address = named[0] if len(named) == 1 else found.address
             reason = reasons.get(found.check)

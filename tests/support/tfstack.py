@@ -33,6 +33,11 @@ TEST_ALLOWLIST = [
 ]  # fmt: skip
 
 
+MOTO_OVERRIDE_ALLOWLIST = [
+    {"check": "CKV_AWS_126", "reason": "test-only override: moto lacks MonitorInstances"},
+]
+
+
 def tagged(address: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     return {"clouder.dev/address": address, **(extra or {})}
 
@@ -114,15 +119,26 @@ def moto_override(url: str) -> dict[str, Any]:
 
 
 def moto_override_for(stack: Path, moto: MotoServer) -> dict[str, Any]:
-    """Test-only override for a synthesized Clouder stack: the provider at moto, and detailed monitoring
-    off (moto lacks MonitorInstances)."""
+    """Test-only override for a synthesized Clouder stack: the provider at moto, detailed monitoring off
+    (moto lacks MonitorInstances), and three attributes that moto reports back unlike AWS left alone after
+    create, or every plan after an apply would change them again:
+
+    - an instance's ``associate_public_ip_address``: moto answers an empty ``<association/>`` for every
+      network interface, which the provider reads as a public IP (and would replace the instance);
+    - an instance's ``user_data``: it comes from the launch template, and moto reports it differently;
+    - a launch template's ``tag_specifications``: moto adds the template's own tags to them.
+
+    The policy gate sees this override merged in: specs that apply it accept ``MOTO_OVERRIDE_ALLOWLIST``."""
     override = moto_override(moto.url)
     resources = json.loads((stack / "cdk.tf.json").read_text())["resource"]
+    instance = {
+        "monitoring": False,
+        "lifecycle": {"ignore_changes": ["associate_public_ip_address", "user_data"]},
+    }
+    template = {"monitoring": {"enabled": False}, "lifecycle": {"ignore_changes": ["tag_specifications"]}}
     override["resource"] = {
-        "aws_instance": {name: {"monitoring": False} for name in resources.get("aws_instance", {})},
-        "aws_launch_template": {
-            name: {"monitoring": {"enabled": False}} for name in resources.get("aws_launch_template", {})
-        },
+        "aws_instance": {name: instance for name in resources.get("aws_instance", {})},
+        "aws_launch_template": {name: template for name in resources.get("aws_launch_template", {})},
     }
     return override
 

@@ -13,7 +13,7 @@ import yaml
 
 from clouder.spec import load_spec
 from support.moto import MotoServer
-from support.tfstack import UBUNTU_AMI, Cli, moto_override_for, unique
+from support.tfstack import MOTO_OVERRIDE_ALLOWLIST, UBUNTU_AMI, Cli, moto_override_for, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +29,7 @@ def test_example_aws_spec_plans_applies_and_publishes_the_contract(
     cluster = unique("example")
     document["metadata"]["name"] = cluster
     document["aws"]["ami"] = UBUNTU_AMI  # moto knows no current Ubuntu image by name
+    document["policy"] = {"allowlist": MOTO_OVERRIDE_ALLOWLIST}  # the gate sees the test's moto override
     spec_path = tmp_path / "cluster.yaml"
     spec_path.write_text(yaml.safe_dump(document))
 

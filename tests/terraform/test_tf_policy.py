@@ -112,3 +112,27 @@ def test_checkov_runs_offline_and_flags_world_ssh(tmp_path: Path) -> None:
     found = _checks(spec, weak, use_checkov=True)
     assert ("CKV_AWS_24", "aws_security_group.nodes") in found
     assert ("CLOUDER_AWS_IMDSV2", "aws_instance.control_plane_0") in found
+
+
+def test_override_files_are_merged_before_the_gate_looks(tmp_path: Path) -> None:
+    """Terraform merges `*_override.tf.json` into the configuration, so the gate must see the merge: an
+    override that turns IMDSv2 off or opens SSH to the world is blocked like the same change in the stack."""
+    require_binary("checkov", "pip install 'clouder[policy]'")
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    folder = _config(tmp_path / "overridden", aws_stack("pol"))
+    assert _checks(spec, folder, use_checkov=True) == set()
+    ingress = aws_stack("pol")["resource"]["aws_security_group"]["nodes"]["ingress"]
+    ingress[1]["cidr_blocks"] = ["0.0.0.0/0"]
+    override = {"resource": {
+        "aws_instance": {"control_plane_0": {"metadata_options": {"http_tokens": "optional"}}},
+        "aws_security_group": {"nodes": {"ingress": ingress}},
+    }}  # fmt: skip
+    (folder / "zz_ops_override.tf.json").write_text(json.dumps(override))
+    found = _checks(spec, folder, use_checkov=True)
+    assert {
+        ("CLOUDER_AWS_IMDSV2", "aws_instance.control_plane_0"),
+        ("CLOUDER_WORLD_OPEN_ADMIN_PORT", "aws_security_group.nodes"),
+        ("CKV_AWS_24", "aws_security_group.nodes"),
+    } <= found
+    report = run_gate(load_spec(spec), folder, use_checkov=False)
+    assert {f.file for f in report.blocking} == {"cdk.tf.json"}, "findings name the file the resource is in"
