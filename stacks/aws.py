@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf import Aspects, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_ami import DataAwsAmi, DataAwsAmiFilter
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
@@ -14,6 +14,7 @@ from constructs import Construct
 
 from clouder.catalog import aws as catalog
 from clouder.errors import BadInputError
+from clouder.modules.aws.addresses import AddressTags
 from clouder.modules.aws.api_load_balancer import ApiLoadBalancer, ApiLoadBalancerProps
 from clouder.modules.aws.bastion import Bastion, BastionProps
 from clouder.modules.aws.identities import Identities, IdentitiesProps
@@ -21,6 +22,7 @@ from clouder.modules.aws.network import Network, NetworkProps, ZoneSubnets
 from clouder.modules.aws.nodes import NodeAttributes, Nodes, NodesProps, Placement
 from clouder.modules.aws.provider import use_clouder_provider_constraint
 from clouder.modules.aws.security import Security, SecurityProps
+from clouder.modules.aws.tags import CLUSTER_TAG
 from clouder.modules.aws.userdata import NodeUserDataProps, bastion_user_data, node_user_data
 from clouder.outputs.contract import CONTRACT_VERSION, OUTPUT_NAMES
 from clouder.spec.model import Access, AwsCloud, ClusterSpec, LocalState, S3State
@@ -43,11 +45,12 @@ class AwsClusterStack(TerraformStack):
             raise BadInputError(f"{spec.name}: the AWS stack needs an `aws:` block in the spec.")
         aws = spec.aws
         name = spec.name
-        tags = {"clouder.dev/cluster": name, **aws.tags}
+        tags = {CLUSTER_TAG: name, **aws.tags}
 
         AwsProvider(self, "aws", region=aws.region, default_tags=[AwsProviderDefaultTags(tags=tags)])
         use_clouder_provider_constraint(self)
         self._backend(spec)
+        Aspects.of(self).add(AddressTags())
 
         self.network = Network(
             self,

@@ -1,90 +1,70 @@
 """Orphans: resources an interrupted apply created in the cloud but never wrote to the state.
 
-Every resource a Clouder stack creates carries the cluster tag and its own Terraform address
-(``clouder.dev/cluster``, ``clouder.dev/address``). After an interrupted apply, Clouder lists the
-cluster's tagged resources, keeps those whose address the state does not know, and either adopts them
+Every taggable resource a Clouder stack creates carries the cluster tag and its own Terraform address
+(``clouder.dev/cluster``, ``clouder.dev/address``). After an interrupted apply, Clouder looks for the
+objects of each configured resource the state does not know (``aws_orphans``), and either adopts them
 (Terraform ``import`` blocks, planned and applied like any change) or, if asked, deletes them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clouder.errors import ClouderError
 from clouder.spec.model import ClusterSpec
+from clouder.terraform.aws_orphans import Finder, Orphan, delete, search
 
-CLUSTER_TAG = "clouder.dev/cluster"
-ADDRESS_TAG = "clouder.dev/address"
+__all__ = [
+    "ADOPT_FILE",
+    "RECREATE",
+    "Orphan",
+    "delete_orphans",
+    "find_orphans",
+    "import_document",
+    "write_adoption",
+]
+
 ADOPT_FILE = "clouder_adopt.tf.json"
-# Resource types whose Terraform import ID is the ID at the end of their ARN, in deletion order.
-ADOPTABLE = (
-    "aws_instance",
-    "aws_security_group",
-    "aws_subnet",
-    "aws_route_table",
-    "aws_internet_gateway",
-    "aws_vpc",
-)
-ARN_PREFIX = {
-    "aws_instance": "instance/",
-    "aws_security_group": "security-group/",
-    "aws_subnet": "subnet/",
-    "aws_route_table": "route-table/",
-    "aws_internet_gateway": "internet-gateway/",
-    "aws_vpc": "vpc/",
-}
-
-DELETE = {
-    "aws_security_group": ("delete_security_group", "GroupId"),
-    "aws_subnet": ("delete_subnet", "SubnetId"),
-    "aws_route_table": ("delete_route_table", "RouteTableId"),
-    "aws_vpc": ("delete_vpc", "VpcId"),
-    "aws_internet_gateway": ("delete_internet_gateway", "InternetGatewayId"),
-}
+# Deleted and created again rather than adopted. An instance left by an interrupted apply was never
+# bootstrapped (that runs after apply), so nothing is lost; and the AWS provider cannot adopt one launched
+# from a template at "$Default": import reads the concrete version, and the next apply fails with
+# "Provider produced inconsistent final plan" (seen on moto). Its template (never importable with
+# update_default_version) goes the same way.
+RECREATE = frozenset({"aws_instance", "aws_launch_template"})
 
 
-@dataclass(frozen=True)
-class Orphan:
-    address: str
-    type: str
-    id: str
+def find_orphans(
+    spec: ClusterSpec, config: dict[str, dict[str, Any]], state: dict[str, Any], deleting: bool = False
+) -> list[Orphan]:
+    """The cluster's cloud objects that resources of ``config`` were meant to be but ``state`` does not hold.
 
-
-def find_orphans(spec: ClusterSpec, in_state: set[str]) -> list[Orphan]:
-    """The cluster's tagged resources whose Terraform address the state does not hold."""
+    ``config`` maps type -> name -> body (the stack's ``resource`` block); ``state`` maps each address the
+    state holds to its attribute values. Several objects claiming one address cannot be adopted, only
+    deleted (``deleting``).
+    """
     if spec.aws is None:
-        return []  # Azure: resources are found through the cluster's resource group instead (not yet)
-    session = _session(spec.aws.region)
-    tagging = session.client("resourcegroupstaggingapi")
-    found: dict[str, list[Orphan]] = {}
-    pages = tagging.get_paginator("get_resources").paginate(
-        TagFilters=[{"Key": CLUSTER_TAG, "Values": [spec.name]}]
-    )
-    for page in pages:
-        for item in page["ResourceTagMappingList"]:
-            tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
-            address = tags.get(ADDRESS_TAG, "")
-            kind = address.split(".")[0] if address else ""
-            prefix = ARN_PREFIX.get(kind)
-            if not address or address in in_state or prefix is None or prefix not in item["ResourceARN"]:
-                continue
-            orphan = Orphan(address, kind, item["ResourceARN"].rsplit(prefix, 1)[1])
-            found.setdefault(address, []).append(orphan)
-    live = _drop_terminated(session, [o for group in found.values() for o in group])
-    by_address: dict[str, list[Orphan]] = {}
-    for orphan in live:
-        by_address.setdefault(orphan.address, []).append(orphan)
-    twins = {a: o for a, o in by_address.items() if len(o) > 1}
+        return []  # Azure: not yet (Azure tag names cannot hold the address tag's "/")
+    finder = Finder(spec.name, _session(spec.aws.region), config, state)
+    found, twins = search(finder)
+    if not deleting:  # twins of what is recreated anyway are simply all deleted
+        recreated = {a: ids for a, ids in twins.items() if a.split(".")[0] in RECREATE}
+        found += [o for a, ids in sorted(recreated.items()) for o in _each(a, ids)]
+        twins = {a: ids for a, ids in twins.items() if a not in recreated}
+    if twins and deleting:
+        return found + [o for a, ids in sorted(twins.items()) for o in _each(a, ids)]
     if twins:
-        listed = "; ".join(f"{a}: {', '.join(o.id for o in group)}" for a, group in twins.items())
+        listed = "; ".join(f"{a}: {', '.join(ids)}" for a, ids in sorted(twins.items()))
         raise ClouderError(
             f"several untracked resources claim the same Terraform address: {listed}.",
             "Delete the extra ones (clouder plan --delete-orphans removes them all).",
         )
-    return sorted((group[0] for group in by_address.values()), key=lambda o: o.address)
+    return found
+
+
+def _each(address: str, ids: list[str]) -> list[Orphan]:
+    return [Orphan(address, address.split(".")[0], i) for i in ids]
 
 
 def import_document(orphans: list[Orphan]) -> dict[str, Any]:
@@ -102,29 +82,7 @@ def write_adoption(folder: Path, orphans: list[Orphan]) -> Path | None:
 
 def delete_orphans(spec: ClusterSpec, orphans: list[Orphan]) -> None:
     assert spec.aws is not None
-    ec2 = _session(spec.aws.region).client("ec2")
-    order = {kind: index for index, kind in enumerate(ADOPTABLE)}
-    for orphan in sorted(orphans, key=lambda o: order[o.type]):
-        if orphan.type == "aws_instance":
-            ec2.terminate_instances(InstanceIds=[orphan.id])
-            ec2.get_waiter("instance_terminated").wait(InstanceIds=[orphan.id])
-        else:
-            call, key = DELETE[orphan.type]
-            getattr(ec2, call)(**{key: orphan.id})
-
-
-def _drop_terminated(session: Any, orphans: list[Orphan]) -> list[Orphan]:
-    instances = [o.id for o in orphans if o.type == "aws_instance"]
-    if not instances:
-        return orphans
-    reservations = session.client("ec2").describe_instances(InstanceIds=instances)["Reservations"]
-    gone = {
-        i["InstanceId"]
-        for r in reservations
-        for i in r["Instances"]
-        if i["State"]["Name"] in ("terminated", "shutting-down")
-    }
-    return [o for o in orphans if o.id not in gone]
+    delete(_session(spec.aws.region), orphans)
 
 
 def _session(region: str) -> Any:

@@ -197,22 +197,45 @@ class Workflow:
                     "Wait for it, or stop it with SIGINT (never SIGKILL).",
                 )
 
-    def state_addresses(self) -> set[str]:
-        result = self._run(["state", "list"], capture=True)
-        if result.returncode != 0 and "No state file was found" in result.stderr:
-            return set()
+    def state_values(self) -> dict[str, dict[str, Any]]:
+        """Address -> attribute values of every managed resource the state holds."""
+        result = self._run(["show", "-json", "-no-color"], capture=True)
         if result.returncode != 0:
-            raise ClouderError(f"terraform state list failed:\n{result.error_text()}")
-        return {line.strip() for line in result.stdout.splitlines() if line.strip()}
+            raise ClouderError(f"terraform show failed:\n{result.error_text()}")
+        values = json.loads(result.stdout or "{}").get("values") or {}
+        found: dict[str, dict[str, Any]] = {}
+        modules = [values.get("root_module") or {}]
+        while modules:
+            module = modules.pop()
+            modules += module.get("child_modules", [])
+            for resource in module.get("resources", []):
+                if resource.get("mode") == "managed":
+                    found[resource["address"]] = resource.get("values") or {}
+        return found
+
+    def configured_resources(self) -> dict[str, dict[str, Any]]:
+        """The ``resource`` blocks of the stack's own configuration (not of override files)."""
+        merged: dict[str, dict[str, Any]] = {}
+        for path in sorted(self.root.glob("*.tf.json")):
+            if path.name.endswith("override.tf.json") or path.name == orphans.ADOPT_FILE:
+                continue
+            document = json.loads(path.read_text(encoding="utf-8"))
+            for kind, bodies in (document.get("resource") or {}).items():
+                merged.setdefault(kind, {}).update(bodies)
+        return merged
 
     def handle_orphans(self, delete: bool) -> list[orphans.Orphan]:
         with self._phase("orphans"):
-            found = orphans.find_orphans(self.spec, self.state_addresses())
-            if delete and found:
-                orphans.delete_orphans(self.spec, found)
-                self._emit("orphans", f"deleted {len(found)}: {', '.join(o.address for o in found)}")
-                found = []
-            elif found:
+            found = orphans.find_orphans(
+                self.spec, self.configured_resources(), self.state_values(), deleting=delete
+            )
+            doomed = found if delete else [o for o in found if o.type in orphans.RECREATE]
+            if doomed:
+                orphans.delete_orphans(self.spec, doomed)
+                verb = "deleted" if delete else "deleted (Terraform creates them again)"
+                self._emit("orphans", f"{verb} {len(doomed)}: {', '.join(o.address for o in doomed)}")
+            found = [o for o in found if o not in doomed]
+            if found:
                 self._emit("orphans", f"adopting {len(found)}: {', '.join(o.address for o in found)}")
             orphans.write_adoption(self.work, found)
             if not found:

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from cdktf import App, TerraformOutput, TerraformStack
+from cdktf import App, Aspects, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -28,6 +28,7 @@ from cdktf_cdktf_provider_aws.security_group_rule import SecurityGroupRule
 from constructs import Construct
 
 from clouder.modules.aws import (
+    AddressTags,
     Identities,
     IdentitiesProps,
     Network,
@@ -55,6 +56,7 @@ class AnalyticsStack(TerraformStack):
         super().__init__(scope, id_)
         AwsProvider(self, "aws", region=REGION, default_tags=[AwsProviderDefaultTags(tags={"team": "data"})])
         use_clouder_provider_constraint(self)  # the versions Clouder is tested with, not the bindings' 5.99.1
+        Aspects.of(self).add(AddressTags())  # each resource tagged with its address: orphans can be adopted
 
         # --- Clouder's constructs: typed props in, typed attributes out -------------------------------------
         network = Network(

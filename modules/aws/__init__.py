@@ -18,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from clouder.modules.aws.addresses import AddressTags
     from clouder.modules.aws.api_load_balancer import ApiLoadBalancer, ApiLoadBalancerProps
     from clouder.modules.aws.bastion import Bastion, BastionProps
     from clouder.modules.aws.identities import Identities, IdentitiesProps
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from clouder.modules.aws.security import Rule, Security, SecurityProps
 
 _EXPORTS = {
+    "AddressTags": "addresses",
     "ApiLoadBalancer": "api_load_balancer",
     "ApiLoadBalancerProps": "api_load_balancer",
     "Bastion": "bastion",
@@ -48,6 +50,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AddressTags",
     "ApiLoadBalancer",
     "ApiLoadBalancerProps",
     "Bastion",

@@ -44,8 +44,9 @@ def test_the_example_composes_clouder_constructs_with_its_own_resources(
     assert template["metadata_options"]["http_tokens"] == "required"
     assert template["block_device_mappings"][0]["ebs"]["encrypted"] == "true"
 
-    # ... and the team's own resources are wired to Clouder's typed attributes.
-    bucket_name, _ = only(resources, "aws_s3_bucket")
+    # ... and the team's own resources are wired to Clouder's typed attributes (and tagged by the aspect).
+    bucket_name, bucket = only(resources, "aws_s3_bucket")
+    assert bucket["tags"]["clouder.dev/address"] == f"aws_s3_bucket.{bucket_name}"
     _, read = only(resources, "aws_iam_role_policy")
     (worker_role,) = [
         name for name, role in resources["aws_iam_role"].items() if "-node-" in role["name_prefix"]

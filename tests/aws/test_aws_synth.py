@@ -410,3 +410,21 @@ def test_outputs_publish_the_contract(aws_stacks: dict[str, AwsStack], key: str)
 def test_user_data_installs_the_specs_key(aws_stacks: dict[str, AwsStack]) -> None:
     for text in aws_stacks["minimal"].user_data().values():
         assert PUBLIC_KEY in text
+
+
+@pytest.mark.parametrize("key", ["minimal", "ha", "direct"])
+def test_every_taggable_resource_carries_its_own_terraform_address(
+    aws_stacks: dict[str, AwsStack], key: str
+) -> None:
+    """The orphan search (clouder.terraform.orphans) relies on it after an interrupted apply."""
+    untagged = {"aws_security_group_rule", "aws_route", "aws_route_table_association",
+                "aws_iam_role_policy_attachment", "aws_lb_target_group_attachment"}  # fmt: skip
+    seen = 0
+    for kind, named in aws_stacks[key].doc["resource"].items():
+        for name, body in named.items():
+            if kind in untagged:
+                assert "tags" not in body, f"{kind}.{name} takes tags: the aspect should have set them"
+                continue
+            assert body["tags"]["clouder.dev/address"] == f"{kind}.{name}"
+            seen += 1
+    assert seen >= 25
