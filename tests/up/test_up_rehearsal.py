@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -17,7 +16,7 @@ from clouder.outputs import read_outputs_file
 from support.hosts import FAST_CLI, SshLab
 from support.moto import MotoServer
 from support.services import REPO, ServiceRepo, emulate_outputs
-from support.tfstack import Cli, boto, moto_override
+from support.tfstack import MOTO_OVERRIDE_ALLOWLIST, Cli, boto, moto_override_for
 
 pytestmark = pytest.mark.e2e
 MOTO_AMI = "ami-1e749f67"  # an image moto serves
@@ -31,27 +30,9 @@ def _spec(path: Path, lab: SshLab) -> Path:
     document["access"] = {"mode": "bastion", "user": "root", "publicKey": public_key,
                           "privateKeyPath": str(lab.key)}  # fmt: skip
     document["aws"]["ami"] = MOTO_AMI
+    document["policy"] = {"allowlist": MOTO_OVERRIDE_ALLOWLIST}  # the gate sees the test's moto override
     path.write_text(yaml.safe_dump(document))
     return path
-
-
-def moto_overrides(stack: Path, moto: MotoServer) -> dict[str, Any]:
-    """Test-only override file: the provider talks to moto, detailed monitoring is off (moto does not
-    implement MonitorInstances; the stack turns it on, as production should), moto's quirks are ignored."""
-    document = json.loads((stack / "cdk.tf.json").read_text())
-    override = moto_override(moto.url)
-    # moto reports a public IP and its own user-data hash on every instance, and one more tag specification
-    # on launch templates than it was given: without these ignores every plan would change or replace nodes.
-    instance = {
-        "monitoring": False,
-        "lifecycle": {"ignore_changes": ["associate_public_ip_address", "user_data"]},
-    }
-    template = {"monitoring": {"enabled": False}, "lifecycle": {"ignore_changes": ["tag_specifications"]}}
-    override["resource"] = {
-        "aws_instance": {name: instance for name in document["resource"]["aws_instance"]},
-        "aws_launch_template": {name: template for name in document["resource"]["aws_launch_template"]},
-    }
-    return override
 
 
 def test_up_status_check_down_on_the_aws_example(
@@ -71,7 +52,7 @@ def test_up_status_check_down_on_the_aws_example(
     code, _, err = clouder("up", str(spec), "--until", "synth")
     assert code == 0, err
     stack = work / "reh-aws" / "synth" / "stacks" / "reh-aws"
-    (stack / "zz_moto_override.tf.json").write_text(json.dumps(moto_overrides(stack, moto_server)))
+    (stack / "zz_moto_override.tf.json").write_text(json.dumps(moto_override_for(stack, moto_server)))
 
     # 2. up to the outputs: plan, policy gate, apply on moto with real terraform
     code, out, err = clouder("up", str(spec), "--until", "outputs")
