@@ -185,26 +185,38 @@ def _iam(finder: Finder) -> None:
         return
     iam = finder.session.client("iam")
 
+    listings: dict[str, list[Attrs]] = {}
+
     def listed(call: str, key: str, **kwargs: Any) -> list[Attrs]:
-        return [item for page in iam.get_paginator(call).paginate(**kwargs) for item in page[key]]
+        """Each listing once per search; tags are fetched only for names the configuration could mean."""
+        if call not in listings:
+            pages = iam.get_paginator(call).paginate(**kwargs)
+            listings[call] = [item for page in pages for item in page[key]]
+        return listings[call]
 
     for address, kind, body in missing:
         if kind == "aws_iam_role":
             for role in listed("list_roles", "Roles"):
-                tags = _tags(iam.get_role(RoleName=role["RoleName"])["Role"].get("Tags"))
-                if _named(body, role["RoleName"]) and finder.ours(tags, address):
-                    finder.add(address, kind, role["RoleName"], name=role["RoleName"], arn=role["Arn"])
+                name = role["RoleName"]
+                if _named(body, name) and finder.ours(
+                    _tags(iam.get_role(RoleName=name)["Role"].get("Tags")), address
+                ):
+                    finder.add(address, kind, name, name=name, arn=role["Arn"])
         elif kind == "aws_iam_instance_profile":
             for profile in listed("list_instance_profiles", "InstanceProfiles"):
                 name = profile["InstanceProfileName"]
-                got = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
-                if _named(body, name) and finder.ours(_tags(got.get("Tags")), address):
+                if _named(body, name) and finder.ours(
+                    _tags(iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"].get("Tags")),
+                    address,
+                ):
                     finder.add(address, kind, name, name=name, arn=profile["Arn"])
         else:
             for policy in listed("list_policies", "Policies", Scope="Local"):
-                tags = _tags(iam.get_policy(PolicyArn=policy["Arn"])["Policy"].get("Tags"))
-                if _named(body, policy["PolicyName"]) and finder.ours(tags, address):
-                    finder.add(address, kind, policy["Arn"], name=policy["PolicyName"], arn=policy["Arn"])
+                name, arn = policy["PolicyName"], policy["Arn"]
+                if _named(body, name) and finder.ours(
+                    _tags(iam.get_policy(PolicyArn=arn)["Policy"].get("Tags")), address
+                ):
+                    finder.add(address, kind, arn, name=name, arn=arn)
 
 
 def _load_balancing(finder: Finder) -> None:

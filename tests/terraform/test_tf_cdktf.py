@@ -136,14 +136,7 @@ def deploy_and_destroy(
         assert (stack / "zz_moto_override.tf.json").read_text() == override
         assert (stack / "terraform.tfstate").exists()  # the stack's local backend, in the stack folder
 
-        shown = subprocess.run(
-            ["terraform", f"-chdir={stack}", "output", "-json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
+        shown = _terraform(stack, env, "output", "-json")
         contract = parse_terraform_outputs(shown.stdout, source=f"{stack} terraform output")
         assert contract.cluster_name == cluster
         assert sorted(node.role for node in contract.nodes) == ["control-plane", "worker", "worker"]
@@ -169,14 +162,7 @@ def deploy_and_destroy(
         destroyed = cdktf_run("destroy")
     assert destroyed.returncode == 0, (destroyed.stdout + destroyed.stderr)[-3000:]
 
-    listed = subprocess.run(
-        ["terraform", f"-chdir={stack}", "state", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    listed = _terraform(stack, env, "state", "list")
     assert listed.stdout.strip() == ""
     assert _cluster_vpcs(ec2, cluster) == []
     assert _cluster_instances(ec2, cluster) == []
@@ -195,3 +181,8 @@ def _cluster_instances(ec2: Any, cluster: str) -> list[dict[str, Any]]:
     ]
     pages = ec2.describe_instances(Filters=filters)["Reservations"]
     return [instance for reservation in pages for instance in reservation["Instances"]]
+
+
+def _terraform(stack: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["terraform", f"-chdir={stack}", *args], env=env, capture_output=True, text=True,
+                          timeout=300, check=True)  # fmt: skip
