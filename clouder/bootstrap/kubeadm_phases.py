@@ -198,7 +198,10 @@ class JoinControlPlanes(_Join):
 
 
 class JoinWorkers(_Join):
+    """Workers join as soon as the first control plane is up, while the other control planes join."""
+
     name = "join-workers"
+    with_previous = True
 
     def targets(self, ctx: Context) -> list[HostState]:
         return ctx.workers

@@ -85,6 +85,9 @@ class Phase:
     serial: ClassVar[bool] = False
     read_only: ClassVar[bool] = False  # read-only phases also run under --dry-run
     needs_first: ClassVar[bool] = False  # skipped everywhere when the first control plane failed
+    # Starts together with the phase before it instead of after it: the two need nothing of each other and
+    # target different hosts (workers join while the control planes join one by one).
+    with_previous: ClassVar[bool] = False
 
     def targets(self, ctx: Context) -> list[HostState]:
         return list(ctx.hosts.values())
@@ -108,11 +111,18 @@ class PhaseManager:
         self.ctx = ctx
 
     async def apply(self, phases: list[Phase], before: Callable[[], None] | None = None) -> None:
-        """Apply ``phases`` in order; ``before`` may stop the run between phases by raising."""
+        """Apply ``phases`` in order, each ``with_previous`` phase at once with the one before it;
+        ``before`` may stop the run between phases by raising."""
+        groups: list[list[Phase]] = []
         for phase in phases:
+            if phase.with_previous and groups:
+                groups[-1].append(phase)
+            else:
+                groups.append([phase])
+        for group in groups:
             if before is not None:
                 before()
-            await self.apply_one(phase)
+            await asyncio.gather(*(self.apply_one(phase) for phase in group))
 
     async def apply_one(self, phase: Phase) -> None:
         ctx = self.ctx
