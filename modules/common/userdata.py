@@ -4,7 +4,9 @@ A node's user-data is a ``#cloud-config`` document that writes the kernel settin
 then runs it: the script turns swap off, loads the kernel modules, trusts the package repositories' signing
 keys only if their fingerprints match the pinned ones, and installs the pinned containerd, kubelet, kubeadm
 and kubectl. A cloud may put its own first step in front (``host_setup``, e.g. naming the host after
-instance metadata). Joining the cluster is the bootstrap stage's job, over SSH, not user-data's.
+instance metadata). Control planes then pull kubeadm's images: cloud-init runs while Terraform still waits
+for the API load balancer, so `kubeadm init`/`join` later find them on the node instead of pulling them on the
+critical path. Joining the cluster is the bootstrap stage's job, over SSH, not user-data's.
 """
 
 from __future__ import annotations
@@ -109,6 +111,27 @@ trust_key() {
   rm -f "${key}"
 }
 
+wait_for_network() {
+  # Nodes in private subnets reach the mirrors through a NAT gateway that Terraform may still be creating
+  # when they boot: poll briefly rather than let a long TCP connect back off past the moment it is there.
+  local deadline=$((SECONDS + 600))
+  until curl -fsS --connect-timeout 5 --max-time 20 -o /dev/null "${KUBERNETES_REPOSITORY}Release.key"; do
+    if [ "${SECONDS}" -ge "${deadline}" ]; then
+      echo "${KUBERNETES_REPOSITORY} unreachable for 10 minutes: check the subnet's route to the internet" >&2
+      exit 1
+    fi
+    sleep 3
+  done
+}
+
+pull_images() {
+  # Best effort: whatever is missing, kubeadm pulls itself later.
+  if ! kubeadm config images pull --kubernetes-version "v${KUBERNETES_VERSION}" \
+    --cri-socket unix:///run/containerd/containerd.sock; then
+    echo "pre-pulling the control-plane images failed; kubeadm will pull them" >&2
+  fi
+}
+
 prepare_kernel() {
   swapoff -a
   sed -i '/\sswap\s/s/^[^#]/#&/' /etc/fstab
@@ -157,9 +180,11 @@ main() {
   export DEBIAN_FRONTEND=noninteractive
   @HOST_SETUP_CALL@
   prepare_kernel
+  wait_for_network
   add_repositories
   install_packages
   configure_runtime
+  @PULL_IMAGES_CALL@
   install -d -m 0755 "$(dirname "${MARKER}")"
   date -u +%Y-%m-%dT%H:%M:%SZ >"${MARKER}"
 }
@@ -168,11 +193,13 @@ main "$@"
 """
 
 
-def prepare_script(packages: NodePackages, host_setup: str = "") -> str:
-    """The node preparation script (bash) with the pinned versions filled in."""
+def prepare_script(packages: NodePackages, host_setup: str = "", control_plane: bool = False) -> str:
+    """The node preparation script (bash) with the pinned versions filled in; a control plane's also pulls
+    the control-plane images."""
     repository = packages.containerd_repository
     values = {
         "KUBERNETES_REPOSITORY": f"https://pkgs.k8s.io/core:/stable:/{packages.kubernetes_channel}/deb/",
+        "KUBERNETES_VERSION": packages.kubernetes_version,
         "KUBERNETES_PACKAGE_VERSION": packages.kubernetes_package_version,
         "KUBERNETES_KEY_FINGERPRINT": packages.kubernetes_key_fingerprint,
         "CONTAINERD_PACKAGE": packages.containerd_package,
@@ -191,7 +218,9 @@ def prepare_script(packages: NodePackages, host_setup: str = "") -> str:
         "",
         *(f"readonly {name}={shlex.quote(value)}" for name, value in values.items()),
     ]
-    body = _SCRIPT_BODY.replace("@HOST_SETUP_CALL@", "host_setup" if host_setup else ":")
+    body = _SCRIPT_BODY.replace("@HOST_SETUP_CALL@", "host_setup" if host_setup else ":").replace(
+        "@PULL_IMAGES_CALL@", "pull_images" if control_plane else ":"
+    )
     if host_setup:
         body = f"\nhost_setup() {{\n{host_setup.strip(chr(10))}\n}}\n" + body
     return "\n".join(header) + "\n" + body
@@ -222,7 +251,7 @@ def node_user_data(props: NodeUserDataProps) -> str:
             {
                 "path": PREPARE_SCRIPT_PATH,
                 "permissions": "0755",
-                "content": prepare_script(props.packages, props.host_setup),
+                "content": prepare_script(props.packages, props.host_setup, props.role == "control-plane"),
             },
             node_packages_file(),
         ],

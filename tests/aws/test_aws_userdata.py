@@ -122,3 +122,61 @@ def test_a_non_default_user_gets_its_own_sudo_account_with_the_key() -> None:
 def test_an_unpinned_kubernetes_release_is_refused() -> None:
     with pytest.raises(ValueError, match="not a pinned release"):
         node_user_data(NodeUserDataProps("1.29.0", "ubuntu", [PUBLIC_KEY]))
+
+
+def run_function(
+    script: str, call: str, stubs: dict[str, str], folder: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run one function of the preparation script under bash with stand-in commands first on PATH."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    functions = script[: script.rindex('\nmain "$@"')]
+    program = folder / "prepare.sh"
+    program.write_text(f"{functions}\n{call}\necho finished\n")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    return subprocess.run(["bash", str(program)], capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_control_planes_pull_the_pinned_images_in_cloud_init_and_workers_do_not(tmp_path: Path) -> None:
+    """The images kubeadm init/join need are pulled while Terraform still waits for the load balancer."""
+    control = shell_scripts(
+        node_user_data(NodeUserDataProps("1.32.9", "ubuntu", [PUBLIC_KEY], "control-plane"))
+    )
+    worker = shell_scripts(node_user_data(NodeUserDataProps("1.32.9", "ubuntu", [PUBLIC_KEY], "worker")))
+    control_main = control[PREPARE_SCRIPT_PATH].split("\nmain() {")[1]
+    worker_main = worker[PREPARE_SCRIPT_PATH].split("\nmain() {")[1]
+    assert (
+        control_main.index("configure_runtime")
+        < control_main.index("pull_images")
+        < control_main.index("MARKER")
+    )
+    assert "pull_images" not in worker_main
+    # best effort, with the pinned release: a failed pull leaves the rest of the preparation going
+    calls = tmp_path / "kubeadm-calls"
+    kubeadm = f'echo "$*" >> {calls}; exit 1'
+    done = run_function(control[PREPARE_SCRIPT_PATH], "pull_images", {"kubeadm": kubeadm}, tmp_path)
+    assert done.returncode == 0 and done.stdout.strip().endswith("finished"), done.stderr
+    assert calls.read_text().split() == [
+        *("config", "images", "pull", "--kubernetes-version", "v1.32.9"),
+        *("--cri-socket", "unix:///run/containerd/containerd.sock"),
+    ]
+    assert "kubeadm will pull them" in done.stderr
+
+
+def test_nodes_wait_for_the_route_to_the_package_mirrors_before_using_it(tmp_path: Path) -> None:
+    """A private subnet's NAT gateway may come up after the node boots: the first download waits for it."""
+    script = shell_scripts(node_user_data(NodeUserDataProps("1.32.9", "ubuntu", [PUBLIC_KEY])))[
+        PREPARE_SCRIPT_PATH
+    ]
+    main = script.split("\nmain() {")[1]
+    assert main.index("prepare_kernel") < main.index("wait_for_network") < main.index("add_repositories")
+    tries = tmp_path / "curl-tries"
+    # unreachable on the first try, reachable on the second
+    curl = f'echo "$*" >> {tries}; [ "$(wc -l < {tries})" -ge 2 ]'
+    done = run_function(script, "wait_for_network", {"curl": curl}, tmp_path)
+    assert done.returncode == 0 and done.stdout.strip().endswith("finished"), done.stderr
+    lines = tries.read_text().splitlines()
+    assert len(lines) == 2 and lines[0].endswith("https://pkgs.k8s.io/core:/stable:/v1.32/deb/Release.key")
