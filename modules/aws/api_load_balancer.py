@@ -65,7 +65,10 @@ class ApiLoadBalancer(Construct):
                 enabled=True,
                 protocol="TCP",
                 port=str(props.port),
-                interval=10,
+                # The NLB's minimums: in rotation 10 s after the API answers, out 10 s after it stops
+                # (docs/time-to-ready.md says what that costs); the timeout stays below the interval.
+                interval=5,
+                timeout=4,
                 healthy_threshold=2,
                 unhealthy_threshold=2,
             ),

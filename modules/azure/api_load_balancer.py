@@ -87,6 +87,9 @@ class ApiLoadBalancer(Construct):
             request_path="/readyz",
             interval_in_seconds=5,
             number_of_probes=2,
+            # Counts successes and failures alike (Azure's default is 1): one slow /readyz does not take a
+            # control plane out, for 5 s more at registration (docs/time-to-ready.md).
+            probe_threshold=2,
         )
         LbRule(
             self,

@@ -303,6 +303,15 @@ def test_nodes_are_spread_over_zones_with_their_pools_size_and_groups(
 # --- API load balancer and bastion ------------------------------------------------------------------------
 
 
+def test_api_health_check_puts_a_control_plane_in_rotation_ten_seconds_after_it_answers(
+    aws_stacks: dict[str, AwsStack],
+) -> None:
+    """The NLB's minimums both ways (docs/time-to-ready.md says what they cost); timeout < interval."""
+    check = aws_stacks["ha"].one("aws_lb_target_group")["health_check"]
+    numbers = (check["interval"], check["healthy_threshold"], check["unhealthy_threshold"], check["timeout"])
+    assert numbers == (5, 2, 2, 4)
+
+
 @pytest.mark.parametrize(("key", "internal"), [("minimal", False), ("ha", True)])
 def test_api_load_balancer_forwards_tcp_6443_to_every_control_plane(
     aws_stacks: dict[str, AwsStack], key: str, internal: bool

@@ -255,6 +255,13 @@ def api_backends(stack: AzureStack) -> set[str]:
     return {nics[a["network_interface_id"]] for a in associations}
 
 
+def test_api_probe_needs_two_answers_either_way(azure_stacks: dict[str, AzureStack]) -> None:
+    """Azure's probeThreshold counts successes and failures alike: 2 x 5 s keeps one slow /readyz from taking
+    a control plane out of the rotation, for 5 s more at registration (docs/time-to-ready.md)."""
+    probe = azure_stacks["ha"].one("azurerm_lb_probe")
+    assert (probe["interval_in_seconds"], probe["probe_threshold"], probe["number_of_probes"]) == (5, 2, 2)
+
+
 def test_public_api_load_balancer(azure_stacks: dict[str, AzureStack]) -> None:
     stack = azure_stacks["minimal"]
     balancer = stack.one("azurerm_lb")
