@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,8 @@ def test_up_status_check_down_on_the_aws_example(
         assert api.emulator.get("Service", "ingress-nginx-controller", "ingress") is None
         assert api.emulator.get("Service", "user-lb", "default") is None
         events_file = work / "reh-aws" / "events.jsonl"
+        if os.environ.get("CLOUDER_REHEARSAL_EVENTS"):  # benchmarks/time_to_ready.py reads this log
+            shutil.copyfile(events_file, os.environ["CLOUDER_REHEARSAL_EVENTS"])
         journal = [json.loads(line) for line in events_file.read_text().splitlines()]
         released = next(
             i for i, e in enumerate(journal) if e["stage"] == "teardown" and "user-lb" in e["detail"]
