@@ -13,11 +13,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from clouder.errors import BadInputError, InvalidDocumentError, Problem
+from clouder.errors import InvalidDocumentError, Problem
 from clouder.spec import rules
 from clouder.spec.model import API_VERSION, KIND, ClusterSpec
+from clouder.spec.yamlread import MAX_BYTES, load_yaml, read_document
 
-MAX_SPEC_BYTES = 1_000_000
+MAX_SPEC_BYTES = MAX_BYTES
 
 
 def load_spec(path: str | Path) -> ClusterSpec:
@@ -27,30 +28,8 @@ def load_spec(path: str | Path) -> ClusterSpec:
     return parse_spec(text, source)
 
 
-def read_document(path: Path, what: str) -> str:
-    if not path.exists():
-        raise BadInputError(
-            f"{path}: no such file.", f"Check the path; `clouder init` writes a starter {what}."
-        )
-    if path.is_dir():
-        raise BadInputError(
-            f"{path} is a directory, not a {what} file.", f"Name the YAML file of the {what}."
-        )
-    if path.stat().st_size > MAX_SPEC_BYTES:
-        raise BadInputError(f"{path} is larger than {MAX_SPEC_BYTES} bytes; a {what} is a short YAML file.")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadInputError(
-            f"{path} is not UTF-8 text (byte {exc.start}).", f"Save the {what} as UTF-8."
-        ) from None
-    except OSError as exc:
-        raise BadInputError(f"{path}: cannot read ({exc.strerror}).") from None
-
-
 def parse_spec(text: str, source: str = "<spec>") -> ClusterSpec:
-    node = compose_yaml(text, source, what="spec")
-    data = yaml.safe_load(text)
+    node, data = load_yaml(text, source, what="spec")
     problems = list(duplicate_keys(node))
     if not isinstance(data, dict):
         line = node.start_mark.line + 1
@@ -79,25 +58,8 @@ def parse_spec(text: str, source: str = "<spec>") -> ClusterSpec:
 
 
 def compose_yaml(text: str, source: str, what: str) -> yaml.Node:
-    if not text.strip():
-        raise InvalidDocumentError(
-            source, [Problem("", "the file is empty.", "Start from `clouder init`.")], what
-        )
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise InvalidDocumentError(
-            source,
-            [Problem("", f"YAML syntax error: {reason}.", "Fix the indentation or quoting there.", line)],
-            what,
-        ) from None
-    if node is None:
-        raise InvalidDocumentError(source, [Problem("", "the file holds no document.", "")], what)
-    return node
+    """The node graph of a YAML document (bounded as ``load_yaml`` is), for line numbers."""
+    return load_yaml(text, source, what)[0]
 
 
 def duplicate_keys(node: yaml.Node, path: str = "") -> typing.Iterator[Problem]:
