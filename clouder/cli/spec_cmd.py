@@ -46,7 +46,7 @@ def validate(
 
     fmt = output_format(output)
     verbose = verbosity(verbose)
-    loaded = load_spec(spec)
+    loaded = load_spec(spec, check_files=True)
     warnings = context_warnings(loaded, str(spec))
     summary: dict[str, Any] = {
         "ok": True,

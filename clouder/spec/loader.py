@@ -14,21 +14,25 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from clouder.errors import InvalidDocumentError, Problem
-from clouder.spec import rules
+from clouder.spec import rules, sshkeys
 from clouder.spec.model import API_VERSION, KIND, ClusterSpec
 from clouder.spec.yamlread import MAX_BYTES, load_yaml, read_document
 
 MAX_SPEC_BYTES = MAX_BYTES
 
 
-def load_spec(path: str | Path) -> ClusterSpec:
-    """Load and fully validate a spec file, or raise an error naming every problem found."""
+def load_spec(path: str | Path, check_files: bool = False) -> ClusterSpec:
+    """Load and fully validate a spec file, or raise an error naming every problem found.
+
+    With ``check_files``, files the spec names (the SSH public key) are read and checked too: commands
+    that use them (validate, synth) ask for it; commands that only read the spec do not need them here.
+    """
     source = str(path)
     text = read_document(Path(path), what="spec")
-    return parse_spec(text, source)
+    return parse_spec(text, source, check_files)
 
 
-def parse_spec(text: str, source: str = "<spec>") -> ClusterSpec:
+def parse_spec(text: str, source: str = "<spec>", check_files: bool = False) -> ClusterSpec:
     node, data = load_yaml(text, source, what="spec")
     problems = list(duplicate_keys(node))
     if not isinstance(data, dict):
@@ -51,7 +55,8 @@ def parse_spec(text: str, source: str = "<spec>") -> ClusterSpec:
         spec = ClusterSpec.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise InvalidDocumentError(source, problems_from_validation(exc, node, ClusterSpec)) from None
-    found = [_with_line(problem, node) for problem in rules.check(spec)]
+    found = rules.check(spec) + (sshkeys.key_problems(spec.access) if check_files else [])
+    found = [_with_line(problem, node) for problem in found]
     if found:
         raise InvalidDocumentError(source, found)
     return spec
