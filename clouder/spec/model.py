@@ -26,8 +26,6 @@ KIND = "Cluster"
 
 VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 SEMVER_RE = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
-AWS_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-AZURE_VM_SIZE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
 
 
 class Metadata(SpecModel):
@@ -56,6 +54,12 @@ class Kubernetes(SpecModel):
             raise ValueError(
                 f"Kubernetes {match[1]}.{match[2]} is outside the supported range {supported_range()}; "
                 f"pick one of {', '.join(PINNED_RELEASES.values())}"
+            )
+        pinned = PINNED_RELEASES[minor]
+        if value.removeprefix("v") != pinned:
+            raise ValueError(
+                f"{value!r} is not a release Clouder pins: for {match[1]}.{match[2]} it installs {pinned} "
+                f"(pinned: {', '.join(PINNED_RELEASES.values())})"
             )
         return value.removeprefix("v")
 

@@ -8,13 +8,7 @@ from clouder.catalog.charts import CHARTS
 from clouder.catalog.regions import AWS_REGIONS, AZURE_LOCATIONS, AZURE_ZONES, aws_zones
 from clouder.catalog.services import RUNTIME_PLANE
 from clouder.errors import Problem
-from clouder.spec.model import (
-    AWS_INSTANCE_TYPE,
-    AZURE_VM_SIZE,
-    BUILTIN_SERVICES,
-    ClusterSpec,
-    S3State,
-)
+from clouder.spec.model import BUILTIN_SERVICES, ClusterSpec, S3State
 from clouder.spec.types import network_of
 
 WORLD = network_of("0.0.0.0/0")
@@ -131,12 +125,16 @@ def _zones(spec: ClusterSpec) -> Iterator[Problem]:
 
 
 def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
+    from clouder.catalog.machines import architecture, close_sizes
+
     if spec.aws is not None:
-        pattern, cloud, example = AWS_INSTANCE_TYPE, "aws", "m6i.large"
-        block = spec.aws
+        cloud, block, example = "aws", spec.aws, "m6i.large"
+        image_arch = None if spec.aws.ami else "x86_64"  # the pinned Ubuntu image is amd64
+        image_field, other = "aws.ami", "azure"
     elif spec.azure is not None:
-        pattern, cloud, example = AZURE_VM_SIZE, "azure", "Standard_D4s_v5"
-        block = spec.azure  # type: ignore[assignment]
+        cloud, block, example = "azure", spec.azure, "Standard_D4s_v5"  # type: ignore[assignment]
+        image_arch = "arm64" if spec.azure.image.sku.endswith("arm64") else "x86_64"
+        image_field, other = "azure.image.sku", "aws"
     else:
         return
     sizes = {
@@ -146,9 +144,26 @@ def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
         f"{cloud}.bastionSize": block.bastion_size,
     }
     sizes |= {f"nodePools[{i}].size": pool.size for i, pool in enumerate(spec.node_pools)}
+    name = "AWS instance type" if cloud == "aws" else "Azure VM size"
     for path, size in sizes.items():
-        if size is not None and not pattern.match(size):
-            yield Problem(path, f"{size!r} is not a {cloud} machine size.", f"Use a size like {example}.")
+        if size is None:
+            continue
+        arch = architecture(cloud, size)
+        if arch is None:
+            close = close_sizes(cloud, size)
+            if close:
+                hint = f"Did you mean {' or '.join(close)}?"
+            elif architecture(other, size) is not None:
+                hint = f"That is a size of {other}; on {cloud} use one like {example}."
+            else:
+                hint = f"Use one like {example}; `docs/spec.md` says how the list is kept current."
+            yield Problem(path, f"{size!r} is not an {name}.", hint)
+        elif image_arch is not None and arch != image_arch:
+            yield Problem(
+                path,
+                f"{size} is an {arch} machine, but the node image is {image_arch}.",
+                f"Pick an {image_arch} size, or set {image_field} to an {arch} image.",
+            )
 
 
 def _pools(spec: ClusterSpec) -> Iterator[Problem]:

@@ -17,6 +17,19 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 
 
+@pytest.fixture(autouse=True)
+def home_with_a_public_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Examples and starters name ~/.ssh/id_ed25519.pub, which validate reads: a home that has one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    public = Ed25519PrivateKey.generate().public_key()
+    line = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    (tmp_path / "home" / ".ssh").mkdir(parents=True)
+    (tmp_path / "home" / ".ssh" / "id_ed25519.pub").write_bytes(line + b" me@laptop\n")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
 def test_four_examples_exist() -> None:
     names = {path.name for path in EXAMPLES}
     assert {"aws-minimal.yaml", "aws-ha.yaml", "azure-minimal.yaml", "azure-ha.yaml"} <= names
