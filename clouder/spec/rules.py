@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 from clouder.catalog.charts import CHARTS
@@ -66,13 +67,75 @@ def _cidrs(spec: ClusterSpec) -> Iterator[Problem]:
                         path, f"{net} overlaps {other_path} ({other}).", "Subnets must not overlap."
                     )
             seen.append((path, net))
-    for index, cidr in enumerate(spec.network.admin_cidrs):
-        if network_of(cidr) == WORLD:
+    yield from _admin_cidrs(spec)
+    yield from _sizes_of_ranges(spec)
+
+
+# Smallest subnets the clouds accept (AWS: /28; Azure: /29), each of which keeps 5 addresses for itself.
+MIN_SUBNET_PREFIX = {"aws": 28, "azure": 29}
+CLOUD_RESERVED_ADDRESSES = 5
+# kube-apiserver refuses a service range with more than 2^20 addresses (IPv4 prefix shorter than /12).
+MIN_SERVICE_PREFIX = 12
+# Each node gets a /24 of the pod range (Cilium's clusterPoolIPv4MaskSize, kube-controller-manager's default).
+NODE_POD_PREFIX = 24
+
+
+def _admin_cidrs(spec: ClusterSpec) -> Iterator[Problem]:
+    networks = [network_of(cidr) for cidr in spec.network.admin_cidrs]
+    for index, net in enumerate(networks):
+        if net == WORLD:
             yield Problem(
                 f"network.adminCidrs[{index}]",
                 "0.0.0.0/0 would open SSH and the API to the world.",
                 "Name your office, VPN or CI runner ranges instead.",
             )
+            return
+    if WORLD in ipaddress.collapse_addresses(networks):
+        yield Problem(
+            "network.adminCidrs",
+            "together these ranges cover the whole internet, opening SSH and the API to the world.",
+            "Name your office, VPN or CI runner ranges instead.",
+        )
+
+
+def _sizes_of_ranges(spec: ClusterSpec) -> Iterator[Problem]:
+    service = network_of(spec.kubernetes.service_cidr)
+    if service.prefixlen < MIN_SERVICE_PREFIX:
+        yield Problem(
+            "kubernetes.serviceCidr",
+            f"{service} is larger than kube-apiserver accepts (at most a /{MIN_SERVICE_PREFIX}).",
+            "Use a /12 or smaller range, e.g. 10.96.0.0/12.",
+        )
+    cloud = spec.cloud if spec.aws is not None or spec.azure is not None else None
+    if cloud is not None:
+        smallest = MIN_SUBNET_PREFIX[cloud]
+        for index, subnet in enumerate(spec.network.subnets):
+            for side in ("public", "private"):
+                net = network_of(getattr(subnet, side))
+                if net.prefixlen > smallest:
+                    yield Problem(
+                        f"network.subnets[{index}].{side}",
+                        f"{net} is smaller than {cloud.upper() if cloud == 'aws' else 'Azure'} allows "
+                        f"(a /{smallest} at least).",
+                        f"Use a /{smallest} or larger range.",
+                    )
+    nodes = spec.control_plane.count + sum(pool.count for pool in spec.node_pools)
+    pods = network_of(spec.kubernetes.pod_cidr)
+    slots = 2 ** (NODE_POD_PREFIX - pods.prefixlen) if pods.prefixlen <= NODE_POD_PREFIX else 0
+    if slots < nodes:
+        yield Problem(
+            "kubernetes.podCidr",
+            f"{pods} holds {slots} node range(s) of /{NODE_POD_PREFIX}, but the cluster has {nodes} nodes.",
+            f"Each node takes a /{NODE_POD_PREFIX} of the pod range: use a larger one, e.g. 10.244.0.0/16.",
+        )
+    private = [network_of(subnet.private) for subnet in spec.network.subnets]
+    room = sum(net.num_addresses - CLOUD_RESERVED_ADDRESSES for net in private)
+    if private and room < nodes:
+        yield Problem(
+            "network.subnets",
+            f"the private subnets hold {room} node addresses, but the cluster has {nodes} nodes.",
+            "Widen the private subnets or add zones.",
+        )
 
 
 def _zones(spec: ClusterSpec) -> Iterator[Problem]:
@@ -125,8 +188,10 @@ def _zones(spec: ClusterSpec) -> Iterator[Problem]:
 
 
 def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
-    from clouder.catalog.machines import architecture, close_sizes
+    from clouder.catalog.machines import Cloud, architecture, close_sizes
 
+    cloud: Cloud
+    other: Cloud
     if spec.aws is not None:
         cloud, block, example = "aws", spec.aws, "m6i.large"
         image_arch = None if spec.aws.ami else "x86_64"  # the pinned Ubuntu image is amd64

@@ -7,28 +7,29 @@ every node passes through ``compose_node`` below, where depth and aliases are co
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
 from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from clouder.errors import BadInputError, InvalidDocumentError, Problem
 
-try:
-    from yaml.cyaml import CParser as _Parser
-except ImportError:  # PyYAML built without libyaml
-    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
 
-    class _PyParser(Reader, Scanner, _Parser):  # type: ignore[misc, valid-type]
-        def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            _Parser.__init__(self)
+class _PyParser(Reader, Scanner, Parser):
+    """PyYAML's own parser, for an installation built without libyaml."""
 
-    _Parser = _PyParser  # type: ignore[assignment, misc]
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+
+
+_Parser: Any = getattr(yaml, "CParser", None) or _PyParser
 
 MAX_BYTES = 128 * 1024  # a spec is a few KB; even large value overrides fit many times over
 MAX_DEPTH = 64  # a spec nests about 6 deep; chart values a dozen or so
@@ -37,12 +38,12 @@ MAX_NODES = 50_000  # values after aliases are expanded (a YAML "billion laughs"
 
 
 class _Limit(yaml.YAMLError):
-    def __init__(self, problem: str, hint: str, mark: yaml.Mark | None) -> None:
+    def __init__(self, problem: str, hint: str, mark: Any) -> None:
         super().__init__(problem)
         self.problem, self.hint, self.problem_mark = problem, hint, mark
 
 
-class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore[misc, valid-type]
+class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore[misc]
     def __init__(self, text: str) -> None:
         _Parser.__init__(self, text)
         Composer.__init__(self)
@@ -52,7 +53,7 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ign
         self.aliases = 0
         self.open_anchors: set[str] = set()
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             self.aliases += 1
@@ -68,20 +69,20 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ign
                     "Write the values out; a spec needs few anchors.",
                     event.start_mark,
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         self.depth += 1
-        anchor = getattr(event, "anchor", None)
+        anchor: str | None = getattr(event, "anchor", None)
         if self.depth > MAX_DEPTH:
-            raise _Limit(
-                f"values nest more than {MAX_DEPTH} levels deep", "Flatten the document.", event.start_mark
-            )
+            mark = event.start_mark if event is not None else None
+            raise _Limit(f"values nest more than {MAX_DEPTH} levels deep", "Flatten the document.", mark)
         if anchor is not None:
             self.open_anchors.add(anchor)
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
-            self.open_anchors.discard(anchor)  # type: ignore[arg-type]
+            if anchor is not None:
+                self.open_anchors.discard(anchor)
 
 
 def read_document(path: Path, what: str) -> str:
