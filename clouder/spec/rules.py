@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Iterator
 
@@ -17,7 +18,20 @@ WORLD = network_of("0.0.0.0/0")
 
 def check(spec: ClusterSpec) -> list[Problem]:
     """Every cross-field problem in ``spec`` (an empty list means the spec is sound)."""
-    rules = (_one_cloud, _cidrs, _zones, _sizes, _pools, _access, _services, _runtime, _state, _policy)
+    rules = (
+        _one_cloud,
+        _cidrs,
+        _zones,
+        _sizes,
+        _pools,
+        _access,
+        _services,
+        _runtime,
+        _state,
+        _policy,
+        _azure_names,
+        _tags,
+    )
     return [problem for rule in rules for problem in rule(spec)]
 
 
@@ -82,20 +96,14 @@ NODE_POD_PREFIX = 24
 
 def _admin_cidrs(spec: ClusterSpec) -> Iterator[Problem]:
     networks = [network_of(cidr) for cidr in spec.network.admin_cidrs]
-    for index, net in enumerate(networks):
-        if net == WORLD:
-            yield Problem(
-                f"network.adminCidrs[{index}]",
-                "0.0.0.0/0 would open SSH and the API to the world.",
-                "Name your office, VPN or CI runner ranges instead.",
-            )
-            return
-    if WORLD in ipaddress.collapse_addresses(networks):
-        yield Problem(
-            "network.adminCidrs",
-            "together these ranges cover the whole internet, opening SSH and the API to the world.",
-            "Name your office, VPN or CI runner ranges instead.",
-        )
+    if WORLD not in ipaddress.collapse_addresses(networks):
+        return
+    path = "network.adminCidrs"
+    message = "together these ranges cover the whole internet, opening SSH and the API to the world."
+    if WORLD in networks:
+        path = f"{path}[{networks.index(WORLD)}]"
+        message = "0.0.0.0/0 would open SSH and the API to the world."
+    yield Problem(path, message, "Name your office, VPN or CI runner ranges instead.")
 
 
 def _sizes_of_ranges(spec: ClusterSpec) -> Iterator[Problem]:
@@ -172,18 +180,21 @@ def _zones(spec: ClusterSpec) -> Iterator[Problem]:
                 f"Known locations: {', '.join(sorted(AZURE_LOCATIONS))}.",
             )
             return
+        if not AZURE_LOCATIONS[location]:
+            zoned = sorted(name for name, has_zones in AZURE_LOCATIONS.items() if has_zones)
+            close = difflib.get_close_matches(location, zoned, n=2, cutoff=0.6)
+            yield Problem(
+                "azure.location",
+                f"{location} has no availability zones, and Clouder places each subnet's nodes in a zone.",
+                f"Pick a location with zones{' such as ' + ' or '.join(close) if close else ''}.",
+            )
+            return
         for index, zone in enumerate(zones):
             if zone not in AZURE_ZONES:
                 yield Problem(
                     f"network.subnets[{index}].zone",
                     f"{zone!r} is not an Azure zone.",
                     "Azure zones are '1', '2' and '3'.",
-                )
-            elif not AZURE_LOCATIONS[location]:
-                yield Problem(
-                    f"network.subnets[{index}].zone",
-                    f"{location} has no availability zones.",
-                    "Pick a location with zones, or remove the zone split.",
                 )
 
 
@@ -247,12 +258,6 @@ def _pools(spec: ClusterSpec) -> Iterator[Problem]:
                     f"taint {key!r} is set twice.",
                     "Give each taint key one entry.",
                 )
-    if sum(pool.count for pool in spec.node_pools) == 0 and spec.control_plane.count == 1 and spec.node_pools:
-        yield Problem(
-            "nodePools",
-            "every pool has count 0 and one control plane cannot host workloads safely.",
-            "Give a pool at least one node.",
-        )
 
 
 def _access(spec: ClusterSpec) -> Iterator[Problem]:
@@ -264,6 +269,11 @@ def _access(spec: ClusterSpec) -> Iterator[Problem]:
         )
 
 
+def _did_you_mean(value: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(value, options, n=1)
+    return f"Did you mean `{close[0]}`? " if close else ""
+
+
 def _services(spec: ClusterSpec) -> Iterator[Problem]:
     custom = [service.name for service in spec.services.custom]
     known = set(BUILTIN_SERVICES) | set(custom)
@@ -272,7 +282,8 @@ def _services(spec: ClusterSpec) -> Iterator[Problem]:
             yield Problem(
                 f"services.overrides.{name}",
                 f"unknown service {name!r}.",
-                f"Built-in services: {', '.join(BUILTIN_SERVICES)}; or add it under services.custom.",
+                _did_you_mean(name, sorted(known))
+                + f"Built-in services: {', '.join(BUILTIN_SERVICES)}; or add it under services.custom.",
             )
     for index, name in enumerate(custom):
         if name in BUILTIN_SERVICES:
@@ -389,3 +400,60 @@ def _policy(spec: ClusterSpec) -> Iterator[Problem]:
     for index, check_id in enumerate(checks):
         if check_id in checks[:index]:
             yield Problem(f"policy.allowlist[{index}].check", f"{check_id} is allowlisted twice.", "")
+
+
+# Azure's limits on the names Clouder derives from the cluster and pool names (see modules/azure).
+AZURE_VM_NAME_MAX = 63  # a VM name is also the host and Kubernetes node name: one DNS label
+AZURE_NAME_LIMITS = {
+    "VNet name": ("vnet-{name}", 64),
+    "security group name": ("asg-{name}-control-planes", 80),
+}
+
+
+def _azure_names(spec: ClusterSpec) -> Iterator[Problem]:
+    if spec.azure is None:
+        return
+    name = spec.name
+    vms = {"metadata.name": f"{name}-cp-{spec.control_plane.count - 1}"}
+    if spec.access.mode == "bastion":
+        vms["metadata.name"] = max(vms["metadata.name"], f"{name}-bastion", key=len)
+    for index, pool in enumerate(spec.node_pools):
+        vms[f"nodePools[{index}].name"] = f"{name}-{pool.name}-{max(pool.count - 1, 0)}"
+    for path, vm in vms.items():
+        if len(vm) > AZURE_VM_NAME_MAX:
+            yield Problem(
+                path,
+                f"the VM name Clouder derives, {vm!r}, has {len(vm)} characters; Azure host and Kubernetes "
+                f"node names allow {AZURE_VM_NAME_MAX}.",
+                "Shorten the cluster or pool name.",
+            )
+    for what, (pattern, limit) in AZURE_NAME_LIMITS.items():
+        derived = pattern.format(name=name)
+        if len(derived) > limit:
+            yield Problem(
+                "metadata.name",
+                f"the {what} Clouder derives, {derived!r}, is longer than Azure allows ({limit}).",
+                "Shorten the cluster name.",
+            )
+    group = spec.azure.resource_group
+    if group is not None and group.endswith("."):
+        yield Problem("azure.resourceGroup", "Azure refuses resource group names that end with a period.", "")
+
+
+def _tags(spec: ClusterSpec) -> Iterator[Problem]:
+    from clouder.contexts.secrets import secret_kind
+
+    sections = {"metadata.labels": spec.metadata.labels}
+    if spec.aws is not None:
+        sections["aws.tags"] = spec.aws.tags
+    if spec.azure is not None:
+        sections["azure.tags"] = spec.azure.tags
+    for section, tags in sections.items():
+        for key, value in tags.items():
+            kind = secret_kind(value, name=key)
+            if kind is not None:  # the value is not repeated: it may be a real secret
+                yield Problem(
+                    f"{section}.{key}",
+                    f"this looks like {kind}; tags and labels are readable by anyone who can list resources.",
+                    "Keep secrets out of the spec: store them in a secret manager and tag with its name.",
+                )
