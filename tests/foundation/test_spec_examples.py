@@ -12,6 +12,7 @@ import yaml
 from clouder.spec import load_spec
 from clouder.spec.schema import spec_json_schema
 from support.cli import run
+from support.keyhome import use_home_with_public_key
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
@@ -19,15 +20,8 @@ EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 
 @pytest.fixture(autouse=True)
 def home_with_a_public_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Examples and starters name ~/.ssh/id_ed25519.pub, which validate reads: a home that has one."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    public = Ed25519PrivateKey.generate().public_key()
-    line = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    (tmp_path / "home" / ".ssh").mkdir(parents=True)
-    (tmp_path / "home" / ".ssh" / "id_ed25519.pub").write_bytes(line + b" me@laptop\n")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    """Examples and starters name ~/.ssh/id_ed25519.pub, which validate reads."""
+    use_home_with_public_key(tmp_path, monkeypatch)
 
 
 def test_four_examples_exist() -> None:
