@@ -6,6 +6,7 @@ asyncssh costs about 0.2 s, more than the whole budget of ``clouder validate``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
 MAX_KEY_FILE_BYTES = 16 * 1024
 PRIVATE_MARKERS = ("PRIVATE KEY", "PuTTY-User-Key-File", "SSH2 ENCRYPTED PRIVATE KEY")
-KEY_TEXT_MARKERS = ("-----BEGIN", "ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-", "AAAA")
+# A key line ("ssh-ed25519 AAAA…"), a PEM block, or a bare base64 key body, as opposed to a file name.
+KEY_TEXT = re.compile(r"^\s*((ssh-|ecdsa-sha2-|sk-)\S+\s+AAAA|-----BEGIN|AAAA[A-Za-z0-9+/]{40})")
 
 
 def is_private_key(text: str) -> bool:
@@ -25,7 +27,7 @@ def is_private_key(text: str) -> bool:
 
 def looks_like_key_text(value: str) -> bool:
     """True when a value meant to be a path holds key text (or something no path would hold)."""
-    return "\n" in value or len(value) > 512 or any(value.lstrip().startswith(m) for m in KEY_TEXT_MARKERS)
+    return "\n" in value or len(value) > 512 or KEY_TEXT.match(value) is not None
 
 
 def public_key_problem(text: str) -> str | None:

@@ -92,3 +92,14 @@ def test_no_key_is_refused_on_either_cloud(tmp_path: Path) -> None:
     assert result.code == 2 and "access: no SSH public key" in result.stderr, result.stderr
     with pytest.raises(BadInputError, match="no SSH public key"):
         public_keys(load_spec(spec).access)
+
+
+def test_a_relative_key_path_that_starts_like_a_key_type_is_still_a_path(
+    tmp_path: Path, key_pair: tuple[Path, str, str]
+) -> None:
+    _, _, public = key_pair
+    (tmp_path / "ssh-keys").mkdir()
+    (tmp_path / "ssh-keys" / "id_ed25519.pub").write_text(public + "\n")
+    spec = _spec(tmp_path, publicKeyPath="ssh-keys/id_ed25519.pub", privateKeyPath="ssh-keys/id_ed25519")
+    result = run("validate", str(spec), cwd=tmp_path)
+    assert result.code == 0, result.stderr
