@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBenchBenchBe bench"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEJlbmNoQmVuY2hCZW5jaEJlbmNoQmVuY2hCZW5jaEJl bench"
 FLOOR = """
 import sys
 from cdktf import App

@@ -3,7 +3,6 @@ outputs contract (``clouder.outputs``) as Terraform outputs."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from cdktf import Aspects, LocalBackend, S3Backend, TerraformOutput, TerraformStack
@@ -25,6 +24,7 @@ from clouder.modules.aws.security import Security, SecurityProps
 from clouder.modules.aws.tags import CLUSTER_TAG
 from clouder.modules.aws.userdata import NodeUserDataProps, bastion_user_data, node_user_data
 from clouder.outputs.contract import CONTRACT_VERSION, OUTPUT_NAMES
+from clouder.spec import sshkeys
 from clouder.spec.model import Access, AwsCloud, ClusterSpec, LocalState, S3State
 
 
@@ -268,17 +268,5 @@ def _node(node: NodeAttributes, role: str, pool: str) -> dict[str, Any]:
 
 
 def public_keys(access: Access) -> list[str]:
-    """The OpenSSH public key(s) installed for ``access.user`` on every host."""
-    if access.public_key:
-        return [access.public_key]
-    if access.public_key_path is None:
-        return []
-    path = Path(access.public_key_path).expanduser()
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise BadInputError(
-            f"access.publicKeyPath: cannot read {path} ({exc.strerror}).",
-            "Point it at your OpenSSH public key (e.g. ~/.ssh/id_ed25519.pub) or set access.publicKey.",
-        ) from None
-    return [line for line in text.splitlines() if line.strip()]
+    """The OpenSSH public key(s) installed for ``access.user`` on every host (never a private key)."""
+    return sshkeys.public_keys(access)

@@ -7,7 +7,6 @@ CLI, environment or managed identity); nothing about them is written into the sy
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from cdktf import AzurermBackend, Fn, LocalBackend, TerraformOutput, TerraformStack
@@ -39,6 +38,7 @@ from clouder.modules.azure import (
 )
 from clouder.modules.azure.userdata import bastion_custom_data, node_custom_data
 from clouder.outputs.contract import CONTRACT_VERSION, OUTPUT_NAMES
+from clouder.spec import sshkeys
 from clouder.spec.model import Access, AzureCloud, AzurermState, ClusterSpec, LocalState
 
 
@@ -260,21 +260,4 @@ def _node(node: NodeRef, location: str, vm_prefix: str) -> dict[str, Any]:
 
 def public_key(access: Access) -> str:
     """The OpenSSH public key Azure installs for ``access.user`` (Azure VMs take keys, never passwords)."""
-    if access.public_key:
-        return access.public_key
-    if access.public_key_path is None:
-        raise BadInputError(
-            "access: an Azure cluster needs an SSH public key (VMs allow key login only).",
-            "Set access.publicKey, or access.publicKeyPath to e.g. ~/.ssh/id_ed25519.pub.",
-        )
-    path = Path(access.public_key_path).expanduser()
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except OSError as exc:
-        raise BadInputError(
-            f"access.publicKeyPath: cannot read {path} ({exc.strerror}).",
-            "Point it at your OpenSSH public key or set access.publicKey.",
-        ) from None
-    if not lines:
-        raise BadInputError(f"access.publicKeyPath: {path} is empty.", "Point it at your OpenSSH public key.")
-    return lines[0]
+    return sshkeys.public_keys(access)[0]

@@ -53,6 +53,18 @@ def _global(
     SETTINGS.verbose = verbose
 
 
+VerboseOption = Annotated[
+    bool | None, typer.Option("--verbose", "-v", help="Say more about what happens.", show_default=False)
+]
+
+
+def verbosity(override: bool | None) -> bool:
+    """The command's own ``-v`` (given after the command) or the global one (given before it)."""
+    if override:
+        SETTINGS.verbose = True
+    return SETTINGS.verbose
+
+
 def output_format(override: Format | None) -> Format:
     if override is not None:
         SETTINGS.output = override

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from clouder.cli.app import SETTINGS, Format, OutputOption, emit_json, output_format
+from clouder.cli.app import Format, OutputOption, VerboseOption, emit_json, output_format, verbosity
 from clouder.errors import BadInputError, ClouderError, InvalidDocumentError
 
 
@@ -35,6 +35,7 @@ def init(
 def validate(
     spec: Annotated[Path, typer.Argument(help="The cluster spec (YAML).")],
     output: OutputOption = None,
+    verbose: VerboseOption = None,
 ) -> None:
     """Check a spec: schema, cross-field rules and its context. Exit 0 valid, 2 invalid.
 
@@ -44,7 +45,8 @@ def validate(
     from clouder.spec import load_spec
 
     fmt = output_format(output)
-    loaded = load_spec(spec)
+    verbose = verbosity(verbose)
+    loaded = load_spec(spec, check_files=True)
     warnings = context_warnings(loaded, str(spec))
     summary: dict[str, Any] = {
         "ok": True,
@@ -58,7 +60,7 @@ def validate(
         "pools": [pool.name for pool in loaded.node_pools],
         "warnings": warnings,
     }
-    if SETTINGS.verbose:
+    if verbose:
         summary["resolved"] = loaded.model_dump(mode="json", by_alias=True)
     if fmt is Format.json:
         emit_json(summary)
@@ -70,7 +72,7 @@ def validate(
     )
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
-    if SETTINGS.verbose:
+    if verbose:
         import yaml
 
         typer.echo("# the spec as Clouder reads it, defaults filled in:")

@@ -13,44 +13,27 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from clouder.errors import BadInputError, InvalidDocumentError, Problem
-from clouder.spec import rules
+from clouder.errors import InvalidDocumentError, Problem
+from clouder.spec import rules, sshkeys
 from clouder.spec.model import API_VERSION, KIND, ClusterSpec
+from clouder.spec.yamlread import MAX_BYTES, load_yaml, read_document
 
-MAX_SPEC_BYTES = 1_000_000
+MAX_SPEC_BYTES = MAX_BYTES
 
 
-def load_spec(path: str | Path) -> ClusterSpec:
-    """Load and fully validate a spec file, or raise an error naming every problem found."""
+def load_spec(path: str | Path, check_files: bool = False) -> ClusterSpec:
+    """Load and fully validate a spec file, or raise an error naming every problem found.
+
+    With ``check_files``, files the spec names (the SSH public key) are read and checked too: commands
+    that use them (validate, synth) ask for it; commands that only read the spec do not need them here.
+    """
     source = str(path)
     text = read_document(Path(path), what="spec")
-    return parse_spec(text, source)
+    return parse_spec(text, source, check_files)
 
 
-def read_document(path: Path, what: str) -> str:
-    if not path.exists():
-        raise BadInputError(
-            f"{path}: no such file.", f"Check the path; `clouder init` writes a starter {what}."
-        )
-    if path.is_dir():
-        raise BadInputError(
-            f"{path} is a directory, not a {what} file.", f"Name the YAML file of the {what}."
-        )
-    if path.stat().st_size > MAX_SPEC_BYTES:
-        raise BadInputError(f"{path} is larger than {MAX_SPEC_BYTES} bytes; a {what} is a short YAML file.")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadInputError(
-            f"{path} is not UTF-8 text (byte {exc.start}).", f"Save the {what} as UTF-8."
-        ) from None
-    except OSError as exc:
-        raise BadInputError(f"{path}: cannot read ({exc.strerror}).") from None
-
-
-def parse_spec(text: str, source: str = "<spec>") -> ClusterSpec:
-    node = compose_yaml(text, source, what="spec")
-    data = yaml.safe_load(text)
+def parse_spec(text: str, source: str = "<spec>", check_files: bool = False) -> ClusterSpec:
+    node, data = load_yaml(text, source, what="spec")
     problems = list(duplicate_keys(node))
     if not isinstance(data, dict):
         line = node.start_mark.line + 1
@@ -72,32 +55,16 @@ def parse_spec(text: str, source: str = "<spec>") -> ClusterSpec:
         spec = ClusterSpec.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise InvalidDocumentError(source, problems_from_validation(exc, node, ClusterSpec)) from None
-    found = [_with_line(problem, node) for problem in rules.check(spec)]
+    found = rules.check(spec) + (sshkeys.key_problems(spec.access) if check_files else [])
+    found = [_with_line(problem, node) for problem in found]
     if found:
         raise InvalidDocumentError(source, found)
     return spec
 
 
 def compose_yaml(text: str, source: str, what: str) -> yaml.Node:
-    if not text.strip():
-        raise InvalidDocumentError(
-            source, [Problem("", "the file is empty.", "Start from `clouder init`.")], what
-        )
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise InvalidDocumentError(
-            source,
-            [Problem("", f"YAML syntax error: {reason}.", "Fix the indentation or quoting there.", line)],
-            what,
-        ) from None
-    if node is None:
-        raise InvalidDocumentError(source, [Problem("", "the file holds no document.", "")], what)
-    return node
+    """The node graph of a YAML document (bounded as ``load_yaml`` is), for line numbers."""
+    return load_yaml(text, source, what)[0]
 
 
 def duplicate_keys(node: yaml.Node, path: str = "") -> typing.Iterator[Problem]:
@@ -194,8 +161,35 @@ def _with_line(problem: Problem, node: yaml.Node) -> Problem:
     return Problem(problem.path, problem.message, problem.hint, line)
 
 
+# What each pattern in the models means, in the words the docs use (a regex is never shown to the user).
+PATTERN_WORDS = {
+    r"^[a-z_][a-z0-9_-]{0,31}$": "a Linux user name: lower-case letters, digits, '_' and '-', up to 32",
+    r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$": "a pinned version like 1.2.3 (never 'latest')",
+    r"^(https?|oci)://\S+$": "a chart repository URL starting with https://, http:// or oci://",
+    r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$": "a Kubernetes quantity such as 500m, 2, 512Mi or 16Gi",
+    r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "an S3 bucket name: 3-63 lower-case letters, digits, '.' and '-'",
+    r"^[a-z0-9]{3,24}$": "a storage account name: 3-24 lower-case letters and digits",
+    r"^(CKV2?_[A-Z0-9]+_\d+|CLOUDER_[A-Z0-9_]+)$": "a check ID such as CKV_AWS_79 or CLOUDER_IMDSV2",
+    r"^ami-[0-9a-f]{8,17}$": "an AMI ID such as ami-0abcdef1234567890",
+    r"^[-\w._()]{1,90}$": "a resource group name: up to 90 letters, digits, '_', '-', '.', '(' and ')'",
+}
+_TYPE_WORDS = {
+    "model_type": "a section of fields (key: value lines)",
+    "model_attributes_type": "a section of fields (key: value lines)",
+    "dict_type": "a mapping (key: value lines)",
+    "list_type": "a list (lines starting with '- ')",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+}
+
+
 def _explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
     kind, value = error["type"], error.get("input")
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
     loc = [part for part in error["loc"] if part != "[key]"]
     if kind == "missing":
         return "is required.", "Add it; `clouder schema` lists every field and examples/ shows them in use."
@@ -206,17 +200,65 @@ def _explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
         return "unknown field.", hint + (f"Fields allowed here: {', '.join(known)}." if known else "")
     if kind == "string_type" and isinstance(value, int | float):
         return f"expected text, but YAML read a number (got {value!r}).", 'Quote it, e.g. "1.33.5".'
+    if kind in {"union_tag_invalid", "union_tag_not_found"}:
+        name = str(ctx.get("discriminator", "")).strip("'")
+        allowed = str(ctx.get("expected_tags", "")).replace("'", "") or ", ".join(_tags_at(model, loc, name))
+        if kind == "union_tag_not_found":
+            return f"needs `{name}` to say which kind it is.", f"Set {name} to one of {allowed}."
+        return f"unknown {name} {_short(ctx.get('tag'))}.", f"Use one of {allowed}." + _did_you_mean(
+            ctx.get("tag"), allowed.split(", ")
+        )
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace(" or ", ", ")
+        options = [option.strip().strip("'") for option in expected.split(",")]
+        words = ", ".join("true" if o == "True" else o for o in options)
+        must = f"must be one of {words}" if len(options) > 1 else f"must be {words}"
+        return f"{must} (got {_short(value)}).", _did_you_mean(value, options).strip()
+    if kind == "string_pattern_mismatch":
+        what = PATTERN_WORDS.get(str(ctx.get("pattern")), "a value in the documented format")
+        return f"{_short(value)} is not {what}.", ""
+    if kind in _TYPE_WORDS:
+        return f"expected {_TYPE_WORDS[kind]}, got {_short(value)}.", ""
+    bounds = {
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("less than", "lt"),
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("more than", "gt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {ctx.get(key)} (got {_short(value)}).", ""
+    if kind in {"too_short", "string_too_short"}:
+        least = ctx.get("min_length", 1)
+        return ("must not be empty." if least == 1 else f"needs at least {least} entries."), ""
+    if kind in {"too_long", "string_too_long"}:
+        return f"is too long (at most {ctx.get('max_length')}).", ""
     message = error["msg"].removeprefix("Value error, ")
-    if (
-        kind.endswith("_type")
-        or kind.endswith("_parsing")
-        or kind in {"literal_error", "string_pattern_mismatch"}
-    ):
-        message += f" (got {_short(value)})"
     return message[:1].lower() + message[1:] + ("" if message.endswith(".") else "."), ""
 
 
+def _did_you_mean(value: object, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1)
+    return f" Did you mean {close[0]}?" if close else ""
+
+
+def _tags_at(model: type[BaseModel], loc: Sequence[int | str], name: str) -> list[str]:
+    """The values the discriminator ``name`` may take in the union at ``loc``."""
+    current: Any = model
+    for item in loc:
+        current = _descend(current, item)
+    tags: list[str] = []
+    for member in _members(current):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            for field_name, field in member.model_fields.items():
+                if name in (field_name, field.alias):
+                    tags += [str(arg) for arg in typing.get_args(field.annotation)]
+    return tags
+
+
 def _short(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -238,6 +280,8 @@ def _descend(annotation: Any, item: int | str) -> Any:
             for name, field in member.model_fields.items():
                 if item in (name, field.alias):
                     return field.annotation
+            if any(item in typing.get_args(field.annotation) for field in member.model_fields.values()):
+                return member  # the tag of a discriminated union (state: s3) names this member
         origin = typing.get_origin(member)
         if origin is list and isinstance(item, int):
             return typing.get_args(member)[0]

@@ -18,6 +18,7 @@ from clouder.catalog.kubernetes import DEFAULT_VERSION, PINNED_RELEASES, support
 from clouder.catalog.services import BUILTIN_SERVICES as BUILTIN_SERVICES
 from clouder.catalog.services import CORE_SERVICES as CORE_SERVICES
 from clouder.catalog.services import SYSTEM_SERVICES as SYSTEM_SERVICES
+from clouder.spec.sshkeys import looks_like_key_text, public_key_problem
 from clouder.spec.types import Cidr, DnsLabel, LabelKey, LabelValue, SpecModel
 
 API_VERSION = "clouder/v1alpha1"
@@ -25,8 +26,6 @@ KIND = "Cluster"
 
 VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 SEMVER_RE = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
-AWS_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-AZURE_VM_SIZE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
 
 
 class Metadata(SpecModel):
@@ -55,6 +54,12 @@ class Kubernetes(SpecModel):
             raise ValueError(
                 f"Kubernetes {match[1]}.{match[2]} is outside the supported range {supported_range()}; "
                 f"pick one of {', '.join(PINNED_RELEASES.values())}"
+            )
+        pinned = PINNED_RELEASES[minor]
+        if value.removeprefix("v") != pinned:
+            raise ValueError(
+                f"{value!r} is not a release Clouder pins: for {match[1]}.{match[2]} it installs {pinned} "
+                f"(pinned: {', '.join(PINNED_RELEASES.values())})"
             )
         return value.removeprefix("v")
 
@@ -89,11 +94,19 @@ class Access(SpecModel):
     @field_validator("public_key")
     @classmethod
     def _openssh_public(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(
-            r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+", value
-        ):
+        if value is not None:
+            reason = public_key_problem(value)
+            if reason is not None:  # the message never quotes the value: it may be a private key
+                raise ValueError(f"{reason}; publicKey takes one public key line such as 'ssh-ed25519 AAAA…'")
+        return value
+
+    @field_validator("public_key_path", "private_key_path", mode="before")
+    @classmethod
+    def _a_path(cls, value: object) -> object:
+        if isinstance(value, str) and looks_like_key_text(value):
             raise ValueError(
-                "not an OpenSSH public key (expected 'ssh-ed25519 AAAA…'); never put a private key here"
+                "this holds key text, not a path; name the file that holds the key "
+                "(the text is not repeated here)"
             )
         return value
 

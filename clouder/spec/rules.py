@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 from collections.abc import Iterator
 
 from clouder.catalog.charts import CHARTS
 from clouder.catalog.regions import AWS_REGIONS, AZURE_LOCATIONS, AZURE_ZONES, aws_zones
 from clouder.catalog.services import RUNTIME_PLANE
 from clouder.errors import Problem
-from clouder.spec.model import (
-    AWS_INSTANCE_TYPE,
-    AZURE_VM_SIZE,
-    BUILTIN_SERVICES,
-    ClusterSpec,
-    S3State,
-)
+from clouder.spec.model import BUILTIN_SERVICES, ClusterSpec, S3State
 from clouder.spec.types import network_of
 
 WORLD = network_of("0.0.0.0/0")
@@ -22,7 +18,20 @@ WORLD = network_of("0.0.0.0/0")
 
 def check(spec: ClusterSpec) -> list[Problem]:
     """Every cross-field problem in ``spec`` (an empty list means the spec is sound)."""
-    rules = (_one_cloud, _cidrs, _zones, _sizes, _pools, _access, _services, _runtime, _state, _policy)
+    rules = (
+        _one_cloud,
+        _cidrs,
+        _zones,
+        _sizes,
+        _pools,
+        _access,
+        _services,
+        _runtime,
+        _state,
+        _policy,
+        _azure_names,
+        _tags,
+    )
     return [problem for rule in rules for problem in rule(spec)]
 
 
@@ -72,13 +81,69 @@ def _cidrs(spec: ClusterSpec) -> Iterator[Problem]:
                         path, f"{net} overlaps {other_path} ({other}).", "Subnets must not overlap."
                     )
             seen.append((path, net))
-    for index, cidr in enumerate(spec.network.admin_cidrs):
-        if network_of(cidr) == WORLD:
-            yield Problem(
-                f"network.adminCidrs[{index}]",
-                "0.0.0.0/0 would open SSH and the API to the world.",
-                "Name your office, VPN or CI runner ranges instead.",
-            )
+    yield from _admin_cidrs(spec)
+    yield from _sizes_of_ranges(spec)
+
+
+# Smallest subnets the clouds accept (AWS: /28; Azure: /29), each of which keeps 5 addresses for itself.
+MIN_SUBNET_PREFIX = {"aws": 28, "azure": 29}
+CLOUD_RESERVED_ADDRESSES = 5
+# kube-apiserver refuses a service range with more than 2^20 addresses (IPv4 prefix shorter than /12).
+MIN_SERVICE_PREFIX = 12
+# Each node gets a /24 of the pod range (Cilium's clusterPoolIPv4MaskSize, kube-controller-manager's default).
+NODE_POD_PREFIX = 24
+
+
+def _admin_cidrs(spec: ClusterSpec) -> Iterator[Problem]:
+    networks = [network_of(cidr) for cidr in spec.network.admin_cidrs]
+    if WORLD not in ipaddress.collapse_addresses(networks):
+        return
+    path = "network.adminCidrs"
+    message = "together these ranges cover the whole internet, opening SSH and the API to the world."
+    if WORLD in networks:
+        path = f"{path}[{networks.index(WORLD)}]"
+        message = "0.0.0.0/0 would open SSH and the API to the world."
+    yield Problem(path, message, "Name your office, VPN or CI runner ranges instead.")
+
+
+def _sizes_of_ranges(spec: ClusterSpec) -> Iterator[Problem]:
+    service = network_of(spec.kubernetes.service_cidr)
+    if service.prefixlen < MIN_SERVICE_PREFIX:
+        yield Problem(
+            "kubernetes.serviceCidr",
+            f"{service} is larger than kube-apiserver accepts (at most a /{MIN_SERVICE_PREFIX}).",
+            "Use a /12 or smaller range, e.g. 10.96.0.0/12.",
+        )
+    cloud = spec.cloud if spec.aws is not None or spec.azure is not None else None
+    if cloud is not None:
+        smallest = MIN_SUBNET_PREFIX[cloud]
+        for index, subnet in enumerate(spec.network.subnets):
+            for side in ("public", "private"):
+                net = network_of(getattr(subnet, side))
+                if net.prefixlen > smallest:
+                    yield Problem(
+                        f"network.subnets[{index}].{side}",
+                        f"{net} is smaller than {cloud.upper() if cloud == 'aws' else 'Azure'} allows "
+                        f"(a /{smallest} at least).",
+                        f"Use a /{smallest} or larger range.",
+                    )
+    nodes = spec.control_plane.count + sum(pool.count for pool in spec.node_pools)
+    pods = network_of(spec.kubernetes.pod_cidr)
+    slots = 2 ** (NODE_POD_PREFIX - pods.prefixlen) if pods.prefixlen <= NODE_POD_PREFIX else 0
+    if slots < nodes:
+        yield Problem(
+            "kubernetes.podCidr",
+            f"{pods} holds {slots} node range(s) of /{NODE_POD_PREFIX}, but the cluster has {nodes} nodes.",
+            f"Each node takes a /{NODE_POD_PREFIX} of the pod range: use a larger one, e.g. 10.244.0.0/16.",
+        )
+    private = [network_of(subnet.private) for subnet in spec.network.subnets]
+    room = sum(net.num_addresses - CLOUD_RESERVED_ADDRESSES for net in private)
+    if private and room < nodes:
+        yield Problem(
+            "network.subnets",
+            f"the private subnets hold {room} node addresses, but the cluster has {nodes} nodes.",
+            "Widen the private subnets or add zones.",
+        )
 
 
 def _zones(spec: ClusterSpec) -> Iterator[Problem]:
@@ -115,6 +180,15 @@ def _zones(spec: ClusterSpec) -> Iterator[Problem]:
                 f"Known locations: {', '.join(sorted(AZURE_LOCATIONS))}.",
             )
             return
+        if not AZURE_LOCATIONS[location]:
+            zoned = sorted(name for name, has_zones in AZURE_LOCATIONS.items() if has_zones)
+            close = difflib.get_close_matches(location, zoned, n=2, cutoff=0.6)
+            yield Problem(
+                "azure.location",
+                f"{location} has no availability zones, and Clouder places each subnet's nodes in a zone.",
+                f"Pick a location with zones{' such as ' + ' or '.join(close) if close else ''}.",
+            )
+            return
         for index, zone in enumerate(zones):
             if zone not in AZURE_ZONES:
                 yield Problem(
@@ -122,21 +196,21 @@ def _zones(spec: ClusterSpec) -> Iterator[Problem]:
                     f"{zone!r} is not an Azure zone.",
                     "Azure zones are '1', '2' and '3'.",
                 )
-            elif not AZURE_LOCATIONS[location]:
-                yield Problem(
-                    f"network.subnets[{index}].zone",
-                    f"{location} has no availability zones.",
-                    "Pick a location with zones, or remove the zone split.",
-                )
 
 
 def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
+    from clouder.catalog.machines import Cloud, architecture, close_sizes
+
+    cloud: Cloud
+    other: Cloud
     if spec.aws is not None:
-        pattern, cloud, example = AWS_INSTANCE_TYPE, "aws", "m6i.large"
-        block = spec.aws
+        cloud, block, example = "aws", spec.aws, "m6i.large"
+        image_arch = None if spec.aws.ami else "x86_64"  # the pinned Ubuntu image is amd64
+        image_field, other = "aws.ami", "azure"
     elif spec.azure is not None:
-        pattern, cloud, example = AZURE_VM_SIZE, "azure", "Standard_D4s_v5"
-        block = spec.azure  # type: ignore[assignment]
+        cloud, block, example = "azure", spec.azure, "Standard_D4s_v5"  # type: ignore[assignment]
+        image_arch = "arm64" if spec.azure.image.sku.endswith("arm64") else "x86_64"
+        image_field, other = "azure.image.sku", "aws"
     else:
         return
     sizes = {
@@ -146,9 +220,26 @@ def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
         f"{cloud}.bastionSize": block.bastion_size,
     }
     sizes |= {f"nodePools[{i}].size": pool.size for i, pool in enumerate(spec.node_pools)}
+    name = "AWS instance type" if cloud == "aws" else "Azure VM size"
     for path, size in sizes.items():
-        if size is not None and not pattern.match(size):
-            yield Problem(path, f"{size!r} is not a {cloud} machine size.", f"Use a size like {example}.")
+        if size is None:
+            continue
+        arch = architecture(cloud, size)
+        if arch is None:
+            close = close_sizes(cloud, size)
+            if close:
+                hint = f"Did you mean {' or '.join(close)}?"
+            elif architecture(other, size) is not None:
+                hint = f"That is a size of {other}; on {cloud} use one like {example}."
+            else:
+                hint = f"Use one like {example}; `docs/spec.md` says how the list is kept current."
+            yield Problem(path, f"{size!r} is not an {name}.", hint)
+        elif image_arch is not None and arch != image_arch:
+            yield Problem(
+                path,
+                f"{size} is an {arch} machine, but the node image is {image_arch}.",
+                f"Pick an {image_arch} size, or set {image_field} to an {arch} image.",
+            )
 
 
 def _pools(spec: ClusterSpec) -> Iterator[Problem]:
@@ -167,12 +258,6 @@ def _pools(spec: ClusterSpec) -> Iterator[Problem]:
                     f"taint {key!r} is set twice.",
                     "Give each taint key one entry.",
                 )
-    if sum(pool.count for pool in spec.node_pools) == 0 and spec.control_plane.count == 1 and spec.node_pools:
-        yield Problem(
-            "nodePools",
-            "every pool has count 0 and one control plane cannot host workloads safely.",
-            "Give a pool at least one node.",
-        )
 
 
 def _access(spec: ClusterSpec) -> Iterator[Problem]:
@@ -184,6 +269,11 @@ def _access(spec: ClusterSpec) -> Iterator[Problem]:
         )
 
 
+def _did_you_mean(value: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(value, options, n=1)
+    return f"Did you mean `{close[0]}`? " if close else ""
+
+
 def _services(spec: ClusterSpec) -> Iterator[Problem]:
     custom = [service.name for service in spec.services.custom]
     known = set(BUILTIN_SERVICES) | set(custom)
@@ -192,7 +282,8 @@ def _services(spec: ClusterSpec) -> Iterator[Problem]:
             yield Problem(
                 f"services.overrides.{name}",
                 f"unknown service {name!r}.",
-                f"Built-in services: {', '.join(BUILTIN_SERVICES)}; or add it under services.custom.",
+                _did_you_mean(name, sorted(known))
+                + f"Built-in services: {', '.join(BUILTIN_SERVICES)}; or add it under services.custom.",
             )
     for index, name in enumerate(custom):
         if name in BUILTIN_SERVICES:
@@ -309,3 +400,60 @@ def _policy(spec: ClusterSpec) -> Iterator[Problem]:
     for index, check_id in enumerate(checks):
         if check_id in checks[:index]:
             yield Problem(f"policy.allowlist[{index}].check", f"{check_id} is allowlisted twice.", "")
+
+
+# Azure's limits on the names Clouder derives from the cluster and pool names (see modules/azure).
+AZURE_VM_NAME_MAX = 63  # a VM name is also the host and Kubernetes node name: one DNS label
+AZURE_NAME_LIMITS = {
+    "VNet name": ("vnet-{name}", 64),
+    "security group name": ("asg-{name}-control-planes", 80),
+}
+
+
+def _azure_names(spec: ClusterSpec) -> Iterator[Problem]:
+    if spec.azure is None:
+        return
+    name = spec.name
+    vms = {"metadata.name": f"{name}-cp-{spec.control_plane.count - 1}"}
+    if spec.access.mode == "bastion":
+        vms["metadata.name"] = max(vms["metadata.name"], f"{name}-bastion", key=len)
+    for index, pool in enumerate(spec.node_pools):
+        vms[f"nodePools[{index}].name"] = f"{name}-{pool.name}-{max(pool.count - 1, 0)}"
+    for path, vm in vms.items():
+        if len(vm) > AZURE_VM_NAME_MAX:
+            yield Problem(
+                path,
+                f"the VM name Clouder derives, {vm!r}, has {len(vm)} characters; Azure host and Kubernetes "
+                f"node names allow {AZURE_VM_NAME_MAX}.",
+                "Shorten the cluster or pool name.",
+            )
+    for what, (pattern, limit) in AZURE_NAME_LIMITS.items():
+        derived = pattern.format(name=name)
+        if len(derived) > limit:
+            yield Problem(
+                "metadata.name",
+                f"the {what} Clouder derives, {derived!r}, is longer than Azure allows ({limit}).",
+                "Shorten the cluster name.",
+            )
+    group = spec.azure.resource_group
+    if group is not None and group.endswith("."):
+        yield Problem("azure.resourceGroup", "Azure refuses resource group names that end with a period.", "")
+
+
+def _tags(spec: ClusterSpec) -> Iterator[Problem]:
+    from clouder.contexts.secrets import secret_kind
+
+    sections = {"metadata.labels": spec.metadata.labels}
+    if spec.aws is not None:
+        sections["aws.tags"] = spec.aws.tags
+    if spec.azure is not None:
+        sections["azure.tags"] = spec.azure.tags
+    for section, tags in sections.items():
+        for key, value in tags.items():
+            kind = secret_kind(value, name=key)
+            if kind is not None:  # the value is not repeated: it may be a real secret
+                yield Problem(
+                    f"{section}.{key}",
+                    f"this looks like {kind}; tags and labels are readable by anyone who can list resources.",
+                    "Keep secrets out of the spec: store them in a secret manager and tag with its name.",
+                )

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -26,6 +26,17 @@ class SpecModel(BaseModel):
         validate_default=True,
         defer_build=True,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_empty_optional_text(cls, value: object, info: ValidationInfo) -> object:
+        # An empty string in an optional field would switch its feature on with nothing in it
+        # (state.dynamodbTable: "" would count as locking); leaving the field out is how to say "none".
+        if isinstance(value, str) and not value.strip() and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and field.default is None and not field.is_required():
+                raise ValueError("is empty; leave the field out to mean 'none', or give it a value")
+        return value
 
 
 def _dns_label(value: str) -> str:

@@ -50,7 +50,7 @@ def test_bad_spec_is_refused_naming_the_field(name: str) -> None:
 def _problems(spec: Path) -> list[dict[str, Any]]:
     """The findings `clouder -o json validate` reports (in-process here; the CLI path is asserted below)."""
     try:
-        load_spec(spec)
+        load_spec(spec, check_files=True)
     except InvalidDocumentError as error:
         return [problem.as_dict() for problem in error.problems]
     except BadInputError:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from support.cli import run
+from support.keyhome import use_home_with_public_key
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = (
@@ -53,7 +54,10 @@ def _probe(*args: str) -> dict[str, object]:
 @pytest.mark.parametrize(
     "args", [("--help",), ("validate", "examples/aws-ha.yaml"), ("schema",), ("version",)]
 )
-def test_fast_paths_import_no_heavy_module(args: tuple[str, ...]) -> None:
+def test_fast_paths_import_no_heavy_module(
+    args: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_home_with_public_key(tmp_path, monkeypatch)  # validate reads the key file the example names
     result = _probe(*args)
     assert result["code"] == 0
     assert result["heavy"] == [], f"`clouder {' '.join(args)}` imported {result['heavy']}"

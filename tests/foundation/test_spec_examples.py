@@ -12,9 +12,16 @@ import yaml
 from clouder.spec import load_spec
 from clouder.spec.schema import spec_json_schema
 from support.cli import run
+from support.keyhome import use_home_with_public_key
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def home_with_a_public_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Examples and starters name ~/.ssh/id_ed25519.pub, which validate reads."""
+    use_home_with_public_key(tmp_path, monkeypatch)
 
 
 def test_four_examples_exist() -> None:

@@ -22,7 +22,7 @@ import pytest
 from support.synth_stacks import REPO as REPO
 from support.synth_stacks import SynthStack, spec_copy, synthesize
 
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAwsTestKeyAwsTestKeyAwsTestKeyAwsTestKeyAw clouder-test"
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEF3c1Rlc3RLZXlBd3NUZXN0S2V5QXdzVGVzdEtleUF3 clouder-test"
 MOTO_AMI = "ami-1e749f67"  # one of the images moto serves by default
 # Direct SSH means nodes with public IPs: a user's choice, so the user accepts it in the spec.
 DIRECT_ALLOWED = {"check": "CKV_AWS_88", "reason": "access.mode direct: nodes are reached on public IPs"}

@@ -18,7 +18,7 @@ import pytest
 
 from support.synth_stacks import SynthStack, spec_copy, synthesize
 
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAzureTestKeyAzureTestKeyAzureTestKeyAzur clouder-test"
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEF6dXJlVGVzdEtleUF6dXJlVGVzdEtleUF6dXJlVGVz clouder-test"
 
 
 class AzureStack(SynthStack):

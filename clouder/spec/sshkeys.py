@@ -1,0 +1,107 @@
+"""SSH key material in a spec: only OpenSSH public keys go to the nodes; key text is never echoed.
+
+Keys are parsed with ``cryptography``'s OpenSSH parser (the library asyncssh itself builds on): importing
+asyncssh costs about 0.2 s, more than the whole budget of ``clouder validate``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from clouder.errors import BadInputError, Problem
+
+if TYPE_CHECKING:
+    from clouder.spec.model import Access
+
+MAX_KEY_FILE_BYTES = 16 * 1024
+PRIVATE_MARKERS = ("PRIVATE KEY", "PuTTY-User-Key-File", "SSH2 ENCRYPTED PRIVATE KEY")
+# A key line ("ssh-ed25519 AAAA…"), a PEM block, or a bare base64 key body, as opposed to a file name.
+KEY_TEXT = re.compile(r"^\s*((ssh-|ecdsa-sha2-|sk-)\S+\s+AAAA|-----BEGIN|AAAA[A-Za-z0-9+/]{40})")
+
+
+def is_private_key(text: str) -> bool:
+    return any(marker in text for marker in PRIVATE_MARKERS)
+
+
+def looks_like_key_text(value: str) -> bool:
+    """True when a value meant to be a path holds key text (or something no path would hold)."""
+    return "\n" in value or len(value) > 512 or KEY_TEXT.match(value) is not None
+
+
+def public_key_problem(text: str) -> str | None:
+    """Why ``text`` is not one OpenSSH public key line (never quoting it), or None when it is one."""
+    if is_private_key(text):
+        return "this is a private key, which must never leave your machine"
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
+    try:
+        load_ssh_public_key(text.strip().encode())
+    except (ValueError, TypeError):
+        return "not an OpenSSH public key (a line like 'ssh-ed25519 AAAA… comment')"
+    except Exception:  # cryptography raises UnsupportedAlgorithm for key types it does not know
+        return "not a supported key type (use ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa)"
+    return None
+
+
+def public_keys(access: Access) -> list[str]:
+    """The public key lines to install on every node; refuses a private key, a missing key or no key."""
+    problems = key_problems(access)
+    if problems:
+        raise BadInputError(problems[0].render(), "")
+    if access.public_key:
+        return [access.public_key.strip()]
+    assert access.public_key_path is not None
+    return _key_lines(Path(access.public_key_path).expanduser())[0]
+
+
+def key_problems(access: Access) -> list[Problem]:
+    """What is wrong with the spec's public key as this machine sees it (the key file is read)."""
+    if access.public_key:
+        return []
+    if access.public_key_path is None:
+        return [
+            Problem(
+                "access",
+                "no SSH public key: nodes would accept no login.",
+                "Set access.publicKeyPath to your public key file (e.g. ~/.ssh/id_ed25519.pub) "
+                "or access.publicKey to its text.",
+            )
+        ]
+    path = Path(access.public_key_path).expanduser()
+    try:
+        reason = _key_lines(path)[1]
+    except OSError as exc:
+        return [
+            Problem(
+                "access.publicKeyPath",
+                f"cannot read {path} ({exc.strerror or exc}).",
+                "Point it at your OpenSSH public key file (e.g. ~/.ssh/id_ed25519.pub).",
+            )
+        ]
+    if reason is None:
+        return []
+    hint = "Point it at the public key (the .pub file)."
+    sibling = path.with_name(path.name + ".pub")
+    if "private key" in reason and sibling.is_file():
+        hint = f"Point it at the public key next to it, {sibling}."
+    return [Problem("access.publicKeyPath", f"{path}: {reason}.", hint)]
+
+
+def _key_lines(path: Path) -> tuple[list[str], str | None]:
+    with path.open("rb") as handle:
+        data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    if len(data) > MAX_KEY_FILE_BYTES:
+        return [], f"larger than {MAX_KEY_FILE_BYTES // 1024} KiB, so not a public key file"
+    text = data.decode("utf-8", errors="replace")
+    if is_private_key(text):
+        return [], "this file holds a private key, which must never leave your machine"
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not lines:
+        return [], "the file is empty"
+    for number, line in enumerate(lines, start=1):
+        reason = public_key_problem(line)
+        if reason is not None:
+            return [], f"key {number}: {reason}"
+    return lines, None

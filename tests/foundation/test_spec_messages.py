@@ -1,0 +1,137 @@
+"""Messages in the user's words: no regex or pydantic wording, did-you-mean for unknown keys in every section,
+and the same verdict for specs that mean the same thing."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from clouder.errors import InvalidDocumentError, Problem
+from clouder.spec import parse_spec
+
+REPO = Path(__file__).resolve().parents[2]
+RAW_WORDING = re.compile(
+    r"Input should|instance of|should match pattern|input tag|\^|\$|\\d|union|discriminator"
+)
+
+
+def _full_spec() -> dict[str, Any]:
+    """A valid spec that fills in every section, so that each section can be probed."""
+    spec: dict[str, Any] = yaml.safe_load((REPO / "examples" / "aws-ha.yaml").read_text())
+    spec.pop("context", None)
+    spec["access"] = {"publicKey": yaml.safe_load((REPO / "examples" / "aws-minimal.yaml").read_text())[
+        "access"]["publicKey"]}  # fmt: skip
+    spec["nodePools"][0]["taints"] = [{"key": "dedicated", "value": "agents", "effect": "NoSchedule"}]
+    spec["cni"] = {"plugin": "cilium"}
+    spec["storage"] = {"defaultClass": True}
+    spec["loadBalancing"] = {"controller": True}
+    spec["services"] = {
+        "overrides": {"ingress": {"enabled": True}},
+        "custom": [{"name": "web", "chart": "web", "repository": "https://charts.example.com",
+                    "version": "1.0.0", "namespace": "web"}],
+    }  # fmt: skip
+    spec["runtime"] = {
+        "namespaces": [{"name": "agents", "quota": {"cpu": "8"}, "limits": {"maxCpu": "2"},
+                        "egress": [{"cidr": "192.0.2.0/24"}]}],
+    }  # fmt: skip
+    spec["policy"] = {"allowlist": [{"check": "CKV_AWS_1", "reason": "reviewed by the team"}],
+                      "approvals": {"destructive": "required"}}  # fmt: skip
+    spec["maintenance"] = {"maxUnavailableWorkers": 1}
+    spec["terraform"] = {}
+    return spec
+
+
+def _sections(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        if node and all(isinstance(key, str) and key[:1].islower() for key in node):
+            yield path, node
+        for key, value in node.items():
+            if path.endswith(("labels", "tags", "values", "overrides")) or key in {
+                "labels",
+                "tags",
+                "values",
+            }:
+                continue
+            yield from _sections(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _sections(item, f"{path}[{index}]")
+
+
+def _problems(document: dict[str, Any]) -> list[Problem]:
+    try:
+        parse_spec(yaml.safe_dump(document))
+    except InvalidDocumentError as error:
+        return error.problems
+    return []
+
+
+def test_the_full_spec_is_valid() -> None:
+    assert _problems(_full_spec()) == []
+
+
+SECTIONS = [path for path, _ in _sections(_full_spec())]
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_section_offers_did_you_mean_for_an_unknown_key(section: str) -> None:
+    document = _full_spec()
+    node = dict(_sections(document))[section]
+    key = max(node, key=len)
+    typo = key[:3] + key[4:] if len(key) > 4 else key + "x"  # one letter left out, or one too many
+    node[typo] = node[key]
+    del node[key]
+    problems = [p for p in _problems(document) if p.path.endswith(typo)]
+    assert problems, _problems(document)
+    assert f"Did you mean `{key}`?" in problems[0].hint
+
+
+WRONG_VALUES = {
+    "state": {"backend": "gcs"},
+    "cni": "cilium",
+    "access": ["bastion"],
+    "storage": {"encrypted": False, "defaultClass": "maybe"},
+    "network": {"subnets": [], "adminCidrs": ["203.0.113.0/24"], "apiExposure": "internal"},
+    "controlPlane": {"count": "three", "diskGb": 5},
+    "nodePools": [{"name": "general", "count": 500, "taints": [{"key": "a", "effect": "NoSchedul"}]}],
+    "services": {"coreRepository": "ftp://x", "overrides": {"ingress": {"version": "latest"}}},
+    "runtime": {"namespaces": [{"name": "agents", "quota": {"cpu": "lots"}}]},
+    "policy": {"allowlist": [{"check": "ckv_aws_1", "reason": "reviewed by the team"}]},
+    "aws": {"region": "us-east-1", "ami": "ami-XYZ"},
+}
+
+
+@pytest.mark.parametrize("section", sorted(WRONG_VALUES))
+def test_messages_use_the_users_words(section: str) -> None:
+    document = _full_spec()
+    document[section] = WRONG_VALUES[section]
+    problems = _problems(document)
+    assert problems
+    for problem in problems:
+        text = f"{problem.message} {problem.hint}"
+        assert not RAW_WORDING.search(text), text
+
+
+def test_a_misspelled_choice_gets_did_you_mean() -> None:
+    document = _full_spec()
+    document["cni"] = {"plugin": "cillium"}
+    (problem,) = _problems(document)
+    assert problem.message == "must be one of cilium, calico, flannel (got 'cillium')."
+    assert problem.hint == "Did you mean cilium?"
+
+
+def test_no_pools_and_pools_of_zero_nodes_get_the_same_verdict() -> None:
+    verdicts = []
+    for pools in ([], [{"name": "general", "count": 0}]):
+        document = copy.deepcopy(_full_spec())
+        document["controlPlane"] = {"count": 1}
+        document["nodePools"] = pools
+        document.pop("runtime")
+        verdicts.append(_problems(document))
+    assert verdicts[0] == verdicts[1] == []
