@@ -188,6 +188,7 @@ CATALOG: dict[str, CatalogEntry] = {entry.name: entry for entry in SYSTEM + CORE
 
 def _chart(pin: ServicePin, spec: ClusterSpec, version: str | None) -> ChartEntry:
     repository = pin.repository or spec.services.core_repository
+    assert repository is not None  # core services without services.coreRepository are not resolved
     return ChartEntry(pin.name, repository, pin.chart, version or pin.version, pin.namespace)
 
 
@@ -201,14 +202,16 @@ def _merge(base: Any, extra: Any) -> Any:
 def resolve(spec: ClusterSpec, outputs: ClusterOutputs | None = None) -> list[Service]:
     """The services this cluster gets: enabled built-ins (overrides applied), then custom ones.
 
-    A dependency on a disabled service is dropped: whoever disabled it provides it some other way.
+    Core services come only from ``services.coreRepository``: without it they are not installed (there is no
+    default repository). A dependency on a disabled service is dropped: whoever disabled it provides it some
+    other way.
     """
     ctx = ServiceContext(spec, outputs)
     overrides = spec.services.overrides
     disabled = {name for name, override in overrides.items() if not override.enabled}
     found = [Service(RUNTIME_PLANE, "clouder", None, "kube-system", (), Readiness(60.0, ()))]
     for name, entry in CATALOG.items():
-        if name in disabled:
+        if name in disabled or (SERVICE_PINS[name].tier == "core" and spec.services.core_repository is None):
             continue
         override = overrides.get(name)
         pin = SERVICE_PINS[name]

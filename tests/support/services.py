@@ -16,6 +16,7 @@ from clouder.catalog.services import SERVICE_PINS
 SOURCES = Path(__file__).resolve().parent.parent / "data" / "charts"
 REPO = Path(__file__).resolve().parents[2]
 DEMO_VERSION = "1.0.0"
+CORE_REPOSITORY = "https://charts.example.test/clouder"  # never dialled: every test pulls from the mirror
 # Kinds the runtime plane applies that the shared emulator does not serve by default.
 EXTRA_KINDS = (("ResourceQuota", "resourcequotas"), ("LimitRange", "limitranges"))
 
@@ -43,8 +44,11 @@ def service_charts(chart_repo: Any, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def spec_document(example: str = "aws-minimal.yaml", **changes: Any) -> dict[str, Any]:
+    """An example spec with the core services enabled (``services.coreRepository``; the tests' chart mirror
+    serves them) and dotted ``changes`` applied."""
     document: dict[str, Any] = yaml.safe_load((REPO / "examples" / example).read_text())
     document.pop("context", None)
+    document.setdefault("services", {}).setdefault("coreRepository", CORE_REPOSITORY)
     for dotted, value in changes.items():
         *parents, leaf = dotted.split(".")
         node = document
