@@ -23,7 +23,7 @@ from clouder.kube.release import Release
 from clouder.observe.events import Event, EventLog
 from clouder.observe.events import Outcome as Outcome_
 from clouder.outputs import ClusterOutputs
-from clouder.services import runtime
+from clouder.services import generated, runtime
 from clouder.services.catalog import Service, resolve, with_mirror
 from clouder.services.dag import Graph
 from clouder.spec.model import ClusterSpec
@@ -288,9 +288,15 @@ class _Runner:
                 self.spec.kubernetes.version, timeout, self.settings.interval, changed, owner=STAGE
             )
             with self.connect() as kube:
+                for secret in service.secrets:
+                    if generated.ensure(kube, service.namespace, secret):
+                        changed(Change(ObjectRef("v1", "Secret", service.namespace, secret.name), "created"))
                 result = apply_release(kube, release, options)
         except ClouderError as exc:
             outcome.state, outcome.reason = "failed", self.log.redactor.redact(exc.render())
+        except Exception as exc:  # one service's unexpected error is its failure, never the rollout's end
+            reason = f"unexpected {type(exc).__name__}: {exc}"
+            outcome.state, outcome.reason = "failed", self.log.redactor.redact(reason)
         else:
             for change in result.changes:
                 outcome.changes[change.action] = outcome.changes.get(change.action, 0) + 1
