@@ -148,24 +148,21 @@ def cert_manager(ctx: ServiceContext) -> Values:
     }
 
 
-# The daemon collector's pipelines: OTLP in; metrics out on a Prometheus endpoint any scraper can read,
-# traces and logs to the collector's log until the user names a backend (services.overrides.observability).
-OTEL_PIPELINE = {"receivers": ["otlp"], "processors": ["batch"]}
-
-
 def observability(ctx: ServiceContext) -> Values:
     # The chart renders one OpenTelemetryCollector per key of `collectors` (its own default is `daemon`):
-    # only keys that exist upstream, each with a config the collector CRD's schema accepts.
+    # only keys that exist upstream, each with a config the collector CRD's schema accepts. Where telemetry
+    # goes is the user's: every exporter they name (overrides: collectors.daemon.config.exporters; the
+    # collector-k8s image has otlp, otlphttp, loadbalancing and debug) feeds every pipeline. With none
+    # named, the collector's log (`debug`) is the only output.
+    named = ((ctx.override("observability").get("collectors") or {}).get("daemon") or {}).get("config") or {}
+    exporters = sorted(named.get("exporters") or {}) or ["debug"]
+    pipeline = {"receivers": ["otlp"], "processors": ["batch"], "exporters": exporters}
     config = {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "0.0.0.0:4317"},
                                              "http": {"endpoint": "0.0.0.0:4318"}}}},
         "processors": {"batch": {}},
-        "exporters": {"prometheus": {"endpoint": "0.0.0.0:8889"}, "debug": {}},
-        "service": {"pipelines": {
-            "metrics": {**OTEL_PIPELINE, "exporters": ["prometheus"]},
-            "traces": {**OTEL_PIPELINE, "exporters": ["debug"]},
-            "logs": {**OTEL_PIPELINE, "exporters": ["debug"]},
-        }},
+        "exporters": {name: {} for name in exporters if name == "debug"},
+        "service": {"pipelines": {signal: pipeline for signal in ("metrics", "traces", "logs")}},
     }  # fmt: skip
     return {
         "clusterName": ctx.spec.name,

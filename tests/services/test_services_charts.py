@@ -121,11 +121,17 @@ def test_collectors_are_keyed_as_the_chart_loops_and_valid_against_the_release_c
     assert [c["metadata"]["name"] for c in collectors] == ["observability-daemon"]  # upstream's only key
     for collector in collectors:
         jsonschema.validate(collector, schema)
-        config = collector["spec"]["config"]
-        exporters = {e for p in config["service"]["pipelines"].values() for e in p["exporters"]}
-        assert exporters - {"debug"} and exporters <= set(config["exporters"])
     with pytest.raises(jsonschema.ValidationError):  # what a key the chart does not know renders
         jsonschema.validate({"spec": {"mode": "deployment", "config": {}}}, schema)
+    otlp = {"otlp": {"endpoint": "otel.example.internal:4317"}}
+    named = spec(**{"services.overrides": {"observability": {"values": {"collectors": {"daemon": {
+        "config": {"exporters": otlp}}}}}}})  # fmt: skip
+    found = objects("observability", named, service_charts)
+    collector = found[("OpenTelemetryCollector", "observability-daemon")]
+    jsonschema.validate(collector, schema)
+    config = collector["spec"]["config"]
+    assert config["exporters"]["otlp"] == otlp["otlp"]  # the user's exporter, not debug, feeds every pipeline
+    assert {tuple(p["exporters"]) for p in config["service"]["pipelines"].values()} == {("otlp",)}
 
 
 def test_cert_manager_replicas_reach_the_webhook_and_cainjector(service_charts: ServiceRepo) -> None:
