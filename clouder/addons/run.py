@@ -136,6 +136,9 @@ def _run_step(kube: Kube, ctx: AddonContext, step: Step, settings: RunSettings, 
     except ClouderError as exc:
         report.ok = False
         report.problems = [kube.redactor.redact(exc.render())]
+    except Exception as exc:  # a defect must still end as a report line, never a traceback
+        report.ok = False
+        report.problems = [kube.redactor.redact(f"unexpected {type(exc).__name__}: {exc} (a Clouder defect)")]
     else:
         for change in result.changes:
             report.counts[change.action] = report.counts.get(change.action, 0) + 1

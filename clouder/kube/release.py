@@ -11,7 +11,7 @@ import contextlib
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from clouder.errors import ClouderError
@@ -94,7 +94,7 @@ class ApplyOptions:
 
 def _placed(obj: Obj, namespace: str) -> Obj:
     placed = copy.deepcopy(obj)
-    meta = placed.setdefault("metadata", {})
+    meta = placed["metadata"] = dict(placed.get("metadata") or {})
     if placed["kind"] in CLUSTER_SCOPED:
         meta.pop("namespace", None)
     elif not meta.get("namespace"):
@@ -104,11 +104,14 @@ def _placed(obj: Obj, namespace: str) -> Obj:
 
 def _desired(obj: Obj, release: str, namespaced: bool) -> Obj:
     desired = copy.deepcopy(obj)
-    meta = desired.setdefault("metadata", {})
+    meta = desired["metadata"] = dict(desired.get("metadata") or {})
     if not namespaced:
         meta.pop("namespace", None)
-    meta.setdefault("labels", {})[inventory.RELEASE_LABEL] = release
-    meta.setdefault("annotations", {})[HASH_ANNOTATION] = digest(desired)
+    # Charts render ``labels: null`` / ``annotations: null`` (Cilium's cilium-secrets Namespace): the API
+    # server takes null as "no map", and so does Clouder.
+    meta["labels"] = {**(meta.get("labels") or {}), inventory.RELEASE_LABEL: release}
+    meta["annotations"] = dict(meta.get("annotations") or {})
+    meta["annotations"][HASH_ANNOTATION] = digest(desired)
     return desired
 
 
@@ -133,7 +136,11 @@ def apply_object(kube: Kube, desired: Obj) -> Change:
 
 
 def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> ReleaseResult:
-    """Validate → record inventory (old + new) → apply → prune → record inventory (new) → wait."""
+    """Validate → record inventory (old + pending) → apply → prune → record inventory (applied) → wait.
+
+    Whatever stops the apply, the inventory ends listing what the cluster confirmed: an error records the
+    objects applied so far (and nothing that was not), a kill leaves the planned ones as ``pending``.
+    """
     started = time.monotonic()
     objects = release.objects()
     register_secrets(objects, kube.redactor)
@@ -147,18 +154,25 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
 
     crds = [prepare(kube, o, release.name) for o in objects if o["kind"] == "CustomResourceDefinition"]
     previous = inventory.read(kube, release.name)
-    old = previous.objects if previous else frozenset()
-    # Before applying, the inventory covers old and new: an interrupted run never orphans an object.
-    # (Custom resources are scoped after their CRDs are served, so they join the final inventory only.)
-    planned = old | {ObjectRef.of(o) for o in crds} | {ObjectRef.of(o) for o in objects if _known(o)}
-    staged = inventory.Inventory(release.name, release.version, planned, options.owner)
+    before = previous or inventory.Inventory(release.name, release.version, frozenset(), options.owner)
+    # Custom resources are scoped after their CRDs are served, so they are known only once applied.
+    planned = {ObjectRef.of(o) for o in crds} | {ObjectRef.of(o) for o in objects if _known(o)}
+    staged = replace(before, owner=options.owner, pending=before.pending | (planned - before.objects))
     inventory.write(kube, staged, previous)
-    _apply_crds(kube, crds, release, options, note)
-    desired = [prepare(kube, o, release.name) for o in objects if o["kind"] != "CustomResourceDefinition"]
-    for obj in desired:
-        note(apply_object(kube, obj))
+    try:
+        _apply_crds(kube, crds, release, options, note)
+        desired = [prepare(kube, o, release.name) for o in objects if o["kind"] != "CustomResourceDefinition"]
+        for obj in desired:
+            note(apply_object(kube, obj))
+    except Exception:
+        applied = frozenset(c.ref for c in result.changes)
+        stopped = replace(before, owner=options.owner, objects=before.objects | applied,
+                          pending=before.pending - applied)  # fmt: skip
+        with contextlib.suppress(ClouderError):
+            inventory.write(kube, stopped, staged)
+        raise
     current = frozenset(c.ref for c in result.changes)
-    for ref in prune_order(old - current):
+    for ref in prune_order(before.tracked - current):
         if _owned(kube, ref, release.name) and kube.delete(ref):
             note(Change(ref, "pruned"))
     inventory.write(kube, inventory.Inventory(release.name, release.version, current, options.owner), staged)
@@ -209,7 +223,7 @@ def uninstall_release(kube: Kube, name: str) -> ReleaseResult:
     result = ReleaseResult(name, recorded.version if recorded else "")
     if recorded is None:
         return result
-    for ref in prune_order(recorded.objects):
+    for ref in prune_order(recorded.tracked):
         if _owned(kube, ref, name) and kube.delete(ref):
             result.changes.append(Change(ref, "pruned"))
     kube.delete(inventory.ref_for(name))
@@ -225,7 +239,8 @@ def _owned(kube: Kube, ref: ObjectRef, release: str) -> bool:
         return False  # its kind is gone (a CRD removed earlier): nothing left to delete
     if live is None:
         return False
-    return bool((live.get("metadata") or {}).get("labels", {}).get(inventory.RELEASE_LABEL) == release)
+    labels = (live.get("metadata") or {}).get("labels") or {}
+    return bool(labels.get(inventory.RELEASE_LABEL) == release)
 
 
 def prune_order(refs: frozenset[ObjectRef]) -> list[ObjectRef]:
