@@ -29,6 +29,7 @@ class Inventory:
     objects: frozenset[ObjectRef]
     owner: str = ""
     pending: frozenset[ObjectRef] = frozenset()
+    hooks: str = ""  # the release's delete hooks (JSON), run when it is uninstalled, as Helm keeps them
 
     @property
     def tracked(self) -> frozenset[ObjectRef]:
@@ -57,6 +58,7 @@ class Inventory:
                 "owner": self.owner,
                 "objects": _refs(self.objects),
                 **({"pending": _refs(self.pending)} if self.pending else {}),
+                **({"hooks": self.hooks} if self.hooks else {}),
             },
         }
 
@@ -73,7 +75,10 @@ def _parse(live: Obj) -> Inventory:
     data = live.get("data") or {}
     refs = frozenset(ObjectRef.from_list(item) for item in json.loads(data.get("objects") or "[]"))
     pending = frozenset(ObjectRef.from_list(item) for item in json.loads(data.get("pending") or "[]"))
-    return Inventory(data.get("release", ""), data.get("version", ""), refs, data.get("owner", ""), pending)
+    return Inventory(
+        data.get("release", ""), data.get("version", ""), refs, data.get("owner", ""), pending,
+        data.get("hooks", ""),
+    )  # fmt: skip
 
 
 def read(kube: Kube, release: str) -> Inventory | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from typing import Literal
 from clouder.errors import ClouderError
 from clouder.kube import inventory
 from clouder.kube.client import Kube
+from clouder.kube.hooks import Hook, run_hooks
 from clouder.kube.objects import (
     CLUSTER_SCOPED,
     INSTALL_ORDER,
@@ -44,6 +46,10 @@ class Release:
     version: str
     manifests: tuple[Obj, ...]
     create_namespace: bool = True
+    hooks: tuple[Hook, ...] = ()  # Helm hooks: run on their events, never applied as release objects
+
+    def placed_hooks(self) -> tuple[Hook, ...]:
+        return tuple(replace(h, manifest=_placed(h.manifest, self.namespace)) for h in self.hooks)
 
     def objects(self) -> list[Obj]:
         """The manifests with namespaces filled in, the release namespace first when Clouder creates it."""
@@ -136,15 +142,18 @@ def apply_object(kube: Kube, desired: Obj) -> Change:
 
 
 def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> ReleaseResult:
-    """Validate → record inventory (old + pending) → apply → prune → record inventory (applied) → wait.
+    """Validate → record inventory (old + pending) → pre hooks → apply → prune → record inventory
+    (applied) → wait → post hooks. One ``options.timeout`` budget covers every wait of the release.
 
     Whatever stops the apply, the inventory ends listing what the cluster confirmed: an error records the
     objects applied so far (and nothing that was not), a kill leaves the planned ones as ``pending``.
     """
     started = time.monotonic()
+    deadline = started + options.timeout
     objects = release.objects()
-    register_secrets(objects, kube.redactor)
-    validate(objects, options.kubernetes_version, release.name, kube.redactor)
+    hooks = release.placed_hooks()
+    register_secrets(objects + [h.manifest for h in hooks], kube.redactor)
+    validate(objects + [h.manifest for h in hooks], options.kubernetes_version, release.name, kube.redactor)
     result = ReleaseResult(release.name, release.version)
 
     def note(change: Change) -> None:
@@ -159,9 +168,21 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
     planned = {ObjectRef.of(o) for o in crds} | {ObjectRef.of(o) for o in objects if _known(o)}
     staged = replace(before, owner=options.owner, pending=before.pending | (planned - before.objects))
     inventory.write(kube, staged, previous)
+    stage = "install" if previous is None else "upgrade"
+    upgrading = previous is not None and _upgrade_due(kube, release, previous, objects, hooks)
     try:
-        _apply_crds(kube, crds, release, options, note)
-        desired = [prepare(kube, o, release.name) for o in objects if o["kind"] != "CustomResourceDefinition"]
+        # Namespaces first: pre hooks run in them, as Helm's --create-namespace makes them before hooks.
+        namespaces = [prepare(kube, o, release.name) for o in objects if o["kind"] == "Namespace"]
+        for obj in namespaces:
+            note(apply_object(kube, obj))
+        if previous is None or upgrading:
+            run_hooks(kube, hooks, f"pre-{stage}", deadline, options.interval)
+        _apply_crds(kube, crds, release, options, note, deadline)
+        desired = [
+            prepare(kube, o, release.name)
+            for o in objects
+            if o["kind"] not in ("CustomResourceDefinition", "Namespace")
+        ]
         for obj in desired:
             note(apply_object(kube, obj))
     except Exception:
@@ -175,11 +196,42 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
     for ref in prune_order(before.tracked - current):
         if _owned(kube, ref, release.name) and kube.delete(ref):
             note(Change(ref, "pruned"))
-    inventory.write(kube, inventory.Inventory(release.name, release.version, current, options.owner), staged)
-    waited = [ObjectRef.of(o) for o in crds + desired if needs_wait(o)]
-    result.wait = wait_ready(kube, waited, options.timeout, options.interval)
+    kept = _delete_hooks(hooks)
+    final = inventory.Inventory(release.name, release.version, current, options.owner, hooks=kept)
+    inventory.write(kube, final, staged)
+    waited = [ObjectRef.of(o) for o in crds + namespaces + desired if needs_wait(o)]
+    result.wait = wait_ready(kube, waited, max(0.0, deadline - time.monotonic()), options.interval)
+    if result.wait.ok and (previous is None or upgrading or result.changed):
+        run_hooks(kube, hooks, f"post-{stage}", deadline, options.interval)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _upgrade_due(
+    kube: Kube, release: Release, previous: inventory.Inventory, objects: list[Obj], hooks: tuple[Hook, ...]
+) -> bool:
+    """Upgrade hooks run when a run changes the release (Helm runs them on every ``helm upgrade``; a
+    Clouder run that changes nothing is no upgrade, so that a second run writes nothing)."""
+    if not any("pre-upgrade" in h.events or "post-upgrade" in h.events for h in hooks):
+        return False
+    if previous.version != release.version or previous.pending:
+        return True
+    if {ObjectRef.of(o) for o in objects if _known(o)} - previous.objects:
+        return True
+    for obj in objects:
+        try:
+            desired = prepare(kube, obj, release.name)
+            live = kube.get(ObjectRef.of(desired))
+        except ClouderError:
+            return True
+        if live is None or not contains(live, desired):
+            return True
+    return False
+
+
+def _delete_hooks(hooks: tuple[Hook, ...]) -> str:
+    kept = [h.as_dict() for h in hooks if {"pre-delete", "post-delete"} & set(h.events)]
+    return json.dumps(kept, sort_keys=True, separators=(",", ":")) if kept else ""
 
 
 def register_secrets(objects: list[Obj], redactor: Redactor) -> None:
@@ -200,14 +252,20 @@ def _known(obj: Obj) -> bool:
 
 
 def _apply_crds(
-    kube: Kube, crds: list[Obj], release: Release, options: ApplyOptions, note: Callable[[Change], None]
+    kube: Kube,
+    crds: list[Obj],
+    release: Release,
+    options: ApplyOptions,
+    note: Callable[[Change], None],
+    deadline: float,
 ) -> None:
     if not crds:
         return
     changes = [apply_object(kube, crd) for crd in crds]
     for change in changes:
         note(change)
-    report = wait_ready(kube, [c.ref for c in changes], options.timeout, options.interval)
+    left = max(0.0, deadline - time.monotonic())
+    report = wait_ready(kube, [c.ref for c in changes], left, options.interval)
     if not report.ok:
         raise ClouderError(
             f"release {release.name}: CustomResourceDefinitions not established:\n{report.render()}"
@@ -216,17 +274,22 @@ def _apply_crds(
         kube.refresh_discovery()
 
 
-def uninstall_release(kube: Kube, name: str) -> ReleaseResult:
-    """Delete everything a release's inventory lists that it still owns, then the inventory itself."""
+def uninstall_release(kube: Kube, name: str, timeout: float = 300.0, interval: float = 2.0) -> ReleaseResult:
+    """Run the release's pre-delete hooks, delete everything its inventory lists that it still owns,
+    then the inventory itself, then its post-delete hooks (the hooks recorded when it was applied)."""
     started = time.monotonic()
+    deadline = started + timeout
     recorded = inventory.read(kube, name)
     result = ReleaseResult(name, recorded.version if recorded else "")
     if recorded is None:
         return result
+    hooks = tuple(Hook.from_dict(item) for item in json.loads(recorded.hooks or "[]"))
+    run_hooks(kube, hooks, "pre-delete", deadline, interval)
     for ref in prune_order(recorded.tracked):
         if _owned(kube, ref, name) and kube.delete(ref):
             result.changes.append(Change(ref, "pruned"))
     kube.delete(inventory.ref_for(name))
+    run_hooks(kube, hooks, "post-delete", deadline, interval)
     result.seconds = round(time.monotonic() - started, 3)
     return result
 
