@@ -30,6 +30,13 @@ class Inventory:
     owner: str = ""
     pending: frozenset[ObjectRef] = frozenset()
     hooks: str = ""  # the release's delete hooks (JSON), run when it is uninstalled, as Helm keeps them
+    # Jobs with ttlSecondsAfterFinished: "namespace/name" -> content hash as applied. Such a Job that is
+    # gone (the TTL controller deleted it after it finished) with the same content is done, not missing.
+    ttl_jobs: str = ""
+
+    def removed_when_done(self, ref: ObjectRef) -> str:
+        """The applied content hash of a TTL Job, or '' when the release has no such Job."""
+        return str(json.loads(self.ttl_jobs or "{}").get(f"{ref.namespace}/{ref.name}", ""))
 
     @property
     def tracked(self) -> frozenset[ObjectRef]:
@@ -59,6 +66,7 @@ class Inventory:
                 "objects": _refs(self.objects),
                 **({"pending": _refs(self.pending)} if self.pending else {}),
                 **({"hooks": self.hooks} if self.hooks else {}),
+                **({"ttlJobs": self.ttl_jobs} if self.ttl_jobs else {}),
             },
         }
 
@@ -77,7 +85,7 @@ def _parse(live: Obj) -> Inventory:
     pending = frozenset(ObjectRef.from_list(item) for item in json.loads(data.get("pending") or "[]"))
     return Inventory(
         data.get("release", ""), data.get("version", ""), refs, data.get("owner", ""), pending,
-        data.get("hooks", ""),
+        data.get("hooks", ""), data.get("ttlJobs", ""),
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 from clouder.errors import ClouderError
 from clouder.kube import inventory
-from clouder.kube.client import Kube
+from clouder.kube.client import Kube, RequestFailed
 from clouder.kube.hooks import Hook, run_hooks
 from clouder.kube.objects import (
     CLUSTER_SCOPED,
@@ -36,7 +36,10 @@ from clouder.observe.events import Redactor
 
 HASH_ANNOTATION = "clouder.dev/applied-hash"
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
-Action = Literal["created", "configured", "unchanged", "pruned"]
+Action = Literal["created", "configured", "recreated", "unchanged", "pruned"]
+# Kinds whose immutable fields (Job template; StorageClass parameters, reclaimPolicy …) change only by
+# deleting and creating again. A StorageClass carries its default-class annotation in what is re-applied.
+RECREATE = {"Job", "StorageClass"}
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class ApplyOptions:
     interval: float = 2.0
     on_change: Callable[[Change], None] | None = None
     owner: str = ""  # the stage managing the release, recorded in its inventory
+    on_wait: Callable[[str], None] | None = None  # what the release is waiting for, and why
 
 
 def _placed(obj: Obj, namespace: str) -> Obj:
@@ -126,19 +130,49 @@ def prepare(kube: Kube, obj: Obj, release: str) -> Obj:
     return _desired(obj, release, kube.namespaced(obj["apiVersion"], obj["kind"]))
 
 
-def apply_object(kube: Kube, desired: Obj) -> Change:
-    """Apply one prepared object unless the cluster already holds exactly what it asks for."""
+def apply_object(kube: Kube, desired: Obj, deadline: float | None = None, interval: float = 2.0,
+                 say: Callable[[str], None] | None = None) -> Change:  # fmt: skip
+    """Apply one prepared object unless the cluster already holds exactly what it asks for.
+
+    A Namespace still Terminating (pruned a moment ago) is waited out before it is made again; a Job or
+    StorageClass whose immutable fields changed is deleted and created again.
+    """
     ref = ObjectRef.of(desired)
     live = kube.get(ref)
+    if live is not None and ref.kind == "Namespace" and (live.get("metadata") or {}).get("deletionTimestamp"):
+        if say:
+            say(f"waiting for namespace {ref.name} to finish terminating before creating it again")
+        _wait_gone(kube, ref, deadline, interval, "namespace is still terminating")
+        live = None
     if live is not None and contains(live, desired):
         return Change(ref, "unchanged")
-    applied = kube.apply(desired)
+    try:
+        applied = kube.apply(desired)
+    except RequestFailed as exc:
+        if not (
+            exc.status == 422 and ref.kind in RECREATE and live is not None and "immutable" in exc.detail
+        ):
+            raise
+        if say:
+            say(f"{ref}: immutable fields changed, deleting and creating it again")
+        kube.delete(ref)
+        _wait_gone(kube, ref, deadline, interval, "still being deleted")
+        kube.apply(desired)
+        return Change(ref, "recreated")
     if live is None:
         return Change(ref, "created")
     # The API server persists nothing for a no-op apply: the same resourceVersion means nothing changed
     # (e.g. the server had normalised a quantity, so the rendered text differs from the live object).
     same = applied.get("metadata", {}).get("resourceVersion") == live["metadata"].get("resourceVersion")
     return Change(ref, "unchanged" if same else "configured")
+
+
+def _wait_gone(kube: Kube, ref: ObjectRef, deadline: float | None, interval: float, why: str) -> None:
+    deadline = deadline if deadline is not None else time.monotonic() + 300.0
+    while kube.get(ref) is not None:
+        if time.monotonic() >= deadline:
+            raise ClouderError(f"{ref}: {why} after the step's timeout.", "Run again once it is gone.")
+        time.sleep(interval)
 
 
 def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> ReleaseResult:
@@ -174,7 +208,7 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
         # Namespaces first: pre hooks run in them, as Helm's --create-namespace makes them before hooks.
         namespaces = [prepare(kube, o, release.name) for o in objects if o["kind"] == "Namespace"]
         for obj in namespaces:
-            note(apply_object(kube, obj))
+            note(apply_object(kube, obj, deadline, options.interval, options.on_wait))
         if previous is None or upgrading:
             run_hooks(kube, hooks, f"pre-{stage}", deadline, options.interval)
         _apply_crds(kube, crds, release, options, note, deadline)
@@ -184,7 +218,10 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
             if o["kind"] not in ("CustomResourceDefinition", "Namespace")
         ]
         for obj in desired:
-            note(apply_object(kube, obj))
+            if _finished_and_removed(kube, obj, before):
+                note(Change(ObjectRef.of(obj), "unchanged"))
+                continue
+            note(apply_object(kube, obj, deadline, options.interval, options.on_wait))
     except Exception:
         applied = frozenset(c.ref for c in result.changes)
         stopped = replace(before, owner=options.owner, objects=before.objects | applied,
@@ -196,11 +233,13 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
     for ref in prune_order(before.tracked - current):
         if _owned(kube, ref, release.name) and kube.delete(ref):
             note(Change(ref, "pruned"))
-    kept = _delete_hooks(hooks)
-    final = inventory.Inventory(release.name, release.version, current, options.owner, hooks=kept)
+    final = inventory.Inventory(release.name, release.version, current, options.owner,
+                                hooks=_delete_hooks(hooks), ttl_jobs=_ttl_jobs(desired))  # fmt: skip
     inventory.write(kube, final, staged)
     waited = [ObjectRef.of(o) for o in crds + namespaces + desired if needs_wait(o)]
-    result.wait = wait_ready(kube, waited, max(0.0, deadline - time.monotonic()), options.interval)
+    vanish = {ObjectRef.of(o) for o in desired if _ttl(o) is not None}
+    left = max(0.0, deadline - time.monotonic())
+    result.wait = wait_ready(kube, waited, left, options.interval, vanish_when_done=vanish, since=started)
     if result.wait.ok and (previous is None or upgrading or result.changed):
         run_hooks(kube, hooks, f"post-{stage}", deadline, options.interval)
     result.seconds = round(time.monotonic() - started, 3)
@@ -227,6 +266,34 @@ def _upgrade_due(
         if live is None or not contains(live, desired):
             return True
     return False
+
+
+def _ttl(obj: Obj) -> int | None:
+    if obj.get("kind") != "Job":
+        return None
+    ttl = (obj.get("spec") or {}).get("ttlSecondsAfterFinished")
+    return ttl if isinstance(ttl, int) else None
+
+
+def _ttl_jobs(desired: list[Obj]) -> str:
+    refs = {
+        ObjectRef.of(o): o["metadata"]["annotations"][HASH_ANNOTATION] for o in desired if _ttl(o) is not None
+    }
+    found = {f"{ref.namespace}/{ref.name}": digest_ for ref, digest_ in refs.items()}
+    return json.dumps(found, sort_keys=True, separators=(",", ":")) if found else ""
+
+
+def _finished_and_removed(kube: Kube, desired: Obj, recorded: inventory.Inventory) -> bool:
+    """A TTL Job applied before with this very content and now gone has finished: it is done."""
+    if _ttl(desired) is None:
+        return False
+    ref = ObjectRef.of(desired)
+    applied = recorded.removed_when_done(ref)
+    return (
+        bool(applied)
+        and applied == desired["metadata"]["annotations"][HASH_ANNOTATION]
+        and kube.get(ref) is None
+    )
 
 
 def _delete_hooks(hooks: tuple[Hook, ...]) -> str:
