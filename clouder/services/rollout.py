@@ -135,7 +135,7 @@ def render(service: Service, spec: ClusterSpec, cache: Path | None) -> Release:
             f"{' or '.join(missing)}, so it cannot become ready.",
             "Check the chart pin and the values under services.overrides.",
         )
-    return Release(service.name, service.namespace, service.version, rendered.manifests)
+    return Release(service.name, service.namespace, service.version, rendered.manifests, hooks=rendered.hooks)
 
 
 def dry_run(spec: ClusterSpec, outputs: ClusterOutputs | None, settings: RolloutSettings) -> RolloutReport:

@@ -141,17 +141,50 @@ def test_cert_manager_replicas_reach_the_webhook_and_cainjector(service_charts: 
     assert replicas == {"cert-manager": 2, "cert-manager-webhook": 2, "cert-manager-cainjector": 2}
 
 
-def test_one_service_failing_unexpectedly_never_ends_the_rollout(services_cluster: ServicesCluster) -> None:
+def test_one_failing_service_is_reported_and_never_ends_the_rollout(
+    services_cluster: ServicesCluster,
+) -> None:
     cluster = services_cluster
-    document = spec_document(**{"services.custom": [{
-        "name": "demo", "chart": "demo-app", "repository": "https://apps.example.test", "version": "1.0.0",
-        "namespace": "demo", "values": {"nullAnnotations": True},
-    }]})  # fmt: skip
+    values = {"nullAnnotations": True}
+    demo = {"chart": "demo-app", "repository": "https://apps.example.test", "values": values}
+    document = spec_document(**{"services.custom": [
+        {"name": "demo", "version": "1.0.0", "namespace": "demo", **demo},
+        {"name": "broken", "version": "9.9.9", "namespace": "broken", **demo},  # no such chart version
+    ]})  # fmt: skip
     loaded = ClusterSpec.model_validate(document)
     settings = RolloutSettings(interval=0.05, timeout=5.0, mirror=cluster.mirror,
-                               only=("demo", "ingress", "messaging"))  # fmt: skip
+                               only=("demo", "broken", "ingress", "messaging"))  # fmt: skip
     report = rollout(lambda: Kube.from_kubeconfig(cluster.kubeconfig), loaded, None, settings)
     outcomes = report.by_name()
-    assert outcomes["ingress"].state == "ready" and outcomes["messaging"].state == "ready"
-    # null metadata is the engine's to accept; until it does, the service fails alone, with a reason
-    assert outcomes["demo"].state == "ready" or outcomes["demo"].reason.startswith("unexpected TypeError")
+    assert outcomes["broken"].state == "failed" and "9.9.9" in outcomes["broken"].reason
+    assert {outcomes[n].state for n in ("demo", "ingress", "messaging")} == {"ready"}  # null metadata applies
+    assert cluster.api.emulator.get("ConfigMap", "demo-null-annotations", "demo") is not None
+
+
+def test_hooks_null_metadata_and_ttl_jobs_of_the_service_charts_roll_out(
+    services_cluster: ServicesCluster,
+) -> None:
+    """ingress-nginx's certificate hook Jobs (TTL 0), solr's post-install check and pre-delete Job, the
+    kube-stack's pre-delete cleanup, vault's and the NFS class's null annotations: installed as Helm does."""
+    cluster = services_cluster
+    emulator = cluster.api.emulator
+    nfs = {"storageClass": {"parameters": {"server": "nfs.example.internal", "share": "/exports"}}}
+    loaded = ClusterSpec.model_validate(spec_document(**{"services.overrides": {
+        "shared-filesystem": {"values": nfs}}}))  # fmt: skip
+    chosen = ("ingress", "search", "cert-manager", "observability", "secrets", "shared-filesystem")
+    settings = RolloutSettings(interval=0.05, timeout=10.0, mirror=cluster.mirror, only=chosen)
+    connect = lambda: Kube.from_kubeconfig(cluster.kubeconfig)  # noqa: E731
+    report = rollout(connect, loaded, None, settings)
+    assert report.ok, report.table()
+    created = {(kind, name) for verb, kind, _ns, name in emulator.writes if verb == "create"}
+    assert {("Job", "ingress-nginx-admission-create"), ("Job", "ingress-nginx-admission-patch"),
+            ("Job", "zookeeper-operator-post-install")} <= created  # fmt: skip
+    for name, namespace in (("zookeeper-operator-pre-delete", "search"),
+                            ("observability-delete-resources", "observability")):  # fmt: skip
+        assert ("Job", name) not in created  # a pre-delete hook never runs at install
+        assert emulator.get("Job", name, namespace) is None
+    assert emulator.get("ValidatingWebhookConfiguration", "ingress-nginx-admission") is not None
+    assert emulator.get("StorageClass", "shared-nfs") is not None
+    again = rollout(connect, loaded, None, settings)
+    assert again.ok, again.table()
+    assert all(o.changes.keys() <= {"unchanged"} for o in again.outcomes), again.table()
