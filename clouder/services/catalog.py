@@ -67,10 +67,13 @@ ValuesBuilder = Callable[[ServiceContext], Values]
 @dataclass(frozen=True)
 class Readiness:
     """When a service counts as ready: every workload it renders is rolled out within ``timeout`` s;
-    ``expects`` names workload kinds it must render (an empty rendering is a broken chart, not success)."""
+    ``expects`` names workload kinds it must render (an empty rendering is a broken chart, not success);
+    ``made`` names workloads (kind, name) an operator makes from the release's custom resources, which the
+    chart never renders: they must exist and be rolled out too."""
 
     timeout: float = 300.0
     expects: tuple[Workload, ...] = ("Deployment",)
+    made: tuple[tuple[Workload, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,7 +247,13 @@ def runtime_manager(ctx: ServiceContext) -> Values:
 SYSTEM = (
     CatalogEntry("ingress", ingress),
     CatalogEntry("cert-manager", cert_manager),
-    CatalogEntry("observability", observability, ("cert-manager",), Readiness(expects=("DaemonSet",))),
+    # the operator makes a DaemonSet `<collector>-collector` from the `daemon` OpenTelemetryCollector
+    CatalogEntry(
+        "observability",
+        observability,
+        ("cert-manager",),
+        Readiness(expects=("DaemonSet",), made=(("DaemonSet", "observability-daemon-collector"),)),
+    ),
     CatalogEntry("messaging", messaging, readiness=Readiness(600.0)),
     CatalogEntry("object-storage", object_storage, readiness=object_storage_ready, secrets=(MINIO_ROOT,)),
     CatalogEntry("shared-filesystem", shared_filesystem, readiness=Readiness(expects=("DaemonSet",))),

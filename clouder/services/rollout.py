@@ -20,6 +20,7 @@ from clouder.catalog.services import RUNTIME_PLANE
 from clouder.errors import BadInputError, ClouderError
 from clouder.kube.objects import ObjectRef
 from clouder.kube.release import Release
+from clouder.kube.wait import NotReady
 from clouder.observe.events import Event, EventLog
 from clouder.observe.events import Outcome as Outcome_
 from clouder.outputs import ClusterOutputs
@@ -292,6 +293,12 @@ class _Runner:
                     if generated.ensure(kube, service.namespace, secret):
                         changed(Change(ObjectRef("v1", "Secret", service.namespace, secret.name), "created"))
                 result = apply_release(kube, release, options)
+                if result.wait.ok and service.readiness.made:
+                    left = timeout - (time.monotonic() - started)
+                    made = _wait_made(kube, service, left, self.settings.interval)
+                    if made:
+                        result.wait.not_ready.extend(made)
+                        result.wait.seconds = time.monotonic() - started
         except ClouderError as exc:
             outcome.state, outcome.reason = "failed", self.log.redactor.redact(exc.render())
         except Exception as exc:  # one service's unexpected error is its failure, never the rollout's end
@@ -312,6 +319,25 @@ class _Runner:
             Event(STAGE, service.name, verdict, None, outcome.seconds, f"{outcome.state}: {detail}")
         )
         return outcome
+
+
+def _wait_made(kube: Kube, service: Service, budget: float, interval: float) -> list[NotReady]:
+    """Wait for the workloads an operator makes from the release (they exist only once it has acted)."""
+    from clouder.kube.readiness import assess
+
+    deadline = time.monotonic() + max(budget, 0.0)
+    while True:
+        missing = []
+        for kind, name in service.readiness.made:
+            ref = ObjectRef("apps/v1", kind, service.namespace, name)
+            found = kube.get(ref)
+            verdict = assess(found) if found is not None else None
+            if verdict is None or not verdict.ready:
+                why = verdict.reason if verdict is not None else "not made yet"
+                missing.append(NotReady(ref, f"{why} (made by the operator from the release)"))
+        if not missing or time.monotonic() >= deadline:
+            return missing
+        time.sleep(interval)
 
 
 def _heights(graph: Graph) -> dict[str, int]:

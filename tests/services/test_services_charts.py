@@ -188,3 +188,26 @@ def test_hooks_null_metadata_and_ttl_jobs_of_the_service_charts_roll_out(
     again = rollout(connect, loaded, None, settings)
     assert again.ok, again.table()
     assert all(o.changes.keys() <= {"unchanged"} for o in again.outcomes), again.table()
+
+
+def test_observability_waits_for_the_collector_the_operator_makes(services_cluster: ServicesCluster) -> None:
+    from support.services import CollectorOperator
+
+    cluster = services_cluster
+    assert cluster.operator is not None
+    cluster.operator.stop()  # no operator acting: the chart itself renders no collector workload
+    loaded = ClusterSpec.model_validate(spec_document())
+    connect = lambda: Kube.from_kubeconfig(cluster.kubeconfig)  # noqa: E731
+    settings = RolloutSettings(interval=0.05, timeout=2.0, mirror=cluster.mirror,
+                               only=("cert-manager", "observability"))  # fmt: skip
+    alone = rollout(connect, loaded, None, settings).by_name()["observability"]
+    assert alone.state == "timed-out"
+    assert alone.reason == ("DaemonSet observability/observability-daemon-collector: not made yet "
+                            "(made by the operator from the release)")  # fmt: skip
+    cluster.operator = CollectorOperator(cluster.api.emulator, delay=1.0)
+    settings = RolloutSettings(interval=0.05, timeout=10.0, mirror=cluster.mirror, only=("observability",))
+    waited = rollout(connect, loaded, None, settings).by_name()["observability"]
+    assert waited.state == "ready" and waited.seconds >= 1.0
+    assert (
+        cluster.api.emulator.get("DaemonSet", "observability-daemon-collector", "observability") is not None
+    )

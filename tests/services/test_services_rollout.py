@@ -75,7 +75,7 @@ def test_failed_service_skips_its_dependents_only_then_a_rerun_resumes(
 
 def test_daemonset_slow_without_complaint_times_out(services_cluster: ServicesCluster) -> None:
     cluster = services_cluster
-    cluster.api.emulator.rule("DaemonSet", "otel-collector-daemon", "observability", delay=60.0)
+    cluster.api.emulator.rule("DaemonSet", "observability-daemon-collector", "observability", delay=60.0)
     spec = load_spec(cluster.spec_path)
     chosen = ("cert-manager", "observability", "status")
     report = rollout(
@@ -87,8 +87,8 @@ def test_daemonset_slow_without_complaint_times_out(services_cluster: ServicesCl
     outcomes = report.by_name()
     assert outcomes["observability"].state == "timed-out"
     assert (
-        "DaemonSet observability/otel-collector-daemon: 0/1 pods available"
-        in outcomes["observability"].reason
+        "DaemonSet observability/observability-daemon-collector: 0/1 pods available, 1/1 updated "
+        "(made by the operator from the release)" in outcomes["observability"].reason
     )
     assert outcomes["cert-manager"].state == "ready"
     # status also needs ingress, which --only left out and nobody rolled out

@@ -10,7 +10,7 @@ import yaml
 
 from support.cli import run
 from support.clusters import EmulatedCluster
-from support.services import CORE_REPOSITORY, ServiceRepo, serve_runtime_kinds
+from support.services import CORE_REPOSITORY, CollectorOperator, ServiceRepo, serve_runtime_kinds
 
 FAST = ["--poll-interval", "0.05"]
 
@@ -21,6 +21,7 @@ def test_status_follows_the_cluster_through_addons_and_rollout(
     monkeypatch.setenv("CLOUDER_WORK_DIR", str(tmp_path / "work"))
     monkeypatch.setenv("CLOUDER_CACHE_DIR", str(service_charts.cache))
     serve_runtime_kinds(aws_cluster.api.emulator)
+    operator = CollectorOperator(aws_cluster.api.emulator)
     document = yaml.safe_load(aws_cluster.spec_path.read_text())
     document.setdefault("services", {})["coreRepository"] = CORE_REPOSITORY
     spec = str(tmp_path / "cluster.yaml")
@@ -56,6 +57,7 @@ def test_status_follows_the_cluster_through_addons_and_rollout(
     aws_cluster.api.emulator.rule("StatefulSet", "vault", "secrets", outcome="ready")
     assert run("rollout", spec, *where, *mirror, "--timeout", "5", *FAST).code == 0
     assert run("status", spec, *where, "-o", "json").json()["ok"] is True
+    operator.stop()
 
 
 def test_status_without_a_cluster_still_shows_the_infrastructure(
