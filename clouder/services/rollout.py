@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from clouder.catalog.services import RUNTIME_PLANE
 from clouder.errors import BadInputError, ClouderError
-from clouder.kube.objects import ObjectRef
+from clouder.kube.objects import Obj, ObjectRef
 from clouder.kube.release import Release
 from clouder.kube.wait import NotReady
 from clouder.observe.events import Event, EventLog
@@ -136,7 +136,41 @@ def render(service: Service, spec: ClusterSpec, cache: Path | None) -> Release:
             f"{' or '.join(missing)}, so it cannot become ready.",
             "Check the chart pin and the values under services.overrides.",
         )
-    return Release(service.name, service.namespace, service.version, rendered.manifests, hooks=rendered.hooks)
+    refused = custom_resource_problems(rendered.manifests)
+    if refused:
+        raise ClouderError(
+            f"service {service.name}: {len(refused)} custom resource(s) fail the schema of the CRD the "
+            f"chart renders with them: {'; '.join(refused[:5])}.",
+            "Check the values under services.overrides for keys the chart turns into these resources.",
+        )
+    release = service.name, service.namespace, service.version
+    return Release(*release, rendered.manifests, hooks=rendered.hooks)
+
+
+def custom_resource_problems(manifests: tuple[Obj, ...]) -> list[str]:
+    """Custom resources checked against the CRDs rendered in the same release: the cluster's schemas do not
+    know them yet, and a real API server would refuse them only half-way through an apply."""
+    from jsonschema import Draft7Validator  # type: ignore[import-untyped]
+
+    schemas: dict[tuple[str, str], Any] = {}
+    for crd in manifests:
+        if crd.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = crd.get("spec") or {}
+        for version in spec.get("versions") or []:
+            schema = (version.get("schema") or {}).get("openAPIV3Schema")
+            if schema:
+                api_version = f"{spec.get('group')}/{version.get('name')}"
+                schemas[(api_version, (spec.get("names") or {}).get("kind", ""))] = schema
+    found = []
+    for obj in manifests:
+        schema = schemas.get((obj.get("apiVersion", ""), obj.get("kind", "")))
+        if schema is None:
+            continue
+        for error in Draft7Validator(schema).iter_errors(obj):
+            where = ".".join(str(part) for part in error.absolute_path) or "(root)"
+            found.append(f"{ObjectRef.of(obj)}: {where}: {error.message}")
+    return found
 
 
 def dry_run(spec: ClusterSpec, outputs: ClusterOutputs | None, settings: RolloutSettings) -> RolloutReport:

@@ -211,3 +211,18 @@ def test_observability_waits_for_the_collector_the_operator_makes(services_clust
     assert (
         cluster.api.emulator.get("DaemonSet", "observability-daemon-collector", "observability") is not None
     )
+
+
+def test_custom_resources_are_checked_against_the_crds_of_their_release(service_charts: ServiceRepo) -> None:
+    from clouder.services.rollout import dry_run
+
+    # what Clouder's values once did: a `cluster` key the chart turns into a collector with `config: {}`
+    second = {"collectors": {"cluster": {"enabled": True}}}
+    loaded = spec(**{"services.overrides": {"observability": {"values": second}}})
+    settings = RolloutSettings(mirror=service_charts.url, cache=service_charts.cache, only=("observability",))
+    outcome = dry_run(loaded, None, settings).by_name()["observability"]
+    assert outcome.state == "failed"
+    assert "OpenTelemetryCollector observability/observability-cluster: spec.config: " in outcome.reason
+    assert "'exporters' is a required property" in outcome.reason
+    fine = dry_run(spec(), None, settings).by_name()["observability"]
+    assert fine.state == "planned", fine.reason
