@@ -87,4 +87,4 @@ def render_step(
     rendered = render(entry, step.values(ctx), cache)
     if step.guard:
         step.guard(entry.release, list(rendered.manifests))
-    return Release(entry.release, entry.namespace, entry.version, rendered.manifests)
+    return Release(entry.release, entry.namespace, entry.version, rendered.manifests, hooks=rendered.hooks)

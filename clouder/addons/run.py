@@ -98,16 +98,22 @@ def run_addons(
         log.emit(Event(STAGE, step.release, "ok" if outcome.ok else "failed", None, outcome.seconds, detail))
         if not outcome.ok:
             report.skipped = [later.release for later in steps[index + 1 :]]
-            return report
+            break
+    # A release the spec dropped is retired even when a step failed: nothing planned depends on it.
     for name in sorted(set(installed) - {step.release for step in steps}):
-        report.steps.append(_retire(kube, name, log))
+        report.steps.append(_retire(kube, name, log, settings))
     return report
 
 
-def _retire(kube: Kube, name: str, log: EventLog) -> StepReport:
+def _retire(kube: Kube, name: str, log: EventLog, settings: RunSettings) -> StepReport:
     """A release the spec no longer asks for (``loadBalancing.controller: false`` …) is uninstalled."""
     log.emit(Event(STAGE, name, "start", detail="no longer in the spec: uninstalling"))
-    result = uninstall_release(kube, name)
+    try:
+        result = uninstall_release(kube, name, settings.timeout, settings.interval)
+    except ClouderError as exc:
+        problem = kube.redactor.redact(exc.render())
+        log.emit(Event(STAGE, name, "failed", detail=problem))
+        return StepReport(name, "release", ok=False, problems=[problem])
     step = StepReport(
         name, "release", result.version, counts={"pruned": len(result.changes)}, seconds=result.seconds
     )
@@ -126,16 +132,22 @@ def _run_step(kube: Kube, ctx: AddonContext, step: Step, settings: RunSettings, 
     def changed(change: Change) -> None:
         log.emit(Event(STAGE, step.release, "info", detail=f"{change.action} {change.ref}"))
 
+    def waiting(why: str) -> None:
+        log.emit(Event(STAGE, step.release, "info", detail=why))
+
     try:
         release = render_step(step, ctx, settings.catalog, settings.cache)
         report.version = release.version
         options = ApplyOptions(
-            ctx.spec.kubernetes.version, settings.timeout, settings.interval, changed, STAGE
+            ctx.spec.kubernetes.version, settings.timeout, settings.interval, changed, STAGE, waiting
         )
         result = apply_release(kube, release, options)
     except ClouderError as exc:
         report.ok = False
         report.problems = [kube.redactor.redact(exc.render())]
+    except Exception as exc:  # a defect must still end as a report line, never a traceback
+        report.ok = False
+        report.problems = [kube.redactor.redact(f"unexpected {type(exc).__name__}: {exc} (a Clouder defect)")]
     else:
         for change in result.changes:
             report.counts[change.action] = report.counts.get(change.action, 0) + 1

@@ -96,7 +96,12 @@ class BootstrapTokenDiscovery(KubeadmModel):
 
 class Discovery(KubeadmModel):
     bootstrap_token: BootstrapTokenDiscovery
-    timeout: str = "5m0s"
+
+
+class Timeouts(KubeadmModel):
+    """v1beta4 moved every kubeadm timeout here (v1beta3's ``discovery.timeout`` is an unknown field now)."""
+
+    discovery: str = "5m0s"
 
 
 class JoinControlPlane(KubeadmModel):
@@ -110,6 +115,7 @@ class JoinConfiguration(KubeadmModel):
     node_registration: NodeRegistration
     discovery: Discovery
     control_plane: JoinControlPlane | None = None
+    timeouts: Timeouts = Field(default_factory=Timeouts)
 
 
 def _yaml(*documents: KubeadmModel) -> str:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import helm_python
+import yaml
 
 from clouder.catalog.charts import ChartEntry
 from clouder.errors import ClouderError
+from clouder.kube.hooks import Hook, hook_of
 from clouder.kube.objects import Obj, parse_documents
 
 CACHE_ENV = "CLOUDER_CACHE_DIR"
@@ -27,6 +30,7 @@ class ChartError(ClouderError):
 class RenderedChart:
     entry: ChartEntry
     manifests: tuple[Obj, ...]
+    hooks: tuple[Hook, ...] = ()
 
 
 def chart_cache_dir() -> Path:
@@ -81,13 +85,47 @@ def render(entry: ChartEntry, values: dict[str, Any], cache: Path | None = None)
         raise ChartError(f"chart {entry.chart} {entry.version} does not render: {exc}") from None
     manifests: list[Obj] = []
     for crd in crds:
-        manifests.extend(parse_documents(crd["data"], crd["filename"]))
+        manifests.extend(_objects(crd["data"], f"{entry.chart}/{crd['filename']}"))
+    hooks: list[Hook] = []
     for path in sorted(files):
-        if path.endswith(".yaml") or path.endswith(".yml"):
-            manifests.extend(doc for doc in parse_documents(files[path], path) if not _test_hook(doc))
-    return RenderedChart(entry, tuple(manifests))
+        if not _manifest_file(path):
+            continue
+        for doc in _objects(files[path], path):
+            hook = hook_of(doc, path)
+            if hook is None:
+                manifests.append(doc)
+            elif hook.events:  # test hooks (and events Helm does not know) are never run
+                hooks.append(hook)
+    return RenderedChart(entry, tuple(manifests), tuple(hooks))
 
 
-def _test_hook(doc: Obj) -> bool:
-    hooks = ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
-    return "test" in hooks.split(",")
+# Helm's releaseutil.SplitManifests: a line starting with ``---`` ends a document, whatever follows on
+# that line (cert-manager renders ``---# Permission to approve …``, which a YAML parser would not split).
+SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+
+
+def split_manifests(text: str) -> list[str]:
+    """The documents of a rendered template, split exactly as Helm splits them."""
+    return [doc.strip() for doc in SEPARATOR.split(text.strip()) if doc.strip()]
+
+
+def _manifest_file(path: str) -> bool:
+    """What Helm sorts into a release: every rendered template but partials and NOTES.txt."""
+    name = PurePosixPath(path).name
+    return not name.startswith("_") and name != "NOTES.txt"
+
+
+def _objects(text: str, source: str) -> list[Obj]:
+    """Kubernetes objects of one rendered file; comment-only documents are skipped as Helm skips them."""
+    found: list[Obj] = []
+    for doc in split_manifests(text):
+        try:
+            found.extend(parse_documents(doc, source))
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" (line {where.line + 1} of that document)" if where is not None else ""
+            raise ChartError(f"{source}: a rendered document is not valid YAML{line}: "
+                             f"{getattr(exc, 'problem', None) or exc}") from None  # fmt: skip
+        except ValueError as exc:
+            raise ChartError(str(exc)) from None
+    return found

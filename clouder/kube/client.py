@@ -22,6 +22,14 @@ class ConflictError(ClouderError):
     """The object exists already, or changed since it was read (HTTP 409)."""
 
 
+class RequestFailed(ClouderError):
+    """The API server refused a write; ``status`` is its HTTP status (422 for an immutable field …)."""
+
+    def __init__(self, message: str, status: int, detail: str) -> None:
+        super().__init__(message)
+        self.status, self.detail = status, detail
+
+
 # The client's functions are untyped; Any keeps strict mypy honest about where types stop.
 _dynamic_client: Any = dynamic.DynamicClient
 _new_client: Any = kube_config.new_client_from_config
@@ -112,7 +120,8 @@ class Kube:
                 field_manager=FIELD_MANAGER, force_conflicts=True,
             )  # fmt: skip
         except DynamicApiError as exc:
-            raise ClouderError(f"applying {ref} failed: {self.explain(exc)}") from None
+            detail = self.explain(exc)
+            raise RequestFailed(f"applying {ref} failed: {detail}", exc.status, detail) from None
         result: Obj = applied.to_dict()
         return result
 

@@ -2,6 +2,10 @@
 
 ``owner`` names the stage that manages the release (``addons``, the service rollout …), so a stage can
 find the releases it installed earlier and no longer plans.
+
+``objects`` lists only what the cluster confirmed applying. ``pending`` lists what a run was about to apply
+when it recorded the inventory: a run killed mid-apply leaves them there, so the next run still prunes any
+of them it had created, while ``objects`` (read by status and checks) never names an object never applied.
 """
 
 from __future__ import annotations
@@ -24,6 +28,20 @@ class Inventory:
     version: str
     objects: frozenset[ObjectRef]
     owner: str = ""
+    pending: frozenset[ObjectRef] = frozenset()
+    hooks: str = ""  # the release's delete hooks (JSON), run when it is uninstalled, as Helm keeps them
+    # Jobs with ttlSecondsAfterFinished: "namespace/name" -> content hash as applied. Such a Job that is
+    # gone (the TTL controller deleted it after it finished) with the same content is done, not missing.
+    ttl_jobs: str = ""
+
+    def removed_when_done(self, ref: ObjectRef) -> str:
+        """The applied content hash of a TTL Job, or '' when the release has no such Job."""
+        return str(json.loads(self.ttl_jobs or "{}").get(f"{ref.namespace}/{ref.name}", ""))
+
+    @property
+    def tracked(self) -> frozenset[ObjectRef]:
+        """Everything a later run must consider for pruning: applied, and possibly applied."""
+        return self.objects | self.pending
 
     @property
     def name(self) -> str:
@@ -45,9 +63,16 @@ class Inventory:
                 "release": self.release,
                 "version": self.version,
                 "owner": self.owner,
-                "objects": json.dumps(sorted(ref.as_list() for ref in self.objects), indent=0),
+                "objects": _refs(self.objects),
+                **({"pending": _refs(self.pending)} if self.pending else {}),
+                **({"hooks": self.hooks} if self.hooks else {}),
+                **({"ttlJobs": self.ttl_jobs} if self.ttl_jobs else {}),
             },
         }
+
+
+def _refs(refs: frozenset[ObjectRef]) -> str:
+    return json.dumps(sorted(ref.as_list() for ref in refs), indent=0)
 
 
 def ref_for(release: str) -> ObjectRef:
@@ -57,7 +82,11 @@ def ref_for(release: str) -> ObjectRef:
 def _parse(live: Obj) -> Inventory:
     data = live.get("data") or {}
     refs = frozenset(ObjectRef.from_list(item) for item in json.loads(data.get("objects") or "[]"))
-    return Inventory(data.get("release", ""), data.get("version", ""), refs, data.get("owner", ""))
+    pending = frozenset(ObjectRef.from_list(item) for item in json.loads(data.get("pending") or "[]"))
+    return Inventory(
+        data.get("release", ""), data.get("version", ""), refs, data.get("owner", ""), pending,
+        data.get("hooks", ""), data.get("ttlJobs", ""),
+    )  # fmt: skip
 
 
 def read(kube: Kube, release: str) -> Inventory | None:

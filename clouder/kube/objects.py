@@ -78,10 +78,12 @@ def parse_documents(text: str, source: str = "") -> list[Obj]:
             continue
         if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
             raise ValueError(f"{source}: a document is not a Kubernetes object (no apiVersion/kind)")
-        if doc["kind"].endswith("List") and isinstance(doc.get("items"), list):
+        if str(doc["kind"]).endswith("List") and isinstance(doc.get("items"), list):
             docs.extend(item for item in doc["items"] if item)
-        else:
-            docs.append(doc)
+            continue
+        if not isinstance(doc.get("metadata") or {}, dict) or not (doc.get("metadata") or {}).get("name"):
+            raise ValueError(f"{source}: a {doc['kind']} document has no metadata.name")
+        docs.append(doc)
     return docs
 
 

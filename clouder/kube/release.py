@@ -9,14 +9,16 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from clouder.errors import ClouderError
 from clouder.kube import inventory
-from clouder.kube.client import Kube
+from clouder.kube.client import Kube, RequestFailed
+from clouder.kube.hooks import Hook, run_hooks
 from clouder.kube.objects import (
     CLUSTER_SCOPED,
     INSTALL_ORDER,
@@ -34,7 +36,10 @@ from clouder.observe.events import Redactor
 
 HASH_ANNOTATION = "clouder.dev/applied-hash"
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
-Action = Literal["created", "configured", "unchanged", "pruned"]
+Action = Literal["created", "configured", "recreated", "unchanged", "pruned"]
+# Kinds whose immutable fields (Job template; StorageClass parameters, reclaimPolicy …) change only by
+# deleting and creating again. A StorageClass carries its default-class annotation in what is re-applied.
+RECREATE = {"Job", "StorageClass"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,10 @@ class Release:
     version: str
     manifests: tuple[Obj, ...]
     create_namespace: bool = True
+    hooks: tuple[Hook, ...] = ()  # Helm hooks: run on their events, never applied as release objects
+
+    def placed_hooks(self) -> tuple[Hook, ...]:
+        return tuple(replace(h, manifest=_placed(h.manifest, self.namespace)) for h in self.hooks)
 
     def objects(self) -> list[Obj]:
         """The manifests with namespaces filled in, the release namespace first when Clouder creates it."""
@@ -90,11 +99,12 @@ class ApplyOptions:
     interval: float = 2.0
     on_change: Callable[[Change], None] | None = None
     owner: str = ""  # the stage managing the release, recorded in its inventory
+    on_wait: Callable[[str], None] | None = None  # what the release is waiting for, and why
 
 
 def _placed(obj: Obj, namespace: str) -> Obj:
     placed = copy.deepcopy(obj)
-    meta = placed.setdefault("metadata", {})
+    meta = placed["metadata"] = dict(placed.get("metadata") or {})
     if placed["kind"] in CLUSTER_SCOPED:
         meta.pop("namespace", None)
     elif not meta.get("namespace"):
@@ -104,11 +114,14 @@ def _placed(obj: Obj, namespace: str) -> Obj:
 
 def _desired(obj: Obj, release: str, namespaced: bool) -> Obj:
     desired = copy.deepcopy(obj)
-    meta = desired.setdefault("metadata", {})
+    meta = desired["metadata"] = dict(desired.get("metadata") or {})
     if not namespaced:
         meta.pop("namespace", None)
-    meta.setdefault("labels", {})[inventory.RELEASE_LABEL] = release
-    meta.setdefault("annotations", {})[HASH_ANNOTATION] = digest(desired)
+    # Charts render ``labels: null`` / ``annotations: null`` (Cilium's cilium-secrets Namespace): the API
+    # server takes null as "no map", and so does Clouder.
+    meta["labels"] = {**(meta.get("labels") or {}), inventory.RELEASE_LABEL: release}
+    meta["annotations"] = dict(meta.get("annotations") or {})
+    meta["annotations"][HASH_ANNOTATION] = digest(desired)
     return desired
 
 
@@ -117,13 +130,35 @@ def prepare(kube: Kube, obj: Obj, release: str) -> Obj:
     return _desired(obj, release, kube.namespaced(obj["apiVersion"], obj["kind"]))
 
 
-def apply_object(kube: Kube, desired: Obj) -> Change:
-    """Apply one prepared object unless the cluster already holds exactly what it asks for."""
+def apply_object(kube: Kube, desired: Obj, deadline: float | None = None, interval: float = 2.0,
+                 say: Callable[[str], None] | None = None) -> Change:  # fmt: skip
+    """Apply one prepared object unless the cluster already holds exactly what it asks for.
+
+    A Namespace still Terminating (pruned a moment ago) is waited out before it is made again; a Job or
+    StorageClass whose immutable fields changed is deleted and created again.
+    """
     ref = ObjectRef.of(desired)
     live = kube.get(ref)
+    if live is not None and ref.kind == "Namespace" and (live.get("metadata") or {}).get("deletionTimestamp"):
+        if say:
+            say(f"waiting for namespace {ref.name} to finish terminating before creating it again")
+        _wait_gone(kube, ref, deadline, interval, "namespace is still terminating")
+        live = None
     if live is not None and contains(live, desired):
         return Change(ref, "unchanged")
-    applied = kube.apply(desired)
+    try:
+        applied = kube.apply(desired)
+    except RequestFailed as exc:
+        if not (
+            exc.status == 422 and ref.kind in RECREATE and live is not None and "immutable" in exc.detail
+        ):
+            raise
+        if say:
+            say(f"{ref}: immutable fields changed, deleting and creating it again")
+        kube.delete(ref)
+        _wait_gone(kube, ref, deadline, interval, "still being deleted")
+        kube.apply(desired)
+        return Change(ref, "recreated")
     if live is None:
         return Change(ref, "created")
     # The API server persists nothing for a no-op apply: the same resourceVersion means nothing changed
@@ -132,12 +167,27 @@ def apply_object(kube: Kube, desired: Obj) -> Change:
     return Change(ref, "unchanged" if same else "configured")
 
 
+def _wait_gone(kube: Kube, ref: ObjectRef, deadline: float | None, interval: float, why: str) -> None:
+    deadline = deadline if deadline is not None else time.monotonic() + 300.0
+    while kube.get(ref) is not None:
+        if time.monotonic() >= deadline:
+            raise ClouderError(f"{ref}: {why} after the step's timeout.", "Run again once it is gone.")
+        time.sleep(interval)
+
+
 def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> ReleaseResult:
-    """Validate → record inventory (old + new) → apply → prune → record inventory (new) → wait."""
+    """Validate → record inventory (old + pending) → pre hooks → apply → prune → record inventory
+    (applied) → wait → post hooks. One ``options.timeout`` budget covers every wait of the release.
+
+    Whatever stops the apply, the inventory ends listing what the cluster confirmed: an error records the
+    objects applied so far (and nothing that was not), a kill leaves the planned ones as ``pending``.
+    """
     started = time.monotonic()
+    deadline = started + options.timeout
     objects = release.objects()
-    register_secrets(objects, kube.redactor)
-    validate(objects, options.kubernetes_version, release.name, kube.redactor)
+    hooks = release.placed_hooks()
+    register_secrets(objects + [h.manifest for h in hooks], kube.redactor)
+    validate(objects + [h.manifest for h in hooks], options.kubernetes_version, release.name, kube.redactor)
     result = ReleaseResult(release.name, release.version)
 
     def note(change: Change) -> None:
@@ -147,25 +197,108 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
 
     crds = [prepare(kube, o, release.name) for o in objects if o["kind"] == "CustomResourceDefinition"]
     previous = inventory.read(kube, release.name)
-    old = previous.objects if previous else frozenset()
-    # Before applying, the inventory covers old and new: an interrupted run never orphans an object.
-    # (Custom resources are scoped after their CRDs are served, so they join the final inventory only.)
-    planned = old | {ObjectRef.of(o) for o in crds} | {ObjectRef.of(o) for o in objects if _known(o)}
-    staged = inventory.Inventory(release.name, release.version, planned, options.owner)
+    before = previous or inventory.Inventory(release.name, release.version, frozenset(), options.owner)
+    # Custom resources are scoped after their CRDs are served, so they are known only once applied.
+    planned = {ObjectRef.of(o) for o in crds} | {ObjectRef.of(o) for o in objects if _known(o)}
+    staged = replace(before, owner=options.owner, pending=before.pending | (planned - before.objects))
     inventory.write(kube, staged, previous)
-    _apply_crds(kube, crds, release, options, note)
-    desired = [prepare(kube, o, release.name) for o in objects if o["kind"] != "CustomResourceDefinition"]
-    for obj in desired:
-        note(apply_object(kube, obj))
+    stage = "install" if previous is None else "upgrade"
+    upgrading = previous is not None and _upgrade_due(kube, release, previous, objects, hooks)
+    try:
+        # Namespaces first: pre hooks run in them, as Helm's --create-namespace makes them before hooks.
+        namespaces = [prepare(kube, o, release.name) for o in objects if o["kind"] == "Namespace"]
+        for obj in namespaces:
+            note(apply_object(kube, obj, deadline, options.interval, options.on_wait))
+        if previous is None or upgrading:
+            run_hooks(kube, hooks, f"pre-{stage}", deadline, options.interval)
+        _apply_crds(kube, crds, release, options, note, deadline)
+        desired = [
+            prepare(kube, o, release.name)
+            for o in objects
+            if o["kind"] not in ("CustomResourceDefinition", "Namespace")
+        ]
+        for obj in desired:
+            if _finished_and_removed(kube, obj, before):
+                note(Change(ObjectRef.of(obj), "unchanged"))
+                continue
+            note(apply_object(kube, obj, deadline, options.interval, options.on_wait))
+    except Exception:
+        applied = frozenset(c.ref for c in result.changes)
+        stopped = replace(before, owner=options.owner, objects=before.objects | applied,
+                          pending=before.pending - applied)  # fmt: skip
+        with contextlib.suppress(ClouderError):
+            inventory.write(kube, stopped, staged)
+        raise
     current = frozenset(c.ref for c in result.changes)
-    for ref in prune_order(old - current):
+    for ref in prune_order(before.tracked - current):
         if _owned(kube, ref, release.name) and kube.delete(ref):
             note(Change(ref, "pruned"))
-    inventory.write(kube, inventory.Inventory(release.name, release.version, current, options.owner), staged)
-    waited = [ObjectRef.of(o) for o in crds + desired if needs_wait(o)]
-    result.wait = wait_ready(kube, waited, options.timeout, options.interval)
+    final = inventory.Inventory(release.name, release.version, current, options.owner,
+                                hooks=_delete_hooks(hooks), ttl_jobs=_ttl_jobs(desired))  # fmt: skip
+    inventory.write(kube, final, staged)
+    waited = [ObjectRef.of(o) for o in crds + namespaces + desired if needs_wait(o)]
+    vanish = {ObjectRef.of(o) for o in desired if _ttl(o) is not None}
+    left = max(0.0, deadline - time.monotonic())
+    result.wait = wait_ready(kube, waited, left, options.interval, vanish_when_done=vanish, since=started)
+    if result.wait.ok and (previous is None or upgrading or result.changed):
+        run_hooks(kube, hooks, f"post-{stage}", deadline, options.interval)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _upgrade_due(
+    kube: Kube, release: Release, previous: inventory.Inventory, objects: list[Obj], hooks: tuple[Hook, ...]
+) -> bool:
+    """Upgrade hooks run when a run changes the release (Helm runs them on every ``helm upgrade``; a
+    Clouder run that changes nothing is no upgrade, so that a second run writes nothing)."""
+    if not any("pre-upgrade" in h.events or "post-upgrade" in h.events for h in hooks):
+        return False
+    if previous.version != release.version or previous.pending:
+        return True
+    if {ObjectRef.of(o) for o in objects if _known(o)} - previous.objects:
+        return True
+    for obj in objects:
+        try:
+            desired = prepare(kube, obj, release.name)
+            live = kube.get(ObjectRef.of(desired))
+        except ClouderError:
+            return True
+        if live is None or not contains(live, desired):
+            return True
+    return False
+
+
+def _ttl(obj: Obj) -> int | None:
+    if obj.get("kind") != "Job":
+        return None
+    ttl = (obj.get("spec") or {}).get("ttlSecondsAfterFinished")
+    return ttl if isinstance(ttl, int) else None
+
+
+def _ttl_jobs(desired: list[Obj]) -> str:
+    refs = {
+        ObjectRef.of(o): o["metadata"]["annotations"][HASH_ANNOTATION] for o in desired if _ttl(o) is not None
+    }
+    found = {f"{ref.namespace}/{ref.name}": digest_ for ref, digest_ in refs.items()}
+    return json.dumps(found, sort_keys=True, separators=(",", ":")) if found else ""
+
+
+def _finished_and_removed(kube: Kube, desired: Obj, recorded: inventory.Inventory) -> bool:
+    """A TTL Job applied before with this very content and now gone has finished: it is done."""
+    if _ttl(desired) is None:
+        return False
+    ref = ObjectRef.of(desired)
+    applied = recorded.removed_when_done(ref)
+    return (
+        bool(applied)
+        and applied == desired["metadata"]["annotations"][HASH_ANNOTATION]
+        and kube.get(ref) is None
+    )
+
+
+def _delete_hooks(hooks: tuple[Hook, ...]) -> str:
+    kept = [h.as_dict() for h in hooks if {"pre-delete", "post-delete"} & set(h.events)]
+    return json.dumps(kept, sort_keys=True, separators=(",", ":")) if kept else ""
 
 
 def register_secrets(objects: list[Obj], redactor: Redactor) -> None:
@@ -186,14 +319,20 @@ def _known(obj: Obj) -> bool:
 
 
 def _apply_crds(
-    kube: Kube, crds: list[Obj], release: Release, options: ApplyOptions, note: Callable[[Change], None]
+    kube: Kube,
+    crds: list[Obj],
+    release: Release,
+    options: ApplyOptions,
+    note: Callable[[Change], None],
+    deadline: float,
 ) -> None:
     if not crds:
         return
     changes = [apply_object(kube, crd) for crd in crds]
     for change in changes:
         note(change)
-    report = wait_ready(kube, [c.ref for c in changes], options.timeout, options.interval)
+    left = max(0.0, deadline - time.monotonic())
+    report = wait_ready(kube, [c.ref for c in changes], left, options.interval)
     if not report.ok:
         raise ClouderError(
             f"release {release.name}: CustomResourceDefinitions not established:\n{report.render()}"
@@ -202,17 +341,22 @@ def _apply_crds(
         kube.refresh_discovery()
 
 
-def uninstall_release(kube: Kube, name: str) -> ReleaseResult:
-    """Delete everything a release's inventory lists that it still owns, then the inventory itself."""
+def uninstall_release(kube: Kube, name: str, timeout: float = 300.0, interval: float = 2.0) -> ReleaseResult:
+    """Run the release's pre-delete hooks, delete everything its inventory lists that it still owns,
+    then the inventory itself, then its post-delete hooks (the hooks recorded when it was applied)."""
     started = time.monotonic()
+    deadline = started + timeout
     recorded = inventory.read(kube, name)
     result = ReleaseResult(name, recorded.version if recorded else "")
     if recorded is None:
         return result
-    for ref in prune_order(recorded.objects):
+    hooks = tuple(Hook.from_dict(item) for item in json.loads(recorded.hooks or "[]"))
+    run_hooks(kube, hooks, "pre-delete", deadline, interval)
+    for ref in prune_order(recorded.tracked):
         if _owned(kube, ref, name) and kube.delete(ref):
             result.changes.append(Change(ref, "pruned"))
     kube.delete(inventory.ref_for(name))
+    run_hooks(kube, hooks, "post-delete", deadline, interval)
     result.seconds = round(time.monotonic() - started, 3)
     return result
 
@@ -225,7 +369,8 @@ def _owned(kube: Kube, ref: ObjectRef, release: str) -> bool:
         return False  # its kind is gone (a CRD removed earlier): nothing left to delete
     if live is None:
         return False
-    return bool((live.get("metadata") or {}).get("labels", {}).get(inventory.RELEASE_LABEL) == release)
+    labels = (live.get("metadata") or {}).get("labels") or {}
+    return bool(labels.get(inventory.RELEASE_LABEL) == release)
 
 
 def prune_order(refs: frozenset[ObjectRef]) -> list[ObjectRef]:

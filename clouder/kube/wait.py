@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from clouder.kube.client import Kube
 from clouder.kube.objects import Obj, ObjectRef
-from clouder.kube.readiness import Readiness, assess
+from clouder.kube.readiness import READY, Readiness, assess
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,28 @@ def wait_ready(
     timeout: float,
     interval: float = 2.0,
     on_ready: Callable[[ObjectRef], None] | None = None,
+    vanish_when_done: set[ObjectRef] | None = None,
+    since: float | None = None,
 ) -> WaitReport:
-    """Poll every ``interval`` s until all are ready, one has failed for good, or ``timeout`` passes."""
+    """Poll every ``interval`` s until all are ready, one has failed for good, or ``timeout`` passes.
+
+    ``vanish_when_done``: Jobs with ``ttlSecondsAfterFinished``, which the TTL controller deletes once they
+    finished; one that is gone is done.
+    """
+    vanish = vanish_when_done or set()
+    # ``since``: when the step's one time budget started (its CRD wait and hooks spent part of it); the
+    # report's seconds count from there, so a wait that used up the budget reports at least ``timeout``.
     started = time.monotonic()
+    origin = since if since is not None else started
     report = WaitReport()
     pending: dict[ObjectRef, Readiness] = {ref: Readiness(False, "not read yet") for ref in refs}
     while True:
         for ref in list(pending):
             live = kube.get(ref)
-            state = assess(live) if live is not None else Readiness(False, "object does not exist")
+            if live is None:
+                state = READY if ref in vanish else Readiness(False, "object does not exist")
+            else:
+                state = assess(live)
             if state.ready:
                 del pending[ref]
                 report.ready.append(ref)
@@ -62,7 +75,7 @@ def wait_ready(
         if not pending or failed or time.monotonic() - started >= timeout:
             break
         time.sleep(min(interval, max(0.0, timeout - (time.monotonic() - started))))
-    report.seconds = round(time.monotonic() - started, 3)
+    report.seconds = round(time.monotonic() - origin, 3)
     report.not_ready = [explain(kube, ref, state) for ref, state in sorted(pending.items())]
     return report
 

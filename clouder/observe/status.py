@@ -90,7 +90,8 @@ def release_status(kube: Kube, name: str) -> ReleaseStatus:
             problems.append(f"{ref}: {exc.message}")
             continue
         if live is None:
-            problems.append(f"{ref} is missing")
+            if not found.removed_when_done(ref):  # a TTL Job the controller removed after it finished
+                problems.append(f"{ref} is missing")
         elif needs_wait(live) and not (readiness := assess(live)).ready:
             problems.append(f"{ref}: {readiness.reason}")
     return ReleaseStatus(name, "not-ready" if problems else "ready", found.version, "; ".join(problems))

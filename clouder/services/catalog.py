@@ -28,9 +28,21 @@ class ServiceContext:
 
     @property
     def workers(self) -> int:
+        """Workers the system services can run on: pools with a NoSchedule/NoExecute taint (the runtime
+        pool) take only pods that tolerate it, so they do not count."""
+        tainted = {
+            pool.name
+            for pool in self.spec.node_pools
+            if any(taint.effect in ("NoSchedule", "NoExecute") for taint in pool.taints)
+        }
         if self.outputs is not None:
-            return len(self.outputs.workers)
-        return sum(pool.count for pool in self.spec.node_pools)
+            return sum(1 for node in self.outputs.workers if node.pool not in tainted)
+        return sum(pool.count for pool in self.spec.node_pools if pool.name not in tainted)
+
+    def override(self, name: str) -> Values:
+        """The user's values for service ``name`` (``services.overrides.NAME.values``)."""
+        found = self.spec.services.overrides.get(name)
+        return found.values if found else {}
 
     @property
     def replicas(self) -> int:
@@ -55,10 +67,24 @@ ValuesBuilder = Callable[[ServiceContext], Values]
 @dataclass(frozen=True)
 class Readiness:
     """When a service counts as ready: every workload it renders is rolled out within ``timeout`` s;
-    ``expects`` names workload kinds it must render (an empty rendering is a broken chart, not success)."""
+    ``expects`` names workload kinds it must render (an empty rendering is a broken chart, not success);
+    ``made`` names workloads (kind, name) an operator makes from the release's custom resources, which the
+    chart never renders: they must exist and be rolled out too."""
 
     timeout: float = 300.0
     expects: tuple[Workload, ...] = ("Deployment",)
+    made: tuple[tuple[Workload, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class GeneratedSecret:
+    """A Secret Clouder creates once in the service's namespace, before its chart, and never rewrites:
+    random values that survive every rollout (a chart's own ``randAlphaNum``/``lookup()`` makes new ones
+    on every offline render). Deleting it makes a new one on the next rollout."""
+
+    name: str
+    keys: tuple[str, ...]
+    fixed: tuple[tuple[str, str], ...] = ()  # keys with a set value (a user name), not random
 
 
 @dataclass(frozen=True)
@@ -66,7 +92,8 @@ class CatalogEntry:
     name: str
     values: ValuesBuilder
     depends_on: tuple[str, ...] = ()
-    readiness: Readiness = field(default_factory=Readiness)
+    readiness: Readiness | Callable[[Values], Readiness] = field(default_factory=Readiness)
+    secrets: tuple[GeneratedSecret, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +107,7 @@ class Service:
     depends_on: tuple[str, ...]
     readiness: Readiness
     values: Values = field(default_factory=dict)
+    secrets: tuple[GeneratedSecret, ...] = ()
 
     @property
     def version(self) -> str:
@@ -112,13 +140,36 @@ def ingress(ctx: ServiceContext) -> Values:
 
 
 def cert_manager(ctx: ServiceContext) -> Values:
-    return {"crds": {"enabled": True}, "replicaCount": ctx.replicas, "prometheus": {"enabled": True}}
+    # replicaCount is the controller's alone; the webhook and cainjector have their own.
+    replicas = ctx.replicas
+    return {
+        "crds": {"enabled": True},
+        "replicaCount": replicas,
+        "webhook": {"replicaCount": replicas},
+        "cainjector": {"replicaCount": replicas},
+        "prometheus": {"enabled": True},
+    }
 
 
 def observability(ctx: ServiceContext) -> Values:
+    # The chart renders one OpenTelemetryCollector per key of `collectors` (its own default is `daemon`):
+    # only keys that exist upstream, each with a config the collector CRD's schema accepts. Where telemetry
+    # goes is the user's: every exporter they name (overrides: collectors.daemon.config.exporters; the
+    # collector-k8s image has otlp, otlphttp, loadbalancing and debug) feeds every pipeline. With none
+    # named, the collector's log (`debug`) is the only output.
+    named = ((ctx.override("observability").get("collectors") or {}).get("daemon") or {}).get("config") or {}
+    exporters = sorted(named.get("exporters") or {}) or ["debug"]
+    pipeline = {"receivers": ["otlp"], "processors": ["batch"], "exporters": exporters}
+    config = {
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "0.0.0.0:4317"},
+                                             "http": {"endpoint": "0.0.0.0:4318"}}}},
+        "processors": {"batch": {}},
+        "exporters": {name: {} for name in exporters if name == "debug"},
+        "service": {"pipelines": {signal: pipeline for signal in ("metrics", "traces", "logs")}},
+    }  # fmt: skip
     return {
         "clusterName": ctx.spec.name,
-        "collectors": {"daemon": {"enabled": True}, "cluster": {"enabled": True}},
+        "collectors": {"daemon": {"enabled": True, "config": config}},
         "kubeStateMetrics": {"enabled": True},
         "nodeExporter": {"enabled": True},
     }
@@ -128,27 +179,61 @@ def messaging(ctx: ServiceContext) -> Values:
     return {"replicas": 1, "watchAnyNamespace": True, "logLevel": "INFO"}
 
 
+MINIO_ROOT = GeneratedSecret("object-storage-root", ("rootPassword",), (("rootUser", "clouder-root"),))
+
+
 def object_storage(ctx: ServiceContext) -> Values:
-    # Credentials are generated by the chart into a Secret; Clouder never passes them as values.
+    # Distributed MinIO needs 4 nodes for its erasure sets; below that, one standalone server (a Deployment).
     mode = "distributed" if ctx.workers >= 4 else "standalone"
-    return {"mode": mode, "replicas": 4 if mode == "distributed" else 1, "persistence": {"size": "100Gi"}}
+    return {
+        "mode": mode,
+        "replicas": 4 if mode == "distributed" else 1,
+        "existingSecret": MINIO_ROOT.name,  # never the chart's lookup(): offline renders would rotate it
+        "users": [],  # upstream's default adds console/console123 as consoleAdmin
+        "resources": {"requests": {"memory": "1Gi", "cpu": "250m"}},  # upstream asks 16Gi per server
+        "persistence": {"size": "100Gi"},
+    }
+
+
+def object_storage_ready(values: Values) -> Readiness:
+    return Readiness(600.0, ("StatefulSet",) if values.get("mode") == "distributed" else ("Deployment",))
 
 
 def shared_filesystem(ctx: ServiceContext) -> Values:
-    return {"controller": {"replicas": ctx.replicas}, "storageClass": {"create": True, "name": "shared-nfs"}}
+    # No StorageClass without an NFS server: every claim of a class without server/share fails to provision.
+    parameters = (ctx.override("shared-filesystem").get("storageClass") or {}).get("parameters") or {}
+    create = bool(parameters.get("server") and parameters.get("share"))
+    storage_class = {"create": create, "name": "shared-nfs"}
+    return {"controller": {"replicas": ctx.replicas}, "storageClass": storage_class}
 
 
 def secrets(ctx: ServiceContext) -> Values:
     replicas = 3 if ctx.workers >= 3 else 1
-    return {"server": {"ha": {"enabled": replicas == 3, "replicas": replicas}}, "injector": {"enabled": True}}
+    ha = replicas == 3
+    return {
+        "server": {
+            # HA on Vault's integrated raft storage (the chart's HA default is Consul, which is not there).
+            "ha": {"enabled": ha, "replicas": replicas, "raft": {"enabled": ha, "setNodeId": ha}},
+            "updateStrategyType": "RollingUpdate",  # the chart's OnDelete never rolls an upgrade
+            # A sealed or uninitialised Vault is running, awaiting `vault operator init`/unseal by its owner
+            # (docs/services.md): ready here means up, not unsealed.
+            "readinessProbe": {"path": "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"},
+        },
+        "injector": {"enabled": True},
+    }
 
 
 def authorization(ctx: ServiceContext) -> Values:
-    return {"replicaCount": ctx.replicas, "datastore": {"engine": "memory"}, "playground": {"enabled": False}}
+    # The memory datastore is per pod and lost on restart: one replica unless the user names a real one.
+    datastore = ctx.override("authorization").get("datastore") or {}
+    engine = datastore.get("engine", "memory")
+    replicas = 1 if engine == "memory" else ctx.replicas
+    return {"replicaCount": replicas, "datastore": {"engine": engine}, "playground": {"enabled": False}}
 
 
 def search(ctx: ServiceContext) -> Values:
-    return {"watchNamespaces": "", "zookeeper-operator": {"install": True}}
+    # The ZookeeperCluster CRD is off by default upstream; SolrClouds need it.
+    return {"watchNamespaces": "", "zookeeper-operator": {"install": True, "crd": {"create": True}}}
 
 
 def core(ctx: ServiceContext) -> Values:
@@ -162,9 +247,15 @@ def runtime_manager(ctx: ServiceContext) -> Values:
 SYSTEM = (
     CatalogEntry("ingress", ingress),
     CatalogEntry("cert-manager", cert_manager),
-    CatalogEntry("observability", observability, ("cert-manager",), Readiness(expects=("DaemonSet",))),
+    # the operator makes a DaemonSet `<collector>-collector` from the `daemon` OpenTelemetryCollector
+    CatalogEntry(
+        "observability",
+        observability,
+        ("cert-manager",),
+        Readiness(expects=("DaemonSet",), made=(("DaemonSet", "observability-daemon-collector"),)),
+    ),
     CatalogEntry("messaging", messaging, readiness=Readiness(600.0)),
-    CatalogEntry("object-storage", object_storage, readiness=Readiness(600.0, ("StatefulSet",))),
+    CatalogEntry("object-storage", object_storage, readiness=object_storage_ready, secrets=(MINIO_ROOT,)),
     CatalogEntry("shared-filesystem", shared_filesystem, readiness=Readiness(expects=("DaemonSet",))),
     CatalogEntry("secrets", secrets, readiness=Readiness(expects=("StatefulSet",))),
     CatalogEntry("authorization", authorization),
@@ -188,6 +279,7 @@ CATALOG: dict[str, CatalogEntry] = {entry.name: entry for entry in SYSTEM + CORE
 
 def _chart(pin: ServicePin, spec: ClusterSpec, version: str | None) -> ChartEntry:
     repository = pin.repository or spec.services.core_repository
+    assert repository is not None  # core services without services.coreRepository are not resolved
     return ChartEntry(pin.name, repository, pin.chart, version or pin.version, pin.namespace)
 
 
@@ -201,21 +293,24 @@ def _merge(base: Any, extra: Any) -> Any:
 def resolve(spec: ClusterSpec, outputs: ClusterOutputs | None = None) -> list[Service]:
     """The services this cluster gets: enabled built-ins (overrides applied), then custom ones.
 
-    A dependency on a disabled service is dropped: whoever disabled it provides it some other way.
+    Core services come only from ``services.coreRepository``: without it they are not installed (there is no
+    default repository). A dependency on a disabled service is dropped: whoever disabled it provides it some
+    other way.
     """
     ctx = ServiceContext(spec, outputs)
     overrides = spec.services.overrides
     disabled = {name for name, override in overrides.items() if not override.enabled}
     found = [Service(RUNTIME_PLANE, "clouder", None, "kube-system", (), Readiness(60.0, ()))]
     for name, entry in CATALOG.items():
-        if name in disabled:
+        if name in disabled or (SERVICE_PINS[name].tier == "core" and spec.services.core_repository is None):
             continue
         override = overrides.get(name)
         pin = SERVICE_PINS[name]
         values = _merge(entry.values(ctx), override.values if override else {})
         chart = _chart(pin, spec, override.version if override else None)
         depends = tuple(dep for dep in entry.depends_on if dep not in disabled)
-        found.append(Service(name, pin.tier, chart, pin.namespace, depends, entry.readiness, values))
+        ready = entry.readiness(values) if callable(entry.readiness) else entry.readiness
+        found.append(Service(name, pin.tier, chart, pin.namespace, depends, ready, values, entry.secrets))
     for custom in spec.services.custom:
         if custom.name in disabled:
             continue

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from clouder.catalog.services import RUNTIME_PLANE
 from clouder.errors import BadInputError, ClouderError
-from clouder.kube.objects import ObjectRef
+from clouder.kube.objects import Obj, ObjectRef
 from clouder.kube.release import Release
+from clouder.kube.wait import NotReady
 from clouder.observe.events import Event, EventLog
 from clouder.observe.events import Outcome as Outcome_
 from clouder.outputs import ClusterOutputs
-from clouder.services import runtime
+from clouder.services import generated, runtime
 from clouder.services.catalog import Service, resolve, with_mirror
 from clouder.services.dag import Graph
 from clouder.spec.model import ClusterSpec
@@ -135,7 +136,41 @@ def render(service: Service, spec: ClusterSpec, cache: Path | None) -> Release:
             f"{' or '.join(missing)}, so it cannot become ready.",
             "Check the chart pin and the values under services.overrides.",
         )
-    return Release(service.name, service.namespace, service.version, rendered.manifests)
+    refused = custom_resource_problems(rendered.manifests)
+    if refused:
+        raise ClouderError(
+            f"service {service.name}: {len(refused)} custom resource(s) fail the schema of the CRD the "
+            f"chart renders with them: {'; '.join(refused[:5])}.",
+            "Check the values under services.overrides for keys the chart turns into these resources.",
+        )
+    release = service.name, service.namespace, service.version
+    return Release(*release, rendered.manifests, hooks=rendered.hooks)
+
+
+def custom_resource_problems(manifests: tuple[Obj, ...]) -> list[str]:
+    """Custom resources checked against the CRDs rendered in the same release: the cluster's schemas do not
+    know them yet, and a real API server would refuse them only half-way through an apply."""
+    from jsonschema import Draft7Validator  # type: ignore[import-untyped]
+
+    schemas: dict[tuple[str, str], Any] = {}
+    for crd in manifests:
+        if crd.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = crd.get("spec") or {}
+        for version in spec.get("versions") or []:
+            schema = (version.get("schema") or {}).get("openAPIV3Schema")
+            if schema:
+                api_version = f"{spec.get('group')}/{version.get('name')}"
+                schemas[(api_version, (spec.get("names") or {}).get("kind", ""))] = schema
+    found = []
+    for obj in manifests:
+        schema = schemas.get((obj.get("apiVersion", ""), obj.get("kind", "")))
+        if schema is None:
+            continue
+        for error in Draft7Validator(schema).iter_errors(obj):
+            where = ".".join(str(part) for part in error.absolute_path) or "(root)"
+            found.append(f"{ObjectRef.of(obj)}: {where}: {error.message}")
+    return found
 
 
 def dry_run(spec: ClusterSpec, outputs: ClusterOutputs | None, settings: RolloutSettings) -> RolloutReport:
@@ -288,9 +323,21 @@ class _Runner:
                 self.spec.kubernetes.version, timeout, self.settings.interval, changed, owner=STAGE
             )
             with self.connect() as kube:
+                for secret in service.secrets:
+                    if generated.ensure(kube, service.namespace, secret):
+                        changed(Change(ObjectRef("v1", "Secret", service.namespace, secret.name), "created"))
                 result = apply_release(kube, release, options)
+                if result.wait.ok and service.readiness.made:
+                    left = timeout - (time.monotonic() - started)
+                    made = _wait_made(kube, service, left, self.settings.interval)
+                    if made:
+                        result.wait.not_ready.extend(made)
+                        result.wait.seconds = time.monotonic() - started
         except ClouderError as exc:
             outcome.state, outcome.reason = "failed", self.log.redactor.redact(exc.render())
+        except Exception as exc:  # one service's unexpected error is its failure, never the rollout's end
+            reason = f"unexpected {type(exc).__name__}: {exc}"
+            outcome.state, outcome.reason = "failed", self.log.redactor.redact(reason)
         else:
             for change in result.changes:
                 outcome.changes[change.action] = outcome.changes.get(change.action, 0) + 1
@@ -306,6 +353,25 @@ class _Runner:
             Event(STAGE, service.name, verdict, None, outcome.seconds, f"{outcome.state}: {detail}")
         )
         return outcome
+
+
+def _wait_made(kube: Kube, service: Service, budget: float, interval: float) -> list[NotReady]:
+    """Wait for the workloads an operator makes from the release (they exist only once it has acted)."""
+    from clouder.kube.readiness import assess
+
+    deadline = time.monotonic() + max(budget, 0.0)
+    while True:
+        missing = []
+        for kind, name in service.readiness.made:
+            ref = ObjectRef("apps/v1", kind, service.namespace, name)
+            found = kube.get(ref)
+            verdict = assess(found) if found is not None else None
+            if verdict is None or not verdict.ready:
+                why = verdict.reason if verdict is not None else "not made yet"
+                missing.append(NotReady(ref, f"{why} (made by the operator from the release)"))
+        if not missing or time.monotonic() >= deadline:
+            return missing
+        time.sleep(interval)
 
 
 def _heights(graph: Graph) -> dict[str, int]:

@@ -167,7 +167,12 @@ class CustomService(SpecModel):
 
 
 class Services(SpecModel):
-    core_repository: str = Field("https://charts.clouder.dev/core", pattern=r"^(https?|oci)://\S+$")
+    core_repository: str | None = Field(
+        None,
+        pattern=r"^(https?|oci)://\S+$",
+        description="Chart repository of Clouder's core services. There is no default: without it the core "
+        "services are not installed.",
+    )
     overrides: dict[str, ServiceOverride] = Field(default_factory=dict)
     custom: list[CustomService] = Field(default_factory=list)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from clouder.catalog.charts import CHARTS
 from clouder.catalog.regions import AWS_REGIONS, AZURE_LOCATIONS, AZURE_ZONES, aws_zones
-from clouder.catalog.services import RUNTIME_PLANE
+from clouder.catalog.services import CORE_SERVICES, RUNTIME_PLANE
 from clouder.errors import Problem
 from clouder.spec.model import BUILTIN_SERVICES, ClusterSpec, S3State
 from clouder.spec.types import network_of
@@ -306,6 +306,7 @@ def _services(spec: ClusterSpec) -> Iterator[Problem]:
             )
         elif name in custom[:index]:
             yield Problem(f"services.custom[{index}].name", f"service {name!r} is defined twice.", "")
+    yield from _core_without_repository(spec)
     for index, service in enumerate(spec.services.custom):
         for d_index, dep in enumerate(service.depends_on):
             if dep not in known:
@@ -317,6 +318,23 @@ def _services(spec: ClusterSpec) -> Iterator[Problem]:
     cycle = _dependency_cycle({s.name: s.depends_on for s in spec.services.custom})
     if cycle:
         yield Problem("services.custom", f"dependency cycle: {' -> '.join(cycle)}.", "Break the cycle.")
+
+
+def _core_without_repository(spec: ClusterSpec) -> Iterator[Problem]:
+    """Core services come only from a repository the spec names: asking for one without it is a mistake."""
+    if spec.services.core_repository is not None:
+        return
+    why = "core services are installed only from services.coreRepository, which is not set."
+    fix = "Set services.coreRepository to the chart repository that serves Clouder's core services"
+    for name, override in spec.services.overrides.items():
+        if name in CORE_SERVICES and override.enabled:
+            path = f"services.overrides.{name}"
+            yield Problem(path, f"{name!r} is a core service, and {why}", f"{fix}, or remove this override.")
+    for index, service in enumerate(spec.services.custom):
+        for d_index, dep in enumerate(service.depends_on):
+            if dep in CORE_SERVICES:
+                path = f"services.custom[{index}].dependsOn[{d_index}]"
+                yield Problem(path, f"{dep!r} is a core service, and {why}", f"{fix}, or drop it.")
 
 
 # Clouder's own add-on releases (charts and the objects it builds itself) share the release inventory.

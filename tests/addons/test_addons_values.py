@@ -123,6 +123,8 @@ def test_calico_installs_its_operator_crds_and_installation(
     assert report.ok, report.as_dict()
     installation = aws_cluster.api.emulator.get("Installation", "default")
     assert installation is not None and "namespace" not in installation["metadata"]  # cluster-scoped
+    # the chart's pre-delete hook Job (it deletes the Installation) is never created at install
+    assert [w for w in aws_cluster.api.emulator.writes if w[3] == "tigera-operator-uninstall"] == []
 
 
 def test_nodes_the_cloud_controller_never_initialises_stop_the_run(

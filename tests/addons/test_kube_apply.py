@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from clouder.errors import ClouderError
-from clouder.kube import ApplyOptions, Kube, Release, apply_release
+from clouder.kube import ApplyOptions, Change, Kube, Release, apply_release, inventory
 from clouder.kube.validate import schema_version
 from support.kubeapi import KubeApi
 
@@ -67,7 +68,8 @@ def test_release_applies_in_order_records_inventory_and_waits(kube: Kube, kube_a
     assert result.ok and result.summary() == "3 created"
     emulator = kube_api.emulator
     kinds = [kind for verb, kind, _, _ in emulator.writes if verb == "apply"]
-    assert kinds == ["ConfigMap", "Namespace", "ConfigMap", "Deployment"]  # the inventory comes first
+    # the inventory comes first (what is planned, as pending), and last (what was applied)
+    assert kinds == ["ConfigMap", "Namespace", "ConfigMap", "Deployment", "ConfigMap"]
     live = emulator.get("Deployment", "web", "apps")
     assert live is not None
     assert [m["manager"] for m in live["metadata"]["managedFields"]] == ["clouder"]
@@ -223,7 +225,13 @@ def test_secret_values_never_reach_errors(kube: Kube, kube_api: KubeApi) -> None
     assert encoded not in message and body not in message
 
 
-def test_an_interrupted_release_orphans_nothing(kube: Kube, kube_api: KubeApi) -> None:
+def _inventory(kube: Kube, release: str) -> tuple[list[str], list[str]]:
+    recorded = inventory.read(kube, release)
+    assert recorded is not None
+    return sorted(r.name for r in recorded.objects), sorted(r.name for r in recorded.pending)
+
+
+def test_a_failed_release_records_what_it_applied_and_nothing_else(kube: Kube, kube_api: KubeApi) -> None:
     emulator = kube_api.emulator
     apply_release(kube, Release("web", "apps", "1", (config_map("a"), config_map("b"))), OPTIONS)
     emulator.reject[("ConfigMap", "d")] = (500, "etcdserver: request timed out")
@@ -231,14 +239,48 @@ def test_an_interrupted_release_orphans_nothing(kube: Kube, kube_api: KubeApi) -
         apply_release(
             kube, Release("web", "apps", "2", (config_map("a"), config_map("c"), config_map("d"))), OPTIONS
         )
-    inventory = emulator.get("ConfigMap", "clouder-release-web", "kube-system")
-    assert inventory is not None
-    for name in "abcd":  # what it held and what it was about to apply
-        assert f'"ConfigMap",\n"apps",\n"{name}"' in inventory["data"]["objects"]
+    # c was applied, d never was: the inventory says exactly that (the namespace came with the first run)
+    assert _inventory(kube, "web") == (["a", "apps", "b", "c"], [])
     emulator.reject.clear()
     result = apply_release(kube, Release("web", "apps", "3", (config_map("a"),)), OPTIONS)
     assert sorted(str(c.ref) for c in result.changed) == ["ConfigMap apps/b", "ConfigMap apps/c"]
     assert [n for n in "abcd" if emulator.get("ConfigMap", n, "apps")] == ["a"]
+
+
+def test_a_killed_release_leaves_its_plan_pending_and_the_next_run_prunes_it(
+    kube: Kube, kube_api: KubeApi
+) -> None:
+    apply_release(kube, Release("web", "apps", "1", (config_map("a"),)), OPTIONS)
+
+    def killed(change: Change) -> None:  # the process dies right after its first write
+        raise SystemExit(137)
+
+    killing = replace(OPTIONS, on_change=killed)
+    with pytest.raises(SystemExit):
+        apply_release(kube, Release("web", "apps", "2", (config_map("b"), config_map("c"))), killing)
+    assert _inventory(kube, "web") == (["a", "apps"], ["b", "c"])  # b was written, c maybe: both pending
+    result = apply_release(kube, Release("web", "apps", "3", (config_map("d"),)), OPTIONS)
+    assert sorted(str(c.ref) for c in result.changed) == [
+        "ConfigMap apps/a", "ConfigMap apps/b", "ConfigMap apps/d"
+    ]  # fmt: skip
+    assert _inventory(kube, "web") == (["apps", "d"], [])
+
+
+def test_null_labels_and_annotations_apply_like_empty_maps(kube: Kube, kube_api: KubeApi) -> None:
+    # Cilium 1.18.3 renders its cilium-secrets Namespace with ``annotations: null``.
+    namespace = {"apiVersion": "v1", "kind": "Namespace",
+                 "metadata": {"name": "cilium-secrets", "labels": None, "annotations": None}}  # fmt: skip
+    settings = config_map("settings")
+    settings["metadata"].update(labels=None, annotations=None)
+    bare = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": None, "data": {}}
+    bare["metadata"] = {"name": "bare", "namespace": None}
+    result = apply_release(kube, Release("web", "apps", "1", (namespace, settings, bare)), OPTIONS)
+    assert result.ok and result.summary() == "4 created"
+    for kind, name, ns in (("Namespace", "cilium-secrets", ""), ("ConfigMap", "settings", "apps")):
+        live = kube_api.emulator.get(kind, name, ns)
+        assert live is not None and live["metadata"]["labels"]["clouder.dev/release"] == "web"
+    again = apply_release(kube, Release("web", "apps", "1", (namespace, settings, bare)), OPTIONS)
+    assert again.changed == []
 
 
 def test_kubeconfig_credentials_are_redacted(kube: Kube) -> None:

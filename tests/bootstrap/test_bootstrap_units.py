@@ -85,6 +85,37 @@ def test_worker_join_document_carries_pool_labels_taints_and_discovery() -> None
     ]
 
 
+def kubeadm_validate(tmp_path: Path, document: str) -> subprocess.CompletedProcess[str]:
+    """The stand-in kubeadm's ``config validate``: strict decoding of v1beta4, as the real kubeadm does."""
+    from support.hosts import STANDIN
+
+    path = tmp_path / "kubeadm.yaml"
+    path.write_text(document)
+    env = {"STANDIN_REGISTRY": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, str(STANDIN), "config", "validate", "--config", str(path)],
+                          capture_output=True, text=True, env=env)  # fmt: skip
+
+
+def test_every_kubeadm_document_passes_strict_decoding(tmp_path: Path) -> None:
+    outputs = parse_terraform_outputs(outputs_doc())
+    token, key, ca_hash = new_token(), new_certificate_key(), "sha256:" + "a" * 64
+    cp = outputs.control_planes[0]
+    documents = {
+        "init": init_documents(spec(), outputs, key),
+        "worker": join_document(outputs.workers[0], spec(), outputs, token, ca_hash, None),
+        "control plane": join_document(cp, spec(), outputs, token, ca_hash, key),
+    }
+    for what, document in documents.items():
+        done = kubeadm_validate(tmp_path, document)
+        assert done.returncode == 0, f"{what}: {done.stderr}"
+    join = yaml.safe_load(documents["worker"])
+    assert join["timeouts"] == {"discovery": "5m0s"} and "timeout" not in join["discovery"]
+    join["discovery"]["timeout"] = "5m0s"  # v1beta3's field, which v1beta4 removed
+    refused = kubeadm_validate(tmp_path, yaml.safe_dump(join))
+    assert refused.returncode == 1
+    assert 'strict decoding error: unknown field "discovery.timeout"' in refused.stderr
+
+
 def test_scrub_registers_token_certificate_key_and_kubeconfig_data() -> None:
     redactor = Redactor()
     token, key = new_token(), new_certificate_key()

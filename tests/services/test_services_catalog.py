@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from clouder.catalog.services import (
     BUILTIN_SERVICES,
@@ -20,6 +23,7 @@ from clouder.spec import load_spec
 from clouder.spec.model import BUILTIN_SERVICES as SPEC_NAMES
 from clouder.spec.model import ClusterSpec
 from clouder.spec.rules import check
+from support.cli import run
 from support.services import REPO, spec_document
 
 
@@ -39,8 +43,11 @@ def test_catalog_is_the_single_source_of_service_names() -> None:
 
 def test_every_example_resolves_to_an_acyclic_graph_with_disabled_services_dropped() -> None:
     for example in sorted((REPO / "examples").glob("*.yaml")):
-        services = resolve(load_spec(example))
+        loaded = load_spec(example)
+        services = resolve(loaded)
         Graph.of((s.name, s.depends_on) for s in services)
+        core = {s.name for s in services if s.tier == "core"}
+        assert core == (set(CORE_SERVICES) if loaded.services.core_repository else set()), example.name
     ha = {s.name: s for s in resolve(load_spec(REPO / "examples" / "aws-ha.yaml"))}
     assert "messaging" not in ha  # services.overrides.messaging.enabled: false
     assert ha["scheduler"].depends_on == ("operator",) and ha["spider"].depends_on == ("search",)
@@ -69,6 +76,25 @@ def test_core_repository_overrides_and_custom_services_apply() -> None:
     )  # merged, not replaced
     assert "search" not in found and found["spider"].depends_on == ("messaging",)
     assert found["demo"].depends_on == ("iam",) and found["demo"].values == {"message": "hi"}
+
+
+def test_core_services_come_only_from_a_repository_the_spec_names(tmp_path: Path) -> None:
+    bare = spec(**{"services.coreRepository": None})
+    assert {s.tier for s in resolve(bare)} == {"clouder", "system"}  # no default repository to fall back on
+    asked = spec(**{"services": {
+        "overrides": {"iam": {"values": {"replicaCount": 3}}, "spacer": {"enabled": False}},
+        "custom": [{"name": "demo", "chart": "demo-app", "repository": "https://apps.example.test",
+                    "version": "1.0.0", "namespace": "demo", "dependsOn": ["ingress", "library"]}],
+    }})  # fmt: skip
+    found = {problem.path: problem for problem in check(asked)}
+    assert set(found) == {"services.overrides.iam", "services.custom[0].dependsOn[1]"}
+    assert "services.coreRepository, which is not set" in found["services.overrides.iam"].message
+    path = tmp_path / "cluster.yaml"
+    document = spec_document(**{"services.coreRepository": None, "services.overrides": {"iam": {}}})
+    path.write_text(yaml.safe_dump(document))
+    refused = run("validate", str(path))
+    assert refused.code == 2
+    assert "services.overrides.iam" in refused.stderr and "services.coreRepository" in refused.stderr
 
 
 def test_values_follow_the_cloud_and_the_runtime_pool() -> None:

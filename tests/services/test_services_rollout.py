@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+
+import pytest
 
 from clouder.kube import Kube
 from clouder.observe.events import read_events
+from clouder.outputs import parse_terraform_outputs
 from clouder.services.catalog import resolve
 from clouder.services.dag import Graph
 from clouder.services.rollout import RolloutSettings, rollout
 from clouder.spec import load_spec
 from support.cli import run
-from support.services import ServicesCluster, spec_document
+from support.services import REPO, ServiceRepo, ServicesCluster, emulate_outputs, spec_document
 
 FAST = ["--poll-interval", "0.05"]
 
@@ -71,7 +75,7 @@ def test_failed_service_skips_its_dependents_only_then_a_rerun_resumes(
 
 def test_daemonset_slow_without_complaint_times_out(services_cluster: ServicesCluster) -> None:
     cluster = services_cluster
-    cluster.api.emulator.rule("DaemonSet", "otel-collector-daemon", "observability", delay=60.0)
+    cluster.api.emulator.rule("DaemonSet", "observability-daemon-collector", "observability", delay=60.0)
     spec = load_spec(cluster.spec_path)
     chosen = ("cert-manager", "observability", "status")
     report = rollout(
@@ -83,8 +87,8 @@ def test_daemonset_slow_without_complaint_times_out(services_cluster: ServicesCl
     outcomes = report.by_name()
     assert outcomes["observability"].state == "timed-out"
     assert (
-        "DaemonSet observability/otel-collector-daemon: 0/1 pods available"
-        in outcomes["observability"].reason
+        "DaemonSet observability/observability-daemon-collector: 0/1 pods available, 1/1 updated "
+        "(made by the operator from the release)" in outcomes["observability"].reason
     )
     assert outcomes["cert-manager"].state == "ready"
     # status also needs ingress, which --only left out and nobody rolled out
@@ -193,3 +197,31 @@ def test_services_the_spec_drops_are_uninstalled_and_teardown_removes_the_rest(
         assert inventory.releases(kube, owner="rollout") == []
     assert emulator.get("Service", "ingress-nginx-controller", "ingress") is None
     assert emulator.get("Namespace", "agents") is None
+
+
+@pytest.mark.parametrize("example", ["aws-minimal.yaml", "azure-minimal.yaml"])
+def test_both_examples_plan_and_roll_out_on_the_emulator(
+    example: str, service_charts: ServiceRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.clusters import outputs_document
+
+    monkeypatch.setenv("CLOUDER_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.setenv("CLOUDER_CACHE_DIR", str(service_charts.cache))
+    spec_path = REPO / "examples" / example
+    mirror = ["--chart-mirror", service_charts.url]
+    planned = run("rollout", str(spec_path), "--dry-run", *mirror, "-o", "json")
+    assert planned.code == 0, planned.stdout + planned.stderr
+    assert planned.json()["counts"] == {"planned": 10}  # no coreRepository: system services + runtime plane
+    loaded = load_spec(spec_path)
+    document = outputs_document(loaded)
+    outputs_path = tmp_path / "outputs.json"
+    outputs_path.write_text(json.dumps(document))
+    outputs = parse_terraform_outputs(document)
+    api, stop = emulate_outputs(tmp_path / "api", outputs, loaded.kubernetes.version)
+    try:
+        where = ["--kubeconfig", str(api.kubeconfig), "--outputs", str(outputs_path)]
+        rolled = run("rollout", str(spec_path), *where, *mirror, "--timeout", "10", *FAST, "-o", "json")
+        assert rolled.code == 0, rolled.stdout + rolled.stderr
+        assert rolled.json()["counts"] == {"ready": 10}
+    finally:
+        stop()

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from support.cli import run
 from support.clusters import EmulatedCluster
-from support.services import ServiceRepo, serve_runtime_kinds
+from support.services import CORE_REPOSITORY, CollectorOperator, ServiceRepo, serve_runtime_kinds
 
 FAST = ["--poll-interval", "0.05"]
 
@@ -20,7 +21,11 @@ def test_status_follows_the_cluster_through_addons_and_rollout(
     monkeypatch.setenv("CLOUDER_WORK_DIR", str(tmp_path / "work"))
     monkeypatch.setenv("CLOUDER_CACHE_DIR", str(service_charts.cache))
     serve_runtime_kinds(aws_cluster.api.emulator)
-    spec = str(aws_cluster.spec_path)
+    operator = CollectorOperator(aws_cluster.api.emulator)
+    document = yaml.safe_load(aws_cluster.spec_path.read_text())
+    document.setdefault("services", {})["coreRepository"] = CORE_REPOSITORY
+    spec = str(tmp_path / "cluster.yaml")
+    Path(spec).write_text(yaml.safe_dump(document))
     where = ["--outputs", str(aws_cluster.outputs_path), "--kubeconfig", str(aws_cluster.kubeconfig)]
     mirror = ["--chart-mirror", service_charts.url]
 
@@ -52,6 +57,7 @@ def test_status_follows_the_cluster_through_addons_and_rollout(
     aws_cluster.api.emulator.rule("StatefulSet", "vault", "secrets", outcome="ready")
     assert run("rollout", spec, *where, *mirror, "--timeout", "5", *FAST).code == 0
     assert run("status", spec, *where, "-o", "json").json()["ok"] is True
+    operator.stop()
 
 
 def test_status_without_a_cluster_still_shows_the_infrastructure(

@@ -1,6 +1,7 @@
 """Stand-in for ``kubeadm`` on the test hosts (the one stand-in TESTING.md allows).
 
-It behaves like kubeadm at its command line: ``init``/``join`` read v1beta4 config files, refuse to run twice
+It behaves like kubeadm at its command line: ``init``/``join`` read v1beta4 config files (decoded strictly, as
+``kubeadm config validate`` does: an unknown field is an error), refuse to run twice
 on a node (kubeadm's preflight), check join tokens, CA hashes and certificate keys against what ``init``
 and ``upload-certs`` created, write admin.conf and kubelet.conf, and print what kubeadm prints (tokens
 included, so Clouder's redaction is exercised). State shared between the hosts ("the cluster") lives in
@@ -100,6 +101,72 @@ def drop_connection() -> None:
     sys.exit(255)
 
 
+# The v1beta4 field names (kubernetes cmd/kubeadm/app/apis/kubeadm/v1beta4/types.go, v1.31 and later; the
+# corev1 Taint and EnvVar they embed). kubeadm decodes its configs strictly: a field it does not know fails
+# `config validate` with `strict decoding error: unknown field "discovery.timeout"` (the real `join` only
+# warns and ignores it, which hides a setting that never took effect; the stand-in refuses it everywhere).
+# None marks a leaf: a scalar, a list of scalars or a free-form map. A dict under a list applies to each item.
+_ARG = {"name": None, "value": None}
+_ENV = {"name": None, "value": None, "valueFrom": None}
+_COMPONENT = {
+    "extraArgs": _ARG,
+    "extraEnvs": _ENV,
+    "extraVolumes": {"name": None, "hostPath": None, "mountPath": None, "readOnly": None, "pathType": None},
+}
+_REGISTRATION = {
+    "name": None, "criSocket": None, "kubeletExtraArgs": _ARG, "ignorePreflightErrors": None,
+    "taints": {"key": None, "value": None, "effect": None, "timeAdded": None},
+    "imagePullPolicy": None, "imagePullSerial": None,
+}  # fmt: skip
+_ENDPOINT = {"advertiseAddress": None, "bindPort": None}
+_TIMEOUTS = dict.fromkeys(("controlPlaneComponentHealthCheck", "kubeletHealthCheck", "kubernetesAPICall",
+                           "etcdAPICall", "tlsBootstrap", "discovery", "upgradeManifests"))  # fmt: skip
+_COMMON = {"apiVersion": None, "kind": None, "dryRun": None, "nodeRegistration": _REGISTRATION,
+           "skipPhases": None, "patches": {"directory": None}, "timeouts": _TIMEOUTS}  # fmt: skip
+_IMAGE = {"imageRepository": None, "imageTag": None}
+SCHEMAS: dict[str, dict] = {
+    "InitConfiguration": {
+        **_COMMON, "localAPIEndpoint": _ENDPOINT, "certificateKey": None,
+        "bootstrapTokens": dict.fromkeys(("token", "description", "ttl", "expires", "usages", "groups")),
+    },
+    "ClusterConfiguration": {
+        "apiVersion": None, "kind": None, "kubernetesVersion": None, "controlPlaneEndpoint": None,
+        "etcd": {"local": {**_IMAGE, "dataDir": None, "extraArgs": _ARG, "extraEnvs": _ENV,
+                           "serverCertSANs": None, "peerCertSANs": None},
+                 "external": dict.fromkeys(("endpoints", "caFile", "certFile", "keyFile"))},
+        "networking": dict.fromkeys(("serviceSubnet", "podSubnet", "dnsDomain")),
+        "apiServer": {**_COMPONENT, "certSANs": None},
+        "controllerManager": _COMPONENT, "scheduler": _COMPONENT,
+        "dns": {**_IMAGE, "disabled": None}, "proxy": {"disabled": None}, "certificatesDir": None,
+        "imageRepository": None, "featureGates": None, "clusterName": None, "encryptionAlgorithm": None,
+        "certificateValidityPeriod": None, "caCertificateValidityPeriod": None,
+    },
+    "JoinConfiguration": {
+        **_COMMON, "caCertPath": None,
+        "discovery": {
+            "bootstrapToken": dict.fromkeys(("token", "apiServerEndpoint", "caCertHashes",
+                                             "unsafeSkipCAVerification")),
+            "file": {"kubeConfigPath": None}, "tlsBootstrapToken": None,
+        },
+        "controlPlane": {"localAPIEndpoint": _ENDPOINT, "certificateKey": None},
+    },
+}  # fmt: skip
+
+
+def unknown_fields(value: object, schema: dict | None, path: str = "") -> list[str]:
+    if schema is None:
+        return []
+    if isinstance(value, list):
+        return [found for item in value for found in unknown_fields(item, schema, path)]
+    if not isinstance(value, dict):
+        return []
+    found = []
+    for key, item in value.items():
+        where = f"{path}.{key}" if path else str(key)
+        found += unknown_fields(item, schema[key], where) if key in schema else [where]
+    return found
+
+
 def config(path: str) -> dict[str, dict]:
     import yaml
 
@@ -107,7 +174,22 @@ def config(path: str) -> dict[str, dict]:
     for doc in docs:
         if doc.get("apiVersion") not in ("kubeadm.k8s.io/v1beta4", "kubelet.config.k8s.io/v1beta1"):
             fail(f"unsupported apiVersion {doc.get('apiVersion')!r} in {path}")
+        if doc.get("apiVersion") == "kubeadm.k8s.io/v1beta4":
+            if doc.get("kind") not in SCHEMAS:
+                fail(f'no kind {doc.get("kind")!r} is registered for version "kubeadm.k8s.io/v1beta4"')
+            unknown = unknown_fields(doc, SCHEMAS[doc["kind"]])
+            if unknown:
+                fields = ", ".join(f'unknown field "{name}"' for name in unknown)
+                kind = f'Group:"kubeadm.k8s.io", Version:"v1beta4", Kind:"{doc["kind"]}"'
+                fail(f"error unmarshaling configuration schema.GroupVersionKind{{{kind}}}: "
+                     f"strict decoding error: {fields}")  # fmt: skip
     return {doc["kind"]: doc for doc in docs}
+
+
+def validate(args: list[str]) -> None:
+    """``kubeadm config validate --config FILE``."""
+    config(flag(args, "--config") or fail("--config is required"))
+    print("ok")
 
 
 def flag(args: list[str], name: str, default: str | None = None) -> str | None:
@@ -467,6 +549,8 @@ def main(argv: list[str]) -> None:
         join(argv[1:])
     elif argv[:1] == ["token"]:
         token(argv[1:])
+    elif argv[:2] == ["config", "validate"]:
+        validate(argv[2:])
     elif argv[:1] == ["reset"]:
         reset(argv[1:])
     else:

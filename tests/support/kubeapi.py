@@ -127,6 +127,7 @@ class Stored:
     obj: Obj
     changed_at: float = field(default_factory=time.monotonic)
     applied: dict[str, Obj] = field(default_factory=dict)
+    finished_at: float | None = None  # a Job's completion, for the TTL-after-finished controller
 
 
 class ApiError(Exception):
@@ -206,6 +207,7 @@ class KubeEmulator:
         self.journal: list[tuple[float, str, str, str, str]] = []  # the same, with time.time() first
         self.ready_hooks: list[tuple[Callable[[Obj], bool], Callable[[KubeEmulator], None]]] = []
         self.reject: dict[tuple[str, str], tuple[int, str]] = {}
+        self.namespace_termination = 0.0  # s a deleted Namespace stays Terminating (a real one: ~5 s)
         self.lock = threading.RLock()
         self._rv = itertools.count(1)
         self._uid = itertools.count(1)
@@ -274,6 +276,17 @@ class KubeEmulator:
         key = self._key(rtype, namespace, meta["name"])
         old = self.objects.get(key)
         obj["apiVersion"], obj["kind"] = rtype.group_version, rtype.kind
+        if old is not None and record:
+            _refuse_immutable_change(rtype.kind, meta["name"], old.obj, obj)
+        if old is None and rtype.namespaced and record:
+            space = self.objects[("", "namespaces", "", namespace)].obj
+            if space["metadata"].get("deletionTimestamp"):
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'{rtype.plural} "{meta["name"]}" is forbidden: unable to create new content in '
+                    f"namespace {namespace} because it is being terminated",
+                )
         if old is not None:
             for name in ("uid", "creationTimestamp"):
                 meta[name] = old.obj["metadata"][name]
@@ -306,10 +319,25 @@ class KubeEmulator:
         return copy.deepcopy(obj)
 
     def _delete(self, key: tuple[str, str, str, str], record: str | None) -> Obj:
+        stored = self.objects[key]
+        if stored.rtype.kind == "Namespace" and self.namespace_termination > 0:
+            # Like the namespace controller: Terminating for a while (creates inside get 403), then gone.
+            meta = stored.obj["metadata"]
+            if not meta.get("deletionTimestamp"):
+                meta["deletionTimestamp"] = _now()
+                meta["resourceVersion"] = str(next(self._rv))
+                stored.obj["status"] = {"phase": "Terminating"}
+                stored.changed_at = time.monotonic()
+                if record:
+                    self._record(record, "Namespace", "", key[3])
+            return copy.deepcopy(stored.obj)
+        return self._remove(key, record)
+
+    def _remove(self, key: tuple[str, str, str, str], record: str | None) -> Obj:
         stored = self.objects.pop(key)
         if stored.rtype.kind == "Namespace":
             for other in [k for k, s in self.objects.items() if s.rtype.namespaced and k[2] == key[3]]:
-                self._delete(other, record=None)
+                self._remove(other, record=None)
         if record:
             self._record(record, stored.rtype.kind, key[2], key[3])
         self._notify(stored.rtype, "DELETED", stored.obj)
@@ -387,6 +415,17 @@ class KubeEmulator:
     def reconcile(self) -> None:
         with self.lock:
             now = time.monotonic()
+            for key, stored in list(self.objects.items()):
+                deleted = stored.obj["metadata"].get("deletionTimestamp")
+                if (
+                    stored.rtype.kind == "Namespace"
+                    and deleted
+                    and now >= stored.changed_at + self.namespace_termination
+                ):
+                    self._remove(key, record=None)
+                ttl = (stored.obj.get("spec") or {}).get("ttlSecondsAfterFinished")
+                if stored.finished_at is not None and ttl is not None and now >= stored.finished_at + ttl:
+                    self._remove(key, record=None)  # the TTL-after-finished controller
             for stored in list(self.objects.values()):
                 kind = stored.rtype.kind
                 if kind not in SCHEDULED:
@@ -458,7 +497,10 @@ class KubeEmulator:
                     ],
                 }
             if ready:
+                if stored.finished_at is None:
+                    stored.finished_at = time.monotonic()
                 return {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
+            stored.finished_at = None
             return {"active": 1}
         if kind == "CustomResourceDefinition":
             if ready:
@@ -567,6 +609,36 @@ class KubeEmulator:
     def unwatch(self, sink: queue.Queue[Obj | None]) -> None:
         with self.lock:
             self._watchers = [w for w in self._watchers if w[2] is not sink]
+
+
+IMMUTABLE = {
+    "Job": (("spec", "template"), ("spec", "completions"), ("spec", "selector")),
+    "StorageClass": (("parameters",), ("reclaimPolicy",), ("provisioner",), ("volumeBindingMode",)),
+}
+DEFAULTS = {("StorageClass", "reclaimPolicy"): "Delete", ("StorageClass", "volumeBindingMode"): "Immediate"}
+
+
+def _refuse_immutable_change(kind: str, name: str, old: Obj, new: Obj) -> None:
+    """422 as the real API server answers a change to an immutable field (conformance cases 016, 017)."""
+    problems = []
+    for path in IMMUTABLE.get(kind, ()):
+        before, after = _at(old, path), _at(new, path)
+        default = DEFAULTS.get((kind, path[-1]))
+        if path == ("spec", "selector") and after is None:
+            continue  # the server fills a Job's selector in
+        if (before if before is not None else default) != (after if after is not None else default):
+            problems.append(f"{'.'.join(path)}: Invalid value: {json.dumps(after)}: field is immutable")
+    if problems:
+        group = {"Job": "Job.batch", "StorageClass": "StorageClass.storage.k8s.io"}[kind]
+        detail = problems[0] if len(problems) == 1 else f"[{', '.join(problems)}]"
+        raise ApiError(422, "Invalid", f'{group} "{name}" is invalid: {detail}')
+
+
+def _at(obj: Obj, path: tuple[str, ...]) -> Any:
+    node: Any = obj
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
 
 
 def _spec(obj: Obj) -> Obj:

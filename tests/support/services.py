@@ -3,6 +3,8 @@ pinned versions, and an emulated cluster that also serves the runtime plane's ki
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +18,50 @@ from clouder.catalog.services import SERVICE_PINS
 SOURCES = Path(__file__).resolve().parent.parent / "data" / "charts"
 REPO = Path(__file__).resolve().parents[2]
 DEMO_VERSION = "1.0.0"
+CORE_REPOSITORY = "https://charts.example.test/clouder"  # never dialled: every test pulls from the mirror
 # Kinds the runtime plane applies that the shared emulator does not serve by default.
 EXTRA_KINDS = (("ResourceQuota", "resourcequotas"), ("LimitRange", "limitranges"))
+
+
+class CollectorOperator:
+    """Plays the OpenTelemetry operator on the emulator: for each OpenTelemetryCollector it makes the
+    workload the real operator makes (``<name>-collector``, a DaemonSet for mode daemonset), ``delay`` s
+    after the collector appears. Runs in a thread until ``stop()``."""
+
+    def __init__(self, emulator: Any, delay: float = 0.0, interval: float = 0.05) -> None:
+        self.emulator, self.delay, self.interval = emulator, delay, interval
+        self.seen: dict[str, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self.done.wait(self.interval):
+            for collector in self.emulator.list("OpenTelemetryCollector"):
+                self._make(collector)
+
+    def _make(self, collector: dict[str, Any]) -> None:
+        meta = collector["metadata"]
+        name, namespace = f"{meta['name']}-collector", meta["namespace"]
+        first = self.seen.setdefault(f"{namespace}/{name}", time.monotonic())
+        mode = (collector.get("spec") or {}).get("mode", "deployment")
+        if time.monotonic() < first + self.delay or mode != "daemonset":
+            return
+        if self.emulator.get("DaemonSet", name, namespace) is not None:
+            return
+        labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "opentelemetry-operator"}
+        self.emulator.put({
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "otc-container", "image": "registry.example.test/otelcol"}]},
+            }},
+        })  # fmt: skip
 
 
 def serve_runtime_kinds(emulator: Any) -> None:
@@ -43,8 +87,11 @@ def service_charts(chart_repo: Any, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def spec_document(example: str = "aws-minimal.yaml", **changes: Any) -> dict[str, Any]:
+    """An example spec with the core services enabled (``services.coreRepository``; the tests' chart mirror
+    serves them) and dotted ``changes`` applied."""
     document: dict[str, Any] = yaml.safe_load((REPO / "examples" / example).read_text())
     document.pop("context", None)
+    document.setdefault("services", {}).setdefault("coreRepository", CORE_REPOSITORY)
     for dotted, value in changes.items():
         *parents, leaf = dotted.split(".")
         node = document
@@ -62,6 +109,7 @@ class ServicesCluster:
     spec_path: Path
     mirror: str
     work: Path
+    operator: CollectorOperator | None = None  # the OpenTelemetry operator's stand-in
 
     @property
     def kubeconfig(self) -> Path:
@@ -85,9 +133,11 @@ def services_cluster(
     monkeypatch.setenv("CLOUDER_CACHE_DIR", str(service_charts.cache))
     cluster = ServicesCluster(api, tmp_path / "cluster.yaml", service_charts.url, work)
     cluster.write_spec(spec_document())
+    cluster.operator = CollectorOperator(api.emulator)
     try:
         yield cluster
     finally:
+        cluster.operator.stop()
         stop()
 
 
@@ -108,4 +158,10 @@ def emulate_outputs(tmp: Path, outputs: Any, kubernetes_version: str) -> tuple[A
     )
     _seed_system(api)
     serve_runtime_kinds(api.emulator)
-    return api, stop
+    operator = CollectorOperator(api.emulator)
+
+    def stop_all() -> None:
+        operator.stop()
+        stop()
+
+    return api, stop_all

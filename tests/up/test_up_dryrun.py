@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clouder.catalog.services import SYSTEM_SERVICES
 from support.moto import MotoServer
 from support.services import ServiceRepo
 from support.tfstack import Cli, aws_stack, boto, unique, write_spec, write_stack
@@ -39,7 +40,9 @@ def test_dry_run_plans_the_whole_pipeline_and_changes_nothing(
     assert all(a.get("valid", True) for a in addons.values())
     assert "StorageClass gp3" in addons["storage-classes"]["objects"]
     services = plan["services"]
-    assert services["counts"] == {"planned": 21} and services["order"][-1] == ["manager"]
+    # the example names no services.coreRepository: the system services and the runtime plane only
+    assert services["counts"] == {"planned": 10}
+    assert {s["name"] for s in services["services"]} == {"runtime-plane", *SYSTEM_SERVICES}
     assert any("NetworkPolicy agents/default-deny" in s.get("objects", []) for s in services["services"])
 
     # nothing was created in the cloud, and no state was written

@@ -16,7 +16,7 @@ import yaml
 from clouder.outputs import read_outputs_file
 from support.hosts import FAST_CLI, SshLab
 from support.moto import MotoServer
-from support.services import REPO, ServiceRepo, emulate_outputs
+from support.services import CORE_REPOSITORY, REPO, ServiceRepo, emulate_outputs
 from support.tfstack import MOTO_OVERRIDE_ALLOWLIST, Cli, boto, moto_override_for
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +32,7 @@ def _spec(path: Path, lab: SshLab) -> Path:
                           "privateKeyPath": str(lab.key)}  # fmt: skip
     document["aws"]["ami"] = MOTO_AMI
     document["policy"] = {"allowlist": MOTO_OVERRIDE_ALLOWLIST}  # the gate sees the test's moto override
+    document["services"] = {"coreRepository": CORE_REPOSITORY}  # the core services too, from the mirror
     path.write_text(yaml.safe_dump(document))
     return path
 

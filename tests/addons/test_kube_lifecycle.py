@@ -1,0 +1,99 @@
+"""What a real API server does to a release over time: immutable fields (422), Jobs the TTL controller
+removes once finished, Namespaces that stay Terminating after a prune (conformance cases 016, 017, 022,
+028)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from clouder.kube import ApplyOptions, Kube, Release, apply_release
+from clouder.observe.status import release_status
+from support.kubeapi import KubeApi
+
+OPTIONS = ApplyOptions("1.33.5", timeout=5.0, interval=0.05)
+
+
+@pytest.fixture
+def kube(kube_api: KubeApi) -> Iterator[Kube]:
+    with Kube.from_kubeconfig(kube_api.kubeconfig) as connected:
+        yield connected
+
+
+def job(image: str, ttl: int | None = None) -> dict[str, Any]:
+    container = {"name": "certgen", "image": image}
+    spec: dict[str, Any] = {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}
+    if ttl is not None:
+        spec["ttlSecondsAfterFinished"] = ttl
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "hubble-generate-certs"},
+        "spec": spec,
+    }
+
+
+def storage_class(reclaim: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3"}, "reclaimPolicy": reclaim,
+    }  # fmt: skip
+
+
+def test_changed_immutable_fields_recreate_jobs_and_storage_classes(kube: Kube, kube_api: KubeApi) -> None:
+    emulator = kube_api.emulator
+    first = Release("cilium", "kube-system", "1", (job("certgen:v0.2.4"), storage_class("Delete")))
+    assert apply_release(kube, first, OPTIONS).ok
+    bumped = Release("cilium", "kube-system", "2", (job("certgen:v0.2.5"), storage_class("Retain")))
+    result = apply_release(kube, bumped, OPTIONS)
+    assert result.ok, result.wait.render()
+    assert sorted((str(c.ref), c.action) for c in result.changed) == [
+        ("Job kube-system/hubble-generate-certs", "recreated"), ("StorageClass gp3", "recreated"),
+    ]  # fmt: skip
+    live_job = emulator.get("Job", "hubble-generate-certs", "kube-system")
+    assert live_job is not None
+    assert live_job["spec"]["template"]["spec"]["containers"][0]["image"] == "certgen:v0.2.5"
+    live_class = emulator.get("StorageClass", "gp3")
+    assert live_class is not None and live_class["reclaimPolicy"] == "Retain"
+    assert live_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+
+
+def test_a_finished_job_the_ttl_controller_removed_is_done(kube: Kube, kube_api: KubeApi) -> None:
+    emulator = kube_api.emulator
+    release = Release("cilium", "kube-system", "1", (job("certgen:v0.2.4", ttl=0),))
+    assert apply_release(kube, release, OPTIONS).ok
+    assert emulator.get("Job", "hubble-generate-certs", "kube-system") is None  # finished, then removed
+    assert release_status(kube, "cilium").state == "ready"
+    before = len(emulator.writes)
+    again = apply_release(kube, release, OPTIONS)
+    assert again.ok and again.changed == []
+    assert emulator.writes[before:] == []  # not created again
+    changed = apply_release(
+        kube, Release("cilium", "kube-system", "2", (job("certgen:v0.2.5", ttl=0),)), OPTIONS
+    )
+    assert [(str(c.ref), c.action) for c in changed.changed] == [
+        ("Job kube-system/hubble-generate-certs", "created")
+    ]
+
+
+def test_a_namespace_pruned_a_moment_ago_is_waited_out_before_it_is_made_again(
+    kube: Kube, kube_api: KubeApi
+) -> None:
+    emulator = kube_api.emulator
+    emulator.namespace_termination = 0.5
+    settings = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"a": "1"}}
+    assert apply_release(kube, Release("web", "apps", "1", (settings,)), OPTIONS).ok
+    apply_release(kube, Release("web", "elsewhere", "2", (settings,)), OPTIONS)  # prunes namespace apps
+    live = emulator.get("Namespace", "apps")
+    assert live is not None and live["status"]["phase"] == "Terminating"
+    said: list[str] = []
+    back = apply_release(
+        kube, Release("web", "apps", "3", (settings,)), replace(OPTIONS, on_wait=said.append)
+    )
+    assert back.ok
+    assert said == ["waiting for namespace apps to finish terminating before creating it again"]
+    assert emulator.get("ConfigMap", "settings", "apps") is not None
