@@ -65,6 +65,7 @@ class AwsClusterStack(TerraformStack):
             ),
         )
         bastion_mode = spec.access.mode == "bastion"
+        public_api = spec.network.api_exposure == "public"
         self.security = Security(
             self,
             "security",
@@ -76,6 +77,8 @@ class AwsClusterStack(TerraformStack):
                 bastion=bastion_mode,
                 ssh_to_nodes_from="bastion" if bastion_mode else "admins",
                 load_balancer_controller=spec.load_balancing.controller,
+                # Only nodes in private subnets (bastion mode) leave through the NAT gateways.
+                nat_public_ips=self.network.nat_public_ips if public_api and bastion_mode else (),
             ),
         )
         self.identities = Identities(
@@ -156,7 +159,6 @@ class AwsClusterStack(TerraformStack):
             if pool.count > 0
         }
 
-        public_api = spec.network.api_exposure == "public"
         self.api = ApiLoadBalancer(
             self,
             "api",

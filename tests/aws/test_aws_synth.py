@@ -82,6 +82,8 @@ def test_minimal_security_rules_are_exactly_kubeadm_cilium_lbc_and_bastion(
     stack = aws_stacks["minimal"]
     expected = KUBEADM | CILIUM | LBC_WEBHOOK | BASTION
     expected |= admins(["203.0.113.0/24"], ("load-balancer", 6443), ("bastion", 22))
+    (nat_ip,) = [eip for eip in stack.resources("aws_eip").values() if "instance" not in eip]
+    expected |= admins([stack.ref("aws_eip", nat_ip, "public_ip") + "/32"], ("load-balancer", 6443))
     assert rule_set(stack) == expected
 
 
