@@ -12,6 +12,7 @@ from clouder.bootstrap.kubeadm_phases import (
     RenderConfig,
     UploadCerts,
 )
+from clouder.bootstrap.local_api import LocalApiAfterJoin, LocalApiBeforeInit
 from clouder.bootstrap.manager import Phase
 
 PHASES: list[type[Phase]] = [
@@ -19,10 +20,12 @@ PHASES: list[type[Phase]] = [
     WaitForCloudInit,
     GatherFacts,
     RenderConfig,
+    LocalApiBeforeInit,
     KubeadmInit,
     UploadCerts,
     JoinToken,
     JoinControlPlanes,
+    LocalApiAfterJoin,
     JoinWorkers,
     EnsureKubelet,
     FetchKubeconfig,
