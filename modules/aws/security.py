@@ -32,9 +32,8 @@ CNI_PORTS: dict[str, tuple[tuple[Protocol, int, int, str], ...]] = {
         ("tcp", 4244, 4244, "Hubble server"),
         ("icmp", 8, 0, "Cilium health checks (ICMP echo)"),
     ),
+    # Clouder renders Calico with BGP off and VXLAN (clouder.addons.cni): no BGP port, no IP-in-IP.
     "calico": (
-        ("tcp", 179, 179, "Calico BGP"),
-        ("4", 0, 0, "Calico IP-in-IP"),
         ("udp", 4789, 4789, "Calico VXLAN"),
         ("tcp", 5473, 5473, "Calico Typha"),
     ),
