@@ -19,7 +19,7 @@ from clouder.modules.aws.api_load_balancer import ApiLoadBalancer, ApiLoadBalanc
 from clouder.modules.aws.bastion import Bastion, BastionProps
 from clouder.modules.aws.identities import Identities, IdentitiesProps
 from clouder.modules.aws.network import Network, NetworkProps, ZoneSubnets
-from clouder.modules.aws.nodes import NodeAttributes, Nodes, NodesProps, Placement
+from clouder.modules.aws.nodes import CONTROLLER_IMDS_HOP_LIMIT, NodeAttributes, Nodes, NodesProps, Placement
 from clouder.modules.aws.provider import use_clouder_provider_constraint
 from clouder.modules.aws.security import Security, SecurityProps
 from clouder.modules.aws.tags import CLUSTER_TAG
@@ -115,6 +115,7 @@ class AwsClusterStack(TerraformStack):
                     self.security.control_plane_security_group_id,
                 ],
                 instance_profile_name=self.identities.control_plane_instance_profile_name,
+                imds_hop_limit=CONTROLLER_IMDS_HOP_LIMIT,
                 user_data=node_user_data(
                     NodeUserDataProps(
                         spec.kubernetes.version,

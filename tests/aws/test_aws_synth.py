@@ -176,12 +176,12 @@ def policy_file(name: str) -> Any:
     return json.loads((REPO / "modules" / "aws" / "policies" / f"{name}.json").read_text())
 
 
-@pytest.mark.parametrize(("key", "worker_policies"), [
-    ("minimal", {"node", "ebs-csi-driver", "load-balancer-controller"}),
-    ("ha", {"node", "ebs-csi-driver"}),
+@pytest.mark.parametrize(("key", "control_plane_policies"), [
+    ("minimal", {"cloud-controller-manager", "node", "ebs-csi-driver", "load-balancer-controller"}),
+    ("ha", {"cloud-controller-manager", "node", "ebs-csi-driver"}),
 ])  # fmt: skip
 def test_roles_get_exactly_their_documented_policies(
-    aws_stacks: dict[str, AwsStack], key: str, worker_policies: set[str]
+    aws_stacks: dict[str, AwsStack], key: str, control_plane_policies: set[str]
 ) -> None:
     stack = aws_stacks[key]
     policies = stack.resources("aws_iam_policy")
@@ -205,10 +205,8 @@ def test_roles_get_exactly_their_documented_policies(
     for attachment in stack.resources("aws_iam_role_policy_attachment").values():
         role = ref_name(attachment["role"])
         attached.setdefault(role, set()).add(by_key[ref_name(attachment["policy_arn"])])
-    assert sorted(attached.values(), key=len) == sorted(
-        [{"cloud-controller-manager", "node"}, worker_policies], key=len
-    )
-    # Nodes wear the profile of their role: control planes the cloud controller's, workers the other.
+    assert sorted(attached.values(), key=len) == sorted([{"node"}, control_plane_policies], key=len)
+    # Nodes wear the profile of their role: control planes the controllers', workers the node's alone.
     profiles = stack.resources("aws_iam_instance_profile")
     profile_policies = {name: attached[ref_name(p["role"])] for name, p in profiles.items()}
     for instance in stack.resources("aws_instance").values():
@@ -244,7 +242,8 @@ def test_launch_templates_require_imdsv2_and_encrypt_gp3_roots(
     for template in templates.values():
         group = template["description"].split(": ")[1].removesuffix(" nodes")
         assert template["metadata_options"] == {
-            "http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 2,
+            "http_endpoint": "enabled", "http_tokens": "required",
+            "http_put_response_hop_limit": 2 if group == "control-plane" else 1,
             "instance_metadata_tags": "disabled",
         }  # fmt: skip
         (device,) = template["block_device_mappings"]
