@@ -317,7 +317,7 @@ def test_api_load_balancer_forwards_tcp_6443_to_every_control_plane(
     group = stack.one("aws_lb_target_group")
     assert (group["protocol"], group["port"], group["target_type"]) == ("TCP", 6443, "instance")
     assert group["preserve_client_ip"] == "false"
-    assert group["health_check"]["protocol"] == "TCP" and group["health_check"]["enabled"] is True
+    assert group["health_check"]["protocol"] == "HTTPS" and group["health_check"]["enabled"] is True
     listener = stack.one("aws_lb_listener")
     assert (listener["protocol"], listener["port"]) == ("TCP", 6443)
     assert listener["load_balancer_arn"] == stack.ref("aws_lb", lb, "arn")

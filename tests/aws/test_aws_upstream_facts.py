@@ -168,3 +168,24 @@ def test_only_control_planes_let_pods_reach_instance_metadata(
     for template in stack.resources("aws_launch_template").values():
         want = 2 if template["description"].endswith(": control-plane nodes") else 1
         assert template["metadata_options"]["http_put_response_hop_limit"] == want, template["description"]
+
+
+# --- the API load balancer ----------------------------------------------------------------------------------
+
+
+# ELB guide ("connections time out for requests from a target to its load balancer"): with instance targets
+# and client IP preservation, a target routed to itself drops the flow; disabling preservation lets the
+# hairpin work. kubeadm's API server answers /readyz without credentials over HTTPS (the Azure probe's path).
+@pytest.mark.parametrize("key", ["minimal", "ha"])
+def test_api_target_group_checks_https_readyz_and_does_not_preserve_client_ips(
+    aws_stacks: dict[str, AwsStack], key: str
+) -> None:
+    group = aws_stacks[key].one("aws_lb_target_group")
+    assert (group["target_type"], group["preserve_client_ip"]) == ("instance", "false")
+    check = group["health_check"]
+    assert (check["protocol"], check["path"], check["port"], check["matcher"]) == (
+        "HTTPS",
+        "/readyz",
+        "6443",
+        "200",
+    )
