@@ -135,7 +135,7 @@ def security_rules(props: SecurityProps) -> list[Rule]:
             "tcp",
             API_PORT,
             API_PORT,
-            "Kubernetes API from the cluster's own NAT gateways (nodes reaching the public endpoint)",
+            "Kubernetes API from the cluster NAT gateways (nodes reaching the public endpoint)",
             peer_cidr=f"{address}/32",
         )
         for address in props.nat_public_ips

@@ -189,3 +189,22 @@ def test_api_target_group_checks_https_readyz_and_does_not_preserve_client_ips(
         "6443",
         "200",
     )
+
+
+# containerd advisories CVE-2024-25621 and CVE-2025-64329: 1.7.28 and older are affected, 1.7.29 is fixed.
+def test_nodes_install_a_containerd_with_the_2025_fixes(aws_stacks: dict[str, AwsStack]) -> None:
+    for description, user_data in aws_stacks["minimal"].user_data().items():
+        if "bastion" in description:
+            continue
+        (version,) = re.findall(r"CONTAINERD_VERSION='(\d+\.\d+\.\d+)-", user_data)
+        assert tuple(int(part) for part in version.split(".")) >= (1, 7, 29), (description, version)
+
+
+# The AWS API (and so the provider's validation) accepts only these characters in a rule's description.
+@pytest.mark.parametrize("key", ["minimal", "ha", "direct"])
+def test_security_group_rule_descriptions_use_only_what_aws_accepts(
+    aws_stacks: dict[str, AwsStack], key: str
+) -> None:
+    allowed = re.compile(r"^[0-9A-Za-z_ .:/()#,@\[\]+=&;{}!$*-]*$")
+    for rule in aws_stacks[key].resources("aws_security_group_rule").values():
+        assert allowed.match(rule["description"]), rule["description"]
