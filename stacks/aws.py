@@ -18,7 +18,7 @@ from clouder.modules.aws.api_load_balancer import ApiLoadBalancer, ApiLoadBalanc
 from clouder.modules.aws.bastion import Bastion, BastionProps
 from clouder.modules.aws.identities import Identities, IdentitiesProps
 from clouder.modules.aws.network import Network, NetworkProps, ZoneSubnets
-from clouder.modules.aws.nodes import NodeAttributes, Nodes, NodesProps, Placement
+from clouder.modules.aws.nodes import CONTROLLER_IMDS_HOP_LIMIT, NodeAttributes, Nodes, NodesProps, Placement
 from clouder.modules.aws.provider import use_clouder_provider_constraint
 from clouder.modules.aws.security import Security, SecurityProps
 from clouder.modules.aws.tags import CLUSTER_TAG
@@ -65,6 +65,7 @@ class AwsClusterStack(TerraformStack):
             ),
         )
         bastion_mode = spec.access.mode == "bastion"
+        public_api = spec.network.api_exposure == "public"
         self.security = Security(
             self,
             "security",
@@ -76,6 +77,8 @@ class AwsClusterStack(TerraformStack):
                 bastion=bastion_mode,
                 ssh_to_nodes_from="bastion" if bastion_mode else "admins",
                 load_balancer_controller=spec.load_balancing.controller,
+                # Only nodes in private subnets (bastion mode) leave through the NAT gateways.
+                nat_public_ips=self.network.nat_public_ips if public_api and bastion_mode else (),
             ),
         )
         self.identities = Identities(
@@ -112,6 +115,7 @@ class AwsClusterStack(TerraformStack):
                     self.security.control_plane_security_group_id,
                 ],
                 instance_profile_name=self.identities.control_plane_instance_profile_name,
+                imds_hop_limit=CONTROLLER_IMDS_HOP_LIMIT,
                 user_data=node_user_data(
                     NodeUserDataProps(
                         spec.kubernetes.version,
@@ -156,7 +160,6 @@ class AwsClusterStack(TerraformStack):
             if pool.count > 0
         }
 
-        public_api = spec.network.api_exposure == "public"
         self.api = ApiLoadBalancer(
             self,
             "api",

@@ -157,7 +157,11 @@ class AzureClusterStack(TerraformStack):
                     custom_data=node_custom_data(
                         spec.kubernetes.version, role, pool, spec.kubernetes.container_checkpointing
                     ),
-                    identity_id=self.identity.id,
+                    identity_id=(
+                        self.identity.control_plane_identity.id
+                        if control_plane
+                        else self.identity.node_identity.id
+                    ),
                     application_security_group_ids=[security.node_asg_id]
                     + ([security.control_plane_asg_id] if control_plane else []),
                     backend_pool_id=self.api.backend_pool_id if control_plane else None,

@@ -15,6 +15,10 @@ from clouder.errors import ClouderError
 from clouder.kube.objects import Obj, ObjectRef
 
 CONTROL_PLANE = {"node-role.kubernetes.io/control-plane": ""}
+# The controllers run on the control planes, whose role alone holds their policies (workers' pods cannot
+# reach instance credentials: IMDS hop limit 1).
+CONTROL_PLANE_TOLERATION = {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists",
+                            "effect": "NoSchedule"}  # fmt: skip
 LBC_TLS_SECRET = ObjectRef("v1", "Secret", "kube-system", "aws-load-balancer-tls")
 STATIC_KEY_NAMES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "key_id", "access_key"}
 
@@ -35,7 +39,17 @@ def ebs_csi_driver(ctx: AddonContext) -> Values:
             "replicaCount": ctx.control_plane_replicas,
             "k8sTagClusterId": ctx.spec.name,
             "extraVolumeTags": {"clouder.dev/cluster": ctx.spec.name},
+            "nodeSelector": CONTROL_PLANE,
+            # The chart's own tolerations, plus the control planes' taint.
+            "tolerations": [
+                {"key": "CriticalAddonsOnly", "operator": "Exists"},
+                {"effect": "NoExecute", "operator": "Exists", "tolerationSeconds": 300},
+                CONTROL_PLANE_TOLERATION,
+            ],
         },
+        # The node plugin reads instance metadata (instance ID, zone): from the host's network namespace it
+        # is one hop away, within the workers' hop limit of 1.
+        "node": {"hostNetwork": True},
         # Clouder applies the one default class (gp3) itself; the chart's classes stay off.
         "storageClasses": [],
         "defaultStorageClass": {"enabled": False},
@@ -50,6 +64,8 @@ def load_balancer_controller(ctx: AddonContext) -> Values:
         "replicaCount": ctx.control_plane_replicas,
         "serviceAccount": {"create": True, "name": "aws-load-balancer-controller"},
         "enableServiceMutatorWebhook": ctx.spec.load_balancing.service_mutator_webhook,
+        "nodeSelector": CONTROL_PLANE,
+        "tolerations": [CONTROL_PLANE_TOLERATION],
     }
     tls = _existing_webhook_tls(ctx)
     if tls:

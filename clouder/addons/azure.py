@@ -14,6 +14,7 @@ from clouder.kube.objects import Obj
 CLOUD_CONFIG_SECRET = "azure-cloud-provider"
 CLOUD_CONFIG_NAMESPACE = "kube-system"
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+CONTROL_PLANE = {"node-role.kubernetes.io/control-plane": ""}
 
 
 def azure_json(ctx: AddonContext) -> Values:
@@ -73,7 +74,9 @@ def _csi(ctx: AddonContext) -> Values:
         "cloudConfigSecretNamespace": CLOUD_CONFIG_NAMESPACE,
     }
     return {
-        "controller": {"replicas": ctx.control_plane_replicas, **secret},
+        # The controllers run on the control planes, whose identity alone holds their roles (the charts'
+        # default tolerations already cover the control-plane taint).
+        "controller": {"replicas": ctx.control_plane_replicas, "nodeSelector": CONTROL_PLANE, **secret},
         "node": dict(secret),
         "windows": {"enabled": False},
     }

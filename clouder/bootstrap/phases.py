@@ -12,6 +12,7 @@ from clouder.bootstrap.kubeadm_phases import (
     RenderConfig,
     UploadCerts,
 )
+from clouder.bootstrap.local_api import LocalApiAfterJoin, LocalApiBeforeInit
 from clouder.bootstrap.manager import Phase
 
 PHASES: list[type[Phase]] = [
@@ -19,11 +20,13 @@ PHASES: list[type[Phase]] = [
     WaitForCloudInit,
     GatherFacts,
     RenderConfig,
+    LocalApiBeforeInit,
     KubeadmInit,
     UploadCerts,
     JoinToken,
     JoinControlPlanes,
-    JoinWorkers,
+    JoinWorkers,  # starts with JoinControlPlanes (with_previous)
+    LocalApiAfterJoin,
     EnsureKubelet,
     FetchKubeconfig,
 ]

@@ -10,7 +10,10 @@ from clouder.catalog.kubernetes import PINNED_RELEASES
 # containerd from Docker's apt repository: unlike Ubuntu's archive, which lists only the newest build of a
 # package, it keeps every published version, so a pinned version stays installable. It bundles runc.
 CONTAINERD_PACKAGE = "containerd.io"
-CONTAINERD_PACKAGE_VERSION = "1.7.28-1~ubuntu.24.04~noble"
+# 1.7.29: fixes CVE-2024-25621 and CVE-2025-64329 (1.7.28 is affected). Still the 1.7 line, not 2.x: the
+# preparation script edits 1.7's config (``SystemdCgroup``, ``sandbox_image``), which 2.x's config version 3
+# moved and renamed; the move to 2.x (which the kubelet's container checkpoint API needs) is its own change.
+CONTAINERD_PACKAGE_VERSION = "1.7.29-1~ubuntu.24.04~noble"
 CONTAINERD_APT_SOURCE = "https://download.docker.com/linux/ubuntu noble stable"
 CONTAINERD_APT_KEY_URL = "https://download.docker.com/linux/ubuntu/gpg"
 CONTAINERD_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"

@@ -95,7 +95,7 @@ class AnalyticsStack(TerraformStack):
                 admin_user="azureuser",
                 ssh_public_key=ssh_public_key,
                 custom_data=node_custom_data(KUBERNETES_VERSION, "worker", "analytics"),
-                identity_id=identity.id,
+                identity_id=identity.node_identity.id,  # workers: the read-only node identity
                 application_security_group_ids=[security.node_asg_id],
             ),
         )
@@ -121,7 +121,7 @@ class AnalyticsStack(TerraformStack):
             "workers-read-data",
             scope=data.id,
             role_definition_name="Storage Blob Data Reader",
-            principal_id=identity.principal_id,
+            principal_id=identity.node_identity.principal_id,
             principal_type="ServicePrincipal",
         )
 

@@ -1,4 +1,5 @@
-"""ApiLoadBalancer: a network load balancer in front of the control planes' API servers (TCP 6443)."""
+"""ApiLoadBalancer: a network load balancer in front of the control planes' API servers (TCP 6443, health
+checked with HTTPS ``GET /readyz``)."""
 
 from __future__ import annotations
 
@@ -61,9 +62,13 @@ class ApiLoadBalancer(Construct):
             # (NLB hairpinning): with client IPs not preserved, targets see the load balancer as the source.
             preserve_client_ip="false",
             deregistration_delay="30",
+            # GET /readyz over HTTPS, which kubeadm's API servers answer without credentials (as the Azure
+            # probe does): an API server that accepts connections but is not ready leaves the rotation.
             health_check=LbTargetGroupHealthCheck(
                 enabled=True,
-                protocol="TCP",
+                protocol="HTTPS",
+                path="/readyz",
+                matcher="200",
                 port=str(props.port),
                 # The NLB's minimums: in rotation 10 s after the API answers, out 10 s after it stops
                 # (docs/time-to-ready.md says what that costs); the timeout stays below the interval.

@@ -6,9 +6,9 @@ else checkov reports on a synthesized AWS stack fails the tests. Users accept mo
 from __future__ import annotations
 
 CHECKOV_ALLOWLIST: dict[str, str] = {
-    # Pods that use the node's instance role (EBS CSI driver, LB controller, cloud controller) reach IMDS
-    # from a network namespace one hop further: IMDSv2 stays required, the hop limit is 2 by design.
-    "CKV_AWS_341": "IMDSv2 hop limit 2 so that in-cluster AWS components can use the node's role",
+    # The controllers' pods on the control planes (cloud controller, EBS CSI controller, LB controller) reach
+    # IMDS from a network namespace one hop further: IMDSv2 stays required; workers keep hop limit 1.
+    "CKV_AWS_341": "IMDSv2 hop limit 2 on control planes so that the controllers' pods can use their role",
     # Deletion protection would make `clouder destroy` fail; destroying a cluster already needs an explicit
     # approval of the plan (policy.approvals).
     "CKV_AWS_150": "API load balancer deletion is gated by Clouder's destroy approval instead",

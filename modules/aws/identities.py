@@ -1,8 +1,10 @@
 """Identities: the IAM roles and instance profiles of control-plane and worker nodes, least privilege.
 
 Self-managed clusters have no EKS pod identity, so the in-cluster AWS components take their credentials from
-the node's instance profile (through IMDSv2, hop limit 2). Each role gets only the documents its components
-need; the documents are files in ``policies/`` so that they can be reviewed and diffed like code.
+the node's instance profile (through IMDSv2). The controllers (cloud controller, EBS CSI controller, Load
+Balancer Controller) run on the control planes only, so their documents go to the control-plane role alone;
+workers keep the node document, and their IMDS hop limit of 1 keeps pods off even that. The documents are
+files in ``policies/`` so that they can be reviewed and diffed like code.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class IdentitiesProps:
 
 
 class Identities(Construct):
-    """Roles: control planes (cloud controller, node basics); workers (node basics, EBS CSI, LBC)."""
+    """Roles: control planes (node basics and every controller's document); workers (node basics only)."""
 
     control_plane_role_arn: str
     control_plane_role_name: str
@@ -82,10 +84,7 @@ class Identities(Construct):
             )
             self.policy_arns[name] = policy.arn
 
-        role_policies = {
-            "control-plane": ["cloud-controller-manager", "node"],
-            "worker": [name for name in wanted if name != "cloud-controller-manager"],
-        }
+        role_policies = {"control-plane": wanted, "worker": ["node"]}
         roles: dict[str, tuple[IamRole, IamInstanceProfile]] = {}
         for role_name, attached in role_policies.items():
             short = "cp" if role_name == "control-plane" else "node"

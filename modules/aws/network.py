@@ -52,6 +52,7 @@ class Network(Construct):
     public_subnet_ids: list[str]
     private_subnet_ids: list[str]
     nat_gateway_ids: list[str]
+    nat_public_ips: list[str]  # the NAT gateways' Elastic IPs: what nodes look like on the internet
 
     def __init__(self, scope: Construct, id_: str, props: NetworkProps) -> None:
         super().__init__(scope, id_)
@@ -79,6 +80,7 @@ class Network(Construct):
         self.cidr = props.cidr
         self.zones = []
         self.nat_gateway_ids = []
+        self.nat_public_ips = []
         nat_ids: list[str] = []
         for zone in props.zones:
             public = Subnet(
@@ -109,6 +111,7 @@ class Network(Construct):
                     depends_on=[igw],
                 )
                 nat_ids.append(nat.id)
+                self.nat_public_ips.append(eip.public_ip)
             private = Subnet(
                 self,
                 f"private-{zone.zone}",

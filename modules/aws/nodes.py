@@ -1,6 +1,7 @@
 """Nodes: one launch template per node group and one EC2 instance per node, spread over the zones.
 
-The launch template carries everything security-relevant (IMDSv2 only with hop limit 2, an encrypted gp3
+The launch template carries everything security-relevant (IMDSv2 only, with a hop limit of 2 on control
+planes, whose controller pods use the role, and 1 elsewhere, so pods cannot reach it; an encrypted gp3
 root volume, the instance profile, the security groups, the cloud-init user-data); instances only pick a
 subnet. Instances are individual resources, not an Auto Scaling group: kubeadm joins nodes one by one and
 the outputs contract names every node.
@@ -35,7 +36,8 @@ from clouder.modules.aws.tags import cluster_tag
 
 ROOT_DEVICE = "/dev/sda1"  # Ubuntu's root device name on EC2
 IMDS_TOKENS = "required"  # IMDSv2 only
-IMDS_HOP_LIMIT = 2  # pods using the node role are one hop further than the host
+IMDS_HOP_LIMIT = 1  # the host only: pods in their own network namespace are one hop further
+CONTROLLER_IMDS_HOP_LIMIT = 2  # control planes: the controllers' pods use the role
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class NodesProps:
     instance_profile_name: str | None
     user_data: str  # the cloud-config document (plain text; encoded here)
     public_ip: bool = False
+    imds_hop_limit: int = IMDS_HOP_LIMIT
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -108,7 +111,7 @@ class Nodes(Construct):
             metadata_options=LaunchTemplateMetadataOptions(
                 http_endpoint="enabled",
                 http_tokens=IMDS_TOKENS,
-                http_put_response_hop_limit=IMDS_HOP_LIMIT,
+                http_put_response_hop_limit=props.imds_hop_limit,
                 instance_metadata_tags="disabled",
             ),
             private_dns_name_options=LaunchTemplatePrivateDnsNameOptions(hostname_type="ip-name"),
@@ -150,7 +153,7 @@ class Nodes(Construct):
                 metadata_options=InstanceMetadataOptions(
                     http_endpoint="enabled",
                     http_tokens=IMDS_TOKENS,
-                    http_put_response_hop_limit=IMDS_HOP_LIMIT,
+                    http_put_response_hop_limit=props.imds_hop_limit,
                 ),
                 root_block_device=InstanceRootBlockDevice(
                     volume_size=props.disk_gb, volume_type="gp3", encrypted=True, delete_on_termination=True

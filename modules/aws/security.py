@@ -32,9 +32,8 @@ CNI_PORTS: dict[str, tuple[tuple[Protocol, int, int, str], ...]] = {
         ("tcp", 4244, 4244, "Hubble server"),
         ("icmp", 8, 0, "Cilium health checks (ICMP echo)"),
     ),
+    # Clouder renders Calico with BGP off and VXLAN (clouder.addons.cni): no BGP port, no IP-in-IP.
     "calico": (
-        ("tcp", 179, 179, "Calico BGP"),
-        ("4", 0, 0, "Calico IP-in-IP"),
         ("udp", 4789, 4789, "Calico VXLAN"),
         ("tcp", 5473, 5473, "Calico Typha"),
     ),
@@ -66,6 +65,8 @@ class SecurityProps:
     # Who may SSH to the nodes: the bastion (mode "bastion") or the admin CIDRs (mode "direct").
     ssh_to_nodes_from: Literal["bastion", "admins"] = "bastion"
     load_balancer_controller: bool = True
+    # The cluster's own NAT gateway addresses, admitted to a public API endpoint (empty for an internal one).
+    nat_public_ips: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -125,6 +126,19 @@ def security_rules(props: SecurityProps) -> list[Rule]:
     rules += [
         Rule("load-balancer", "tcp", API_PORT, API_PORT, "Kubernetes API from admins", peer_cidr=cidr)
         for cidr in props.admin_cidrs
+    ]
+    # Nodes in private subnets reach an internet-facing load balancer through their NAT gateways, so their
+    # packets arrive from the NAT gateways' Elastic IPs, which no group reference matches.
+    rules += [
+        Rule(
+            "load-balancer",
+            "tcp",
+            API_PORT,
+            API_PORT,
+            "Kubernetes API from the cluster NAT gateways (nodes reaching the public endpoint)",
+            peer_cidr=f"{address}/32",
+        )
+        for address in props.nat_public_ips
     ]
     for protocol, low, high, what in CNI_PORTS[props.cni]:
         rules.append(Rule("nodes", protocol, low, high, what, peer_group="nodes"))

@@ -1,11 +1,12 @@
-"""The cluster's user-assigned managed identity and the narrowest roles the cloud controller and CSI need.
+"""The cluster's managed identities and the narrowest custom roles each needs, split by where it runs.
 
-Two custom roles, each assignable only within the cluster's resource group and assigned at that scope:
-one for the cloud controller manager (load balancers, public IPs, NSG rules, routes, reading VMs and the
-network), one for the Azure Disk and Azure File CSI drivers (disks, snapshots, attaching them to VMs, the
-storage accounts Azure File creates). The permissions follow cloud-provider-azure's "Azure Permissions"
-list, without the VM scale set and private link actions (Clouder runs standalone VMs and does not publish
-private link services). The identity gets no rights outside the resource group.
+The controllers (cloud controller manager, Azure Disk and Azure File CSI controllers) run on the control
+planes only, so their rights sit on a control-plane identity that only control-plane VMs carry. Workers carry
+a node identity that can only read what a node reads about itself. Every role is assignable only within the
+cluster's resource group and assigned at that scope. The actions follow cloud-provider-azure's "Azure
+Permissions" list and the CSI drivers' "required permissions for CSI driver controller" lists, without the
+VM scale set and private link/endpoint actions (Clouder runs standalone VMs, publishes no private link
+services and lets Azure File use public storage endpoints).
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ CLOUD_CONTROLLER_ACTIONS: tuple[str, ...] = (
     "Microsoft.Network/publicIPAddresses/write",
     "Microsoft.Network/publicIPAddresses/delete",
     "Microsoft.Network/publicIPAddresses/join/action",
-    # Rules for LoadBalancer Services in the node NSG.
+    # Rules for LoadBalancer Services in the node NSG; its rules name application security groups.
     "Microsoft.Network/networkSecurityGroups/read",
     "Microsoft.Network/networkSecurityGroups/write",
+    "Microsoft.Network/networkSecurityGroups/join/action",
+    "Microsoft.Network/applicationSecurityGroups/joinNetworkSecurityRule/action",
     # Pod routes, if the controller runs with --configure-cloud-routes.
     "Microsoft.Network/routeTables/read",
     "Microsoft.Network/routeTables/write",
@@ -57,7 +60,9 @@ CSI_ACTIONS: tuple[str, ...] = (
     "Microsoft.Compute/disks/read",
     "Microsoft.Compute/disks/write",
     "Microsoft.Compute/disks/delete",
+    "Microsoft.Compute/diskEncryptionSets/read",
     "Microsoft.Compute/locations/DiskOperations/read",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",
     "Microsoft.Compute/snapshots/read",
     "Microsoft.Compute/snapshots/write",
     "Microsoft.Compute/snapshots/delete",
@@ -65,15 +70,41 @@ CSI_ACTIONS: tuple[str, ...] = (
     "Microsoft.Compute/virtualMachines/write",
     "Microsoft.Compute/locations/vmSizes/read",
     "Microsoft.Compute/locations/operations/read",
-    # Azure File: the storage accounts it creates for file shares, and their keys.
+    # Attaching a disk writes the whole VM, and ARM re-checks what the VM references: its user-assigned
+    # identity and its NIC (whose IP configuration names the subnet and application security groups).
+    "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+    "Microsoft.Network/networkInterfaces/join/action",
+    # Azure File: the storage accounts it creates, their keys, and the shares it creates through the
+    # management API (its default, useDataPlaneAPI=false); the share actions spelled out, not shares/*.
     "Microsoft.Storage/storageAccounts/read",
     "Microsoft.Storage/storageAccounts/write",
     "Microsoft.Storage/storageAccounts/delete",
     "Microsoft.Storage/storageAccounts/listKeys/action",
+    "Microsoft.Storage/storageAccounts/fileServices/read",
+    "Microsoft.Storage/storageAccounts/fileServices/write",
+    "Microsoft.Storage/storageAccounts/fileServices/shares/read",
+    "Microsoft.Storage/storageAccounts/fileServices/shares/write",
+    "Microsoft.Storage/storageAccounts/fileServices/shares/delete",
     "Microsoft.Storage/operations/read",
 )
 
-ROLES: dict[str, tuple[str, ...]] = {"cloud-controller": CLOUD_CONTROLLER_ACTIONS, "csi": CSI_ACTIONS}
+NODE_ACTIONS: tuple[str, ...] = (
+    # The cloud node manager and the CSI node plugins take their facts from instance metadata; reading the
+    # VM and its NIC is all that is left for them to ask the management API.
+    "Microsoft.Compute/virtualMachines/read",
+    "Microsoft.Network/networkInterfaces/read",
+)
+
+ROLES: dict[str, tuple[str, ...]] = {
+    "cloud-controller": CLOUD_CONTROLLER_ACTIONS,
+    "csi-controller": CSI_ACTIONS,
+    "node": NODE_ACTIONS,
+}
+# Which identity holds which roles.
+IDENTITY_ROLES: dict[str, tuple[str, ...]] = {
+    "control-plane": ("cloud-controller", "csi-controller"),
+    "node": ("node",),
+}
 
 
 @dataclass(frozen=True)
@@ -82,42 +113,57 @@ class IdentityProps:
     resource_group: ResourceGroup
 
 
+@dataclass(frozen=True)
+class IdentityRef:
+    """One user-assigned identity: ``id`` (for VMs' ``identity_ids``), ``client_id``, ``principal_id``."""
+
+    id: str
+    client_id: str
+    principal_id: str
+
+
 class Identity(Construct):
-    """Attributes: ``id`` (resource ID, for VMs' ``identity_ids``), ``client_id`` (for ``azure.json``),
-    ``principal_id``, ``name``, and ``roles`` (role name -> the actions it grants)."""
+    """Attributes: ``control_plane_identity`` and ``node_identity`` (``IdentityRef``); ``id`` and
+    ``client_id`` are the control plane's (``azure.json`` for the controllers); ``roles`` (role name -> the
+    actions it grants) and ``identity_roles`` (identity -> its roles)."""
 
     def __init__(self, scope: Construct, id_: str, props: IdentityProps) -> None:
         super().__init__(scope, id_)
         group = props.resource_group
-        identity = UserAssignedIdentity(
-            self,
-            "identity",
-            name=f"id-{props.name}-cloud-provider",
-            location=group.location,
-            resource_group_name=group.name,
-            tags=group.tags,
-        )
-        self.id: str = identity.id
-        self.client_id: str = identity.client_id
-        self.principal_id: str = identity.principal_id
-        self.name: str = identity.name
         self.roles = dict(ROLES)
-        for role, actions in ROLES.items():
-            definition = RoleDefinition(
+        self.identity_roles = dict(IDENTITY_ROLES)
+        refs: dict[str, IdentityRef] = {}
+        for holder, roles in IDENTITY_ROLES.items():
+            identity = UserAssignedIdentity(
                 self,
-                f"role-{role}",
-                name=f"clouder-{props.name}-{role}-{group.name}",
-                scope=group.id,
-                assignable_scopes=[group.id],
-                description=f"Clouder cluster {props.name}: what its {role} needs, in its resource group.",
-                permissions=[RoleDefinitionPermissions(actions=list(actions))],
+                f"identity-{holder}",
+                name=f"id-{props.name}-{holder}",
+                location=group.location,
+                resource_group_name=group.name,
+                tags=group.tags,
             )
-            RoleAssignment(
-                self,
-                f"assign-{role}",
-                scope=group.id,
-                role_definition_id=definition.role_definition_resource_id,
-                principal_id=identity.principal_id,
-                principal_type="ServicePrincipal",
-                skip_service_principal_aad_check=True,
-            )
+            refs[holder] = IdentityRef(identity.id, identity.client_id, identity.principal_id)
+            for role in roles:
+                definition = RoleDefinition(
+                    self,
+                    f"role-{role}",
+                    name=f"clouder-{props.name}-{role}-{group.name}",
+                    scope=group.id,
+                    assignable_scopes=[group.id],
+                    description=f"Clouder cluster {props.name}: what its {role} needs, in its group.",
+                    permissions=[RoleDefinitionPermissions(actions=list(ROLES[role]))],
+                )
+                RoleAssignment(
+                    self,
+                    f"assign-{role}",
+                    scope=group.id,
+                    role_definition_id=definition.role_definition_resource_id,
+                    principal_id=identity.principal_id,
+                    principal_type="ServicePrincipal",
+                    skip_service_principal_aad_check=True,
+                )
+        self.control_plane_identity = refs["control-plane"]
+        self.node_identity = refs["node"]
+        self.id: str = self.control_plane_identity.id
+        self.client_id: str = self.control_plane_identity.client_id
+        self.principal_id: str = self.control_plane_identity.principal_id

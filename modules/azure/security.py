@@ -4,8 +4,9 @@ Roles are application security groups (control planes, nodes, bastion), so a rul
 addresses. Every rule is a separate ``azurerm_network_security_rule``: the Azure cloud controller adds its own
 rules for LoadBalancer Services to the node NSG (priorities 500 and up), and inline rules would make Terraform
 delete them on the next apply. Our allow rules use 100-499; a final deny at 4096 closes everything else that
-comes from inside the VNet (Azure's default rules would allow it). Azure's defaults still admit the load
-balancer's health probes (``AzureLoadBalancer``) and deny the Internet.
+Azure's ``AllowVnetInBound`` would admit: the ``VirtualNetwork`` tag, which is the VNet and also peered and
+on-premises ranges. Azure's defaults still admit the load balancers' health probes (``AzureLoadBalancer``)
+and deny the Internet.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from clouder.modules.azure.network import Network
 from clouder.modules.azure.resource_group import ResourceGroup
 from clouder.modules.common.ports import cluster_ports
 
-Source = Literal["admins", "network", "nat", "control-planes", "nodes", "bastion"]
+Source = Literal["admins", "network", "nat", "control-planes", "nodes", "bastion", "virtual-network"]
 Target = Literal["control-planes", "nodes", "bastion", "any"]
 
 DENY_PRIORITY = 4096
@@ -49,7 +50,7 @@ class Rule:
 
     name: str
     priority: int
-    protocol: Literal["Tcp", "Udp", "*"]
+    protocol: Literal["Tcp", "Udp", "Icmp", "*"]
     ports: str
     source: Source
     target: Target
@@ -136,6 +137,8 @@ class Security(Construct):
             return props.network.cidr, None
         if source == "nat":
             return list(props.network.nat_public_ips), None
+        if source == "virtual-network":
+            return "VirtualNetwork", None
         return None, [self._asgs[source]]
 
 
@@ -175,13 +178,14 @@ def node_rules(cni: str, ssh_mode: str, api_exposure: str) -> list[Rule]:
     numbered = [_numbered(rule, 100 + 10 * index) for index, rule in enumerate(rules)]
     numbered.append(
         Rule(
-            "deny-network-inbound",
+            "deny-other-inbound",
             DENY_PRIORITY,
             "*",
             "*",
-            "network",
+            "virtual-network",
             "any",
-            "close everything else inside the VNet (Azure's default rule would allow it)",
+            "close the rest of the VirtualNetwork tag: Azure's AllowVnetInBound also admits peered and "
+            "on-premises ranges",
             "Deny",
         )
     )

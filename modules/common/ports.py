@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Protocol = Literal["Tcp", "Udp"]
+Protocol = Literal["Tcp", "Udp", "Icmp"]
 Peers = Literal["admins", "network", "control-planes", "nodes"]
 Targets = Literal["control-planes", "nodes"]
 
@@ -21,7 +21,7 @@ class PortRule:
 
     name: str
     protocol: Protocol
-    ports: str  # "6443" or "2379-2380"
+    ports: str  # "6443" or "2379-2380" ("*" for ICMP)
     peers: Peers
     targets: Targets
     why: str
@@ -46,6 +46,9 @@ CNI_PORTS: dict[str, tuple[PortRule, ...]] = {
         PortRule("cilium-vxlan", "Udp", "8472", "nodes", "nodes", "Cilium VXLAN overlay"),
         PortRule("cilium-health", "Tcp", "4240", "nodes", "nodes", "Cilium node-to-node health checks"),
         PortRule("cilium-hubble", "Tcp", "4244", "nodes", "nodes", "Hubble peer service"),
+        PortRule(
+            "cilium-icmp", "Icmp", "*", "nodes", "nodes", "Cilium node-to-node health checks (ICMP echo)"
+        ),
     ),
     "calico": (
         PortRule(

@@ -82,14 +82,14 @@ def test_minimal_security_rules_are_exactly_kubeadm_cilium_lbc_and_bastion(
     stack = aws_stacks["minimal"]
     expected = KUBEADM | CILIUM | LBC_WEBHOOK | BASTION
     expected |= admins(["203.0.113.0/24"], ("load-balancer", 6443), ("bastion", 22))
+    (nat_ip,) = [eip for eip in stack.resources("aws_eip").values() if "instance" not in eip]
+    expected |= admins([stack.ref("aws_eip", nat_ip, "public_ip") + "/32"], ("load-balancer", 6443))
     assert rule_set(stack) == expected
 
 
 def test_ha_security_rules_follow_calico_two_admin_ranges_and_no_lbc(aws_stacks: dict[str, AwsStack]) -> None:
     stack = aws_stacks["ha"]
-    calico = {
-        ("nodes", "ingress", "tcp", 179, 179, "nodes"),
-        ("nodes", "ingress", "4", 0, 0, "nodes"),
+    calico = {  # VXLAN only: Clouder renders Calico with BGP disabled (no TCP 179, no IP-in-IP)
         ("nodes", "ingress", "udp", 4789, 4789, "nodes"),
         ("nodes", "ingress", "tcp", 5473, 5473, "nodes"),
     }
@@ -176,12 +176,12 @@ def policy_file(name: str) -> Any:
     return json.loads((REPO / "modules" / "aws" / "policies" / f"{name}.json").read_text())
 
 
-@pytest.mark.parametrize(("key", "worker_policies"), [
-    ("minimal", {"node", "ebs-csi-driver", "load-balancer-controller"}),
-    ("ha", {"node", "ebs-csi-driver"}),
+@pytest.mark.parametrize(("key", "control_plane_policies"), [
+    ("minimal", {"cloud-controller-manager", "node", "ebs-csi-driver", "load-balancer-controller"}),
+    ("ha", {"cloud-controller-manager", "node", "ebs-csi-driver"}),
 ])  # fmt: skip
 def test_roles_get_exactly_their_documented_policies(
-    aws_stacks: dict[str, AwsStack], key: str, worker_policies: set[str]
+    aws_stacks: dict[str, AwsStack], key: str, control_plane_policies: set[str]
 ) -> None:
     stack = aws_stacks[key]
     policies = stack.resources("aws_iam_policy")
@@ -205,10 +205,8 @@ def test_roles_get_exactly_their_documented_policies(
     for attachment in stack.resources("aws_iam_role_policy_attachment").values():
         role = ref_name(attachment["role"])
         attached.setdefault(role, set()).add(by_key[ref_name(attachment["policy_arn"])])
-    assert sorted(attached.values(), key=len) == sorted(
-        [{"cloud-controller-manager", "node"}, worker_policies], key=len
-    )
-    # Nodes wear the profile of their role: control planes the cloud controller's, workers the other.
+    assert sorted(attached.values(), key=len) == sorted([{"node"}, control_plane_policies], key=len)
+    # Nodes wear the profile of their role: control planes the controllers', workers the node's alone.
     profiles = stack.resources("aws_iam_instance_profile")
     profile_policies = {name: attached[ref_name(p["role"])] for name, p in profiles.items()}
     for instance in stack.resources("aws_instance").values():
@@ -244,7 +242,8 @@ def test_launch_templates_require_imdsv2_and_encrypt_gp3_roots(
     for template in templates.values():
         group = template["description"].split(": ")[1].removesuffix(" nodes")
         assert template["metadata_options"] == {
-            "http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 2,
+            "http_endpoint": "enabled", "http_tokens": "required",
+            "http_put_response_hop_limit": 2 if group == "control-plane" else 1,
             "instance_metadata_tags": "disabled",
         }  # fmt: skip
         (device,) = template["block_device_mappings"]
@@ -327,7 +326,7 @@ def test_api_load_balancer_forwards_tcp_6443_to_every_control_plane(
     group = stack.one("aws_lb_target_group")
     assert (group["protocol"], group["port"], group["target_type"]) == ("TCP", 6443, "instance")
     assert group["preserve_client_ip"] == "false"
-    assert group["health_check"]["protocol"] == "TCP" and group["health_check"]["enabled"] is True
+    assert group["health_check"]["protocol"] == "HTTPS" and group["health_check"]["enabled"] is True
     listener = stack.one("aws_lb_listener")
     assert (listener["protocol"], listener["port"]) == ("TCP", 6443)
     assert listener["load_balancer_arn"] == stack.ref("aws_lb", lb, "arn")

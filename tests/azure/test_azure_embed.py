@@ -28,7 +28,12 @@ def test_the_embedding_example_synthesizes_clouder_constructs_beside_its_own(tmp
     resources = doc["resource"]
 
     ((storage_name, storage),) = resources["azurerm_storage_account"].items()
-    ((identity_name, _),) = resources["azurerm_user_assigned_identity"].items()
+    # the pool's workers carry the node identity (the control-plane one is for controllers only)
+    ((identity_name, _),) = [
+        (key, identity)
+        for key, identity in resources["azurerm_user_assigned_identity"].items()
+        if identity["name"] == "id-analytics-node"
+    ]
     grants = [
         {key: value for key, value in r.items() if key != "//"}
         for r in resources["azurerm_role_assignment"].values()
@@ -50,6 +55,7 @@ def test_the_embedding_example_synthesizes_clouder_constructs_beside_its_own(tmp
     }
     for vm in vms.values():
         assert vm["disable_password_authentication"] is True and "admin_password" not in vm
+        assert vm["identity"]["identity_ids"] == [f"${{azurerm_user_assigned_identity.{identity_name}.id}}"]
         assert "kubeadm=${KUBERNETES_PACKAGE_VERSION}" in base64.b64decode(vm["custom_data"]).decode()
     assert len(resources["azurerm_network_security_rule"]) >= 8
     assert set(doc["output"]) == {"worker_private_ips", "node_subnet_ids"}

@@ -63,7 +63,7 @@ def test_outputs_parse_into_the_contract_with_azure_facts(
         security_group_name=f"nsg-{spec.name}-nodes",
         route_table_name=f"rt-{spec.name}-nodes",
         identity_client_id=value(
-            stand_ins, stack, "azurerm_user_assigned_identity", f"id-{spec.name}-cloud-provider", "client_id"
+            stand_ins, stack, "azurerm_user_assigned_identity", f"id-{spec.name}-control-plane", "client_id"
         ),
     )
     vms = {c["name"] for c in stack.resources("azurerm_linux_virtual_machine").values()}

@@ -93,7 +93,8 @@ MINIMAL_RULES = {
     ("nodes", "cilium-vxlan", 170, "Allow", "Udp", "8472", "asg:nodes", "asg:nodes"),
     ("nodes", "cilium-health", 180, "Allow", "Tcp", "4240", "asg:nodes", "asg:nodes"),
     ("nodes", "cilium-hubble", 190, "Allow", "Tcp", "4244", "asg:nodes", "asg:nodes"),
-    ("nodes", "deny-network-inbound", 4096, "Deny", "*", "*", "vnet", "*"),
+    ("nodes", "cilium-icmp", 200, "Allow", "Icmp", "*", "asg:nodes", "asg:nodes"),
+    ("nodes", "deny-other-inbound", 4096, "Deny", "*", "*", "VirtualNetwork", "*"),
     ("public", "ssh-from-admins", 100, "Allow", "Tcp", "22", "admins", "asg:bastion"),
 }
 HA_RULES = {  # internal API: no rule for NAT addresses; calico's ports instead of cilium's
@@ -105,7 +106,7 @@ HA_RULES = {  # internal API: no rule for NAT addresses; calico's ports instead 
     ("nodes", "nodeports", 150, "Allow", "Tcp", "30000-32767", "vnet", "asg:nodes"),
     ("nodes", "calico-vxlan", 160, "Allow", "Udp", "4789", "asg:nodes", "asg:nodes"),
     ("nodes", "calico-typha", 170, "Allow", "Tcp", "5473", "asg:nodes", "asg:nodes"),
-    ("nodes", "deny-network-inbound", 4096, "Deny", "*", "*", "vnet", "*"),
+    ("nodes", "deny-other-inbound", 4096, "Deny", "*", "*", "VirtualNetwork", "*"),
     ("public", "ssh-from-admins", 100, "Allow", "Tcp", "22", "admins", "asg:bastion"),
 }
 DIRECT_RULES = {  # no bastion: SSH straight to the nodes from the admin CIDRs; the public NSG stays empty
@@ -117,7 +118,7 @@ DIRECT_RULES = {  # no bastion: SSH straight to the nodes from the admin CIDRs; 
     ("nodes", "kubelet", 150, "Allow", "Tcp", "10250", "asg:nodes", "asg:nodes"),
     ("nodes", "nodeports", 160, "Allow", "Tcp", "30000-32767", "vnet", "asg:nodes"),
     ("nodes", "flannel-vxlan", 170, "Allow", "Udp", "8472", "asg:nodes", "asg:nodes"),
-    ("nodes", "deny-network-inbound", 4096, "Deny", "*", "*", "vnet", "*"),
+    ("nodes", "deny-other-inbound", 4096, "Deny", "*", "*", "VirtualNetwork", "*"),
 }
 
 
@@ -149,8 +150,8 @@ def nsg_rules(stack: AzureStack) -> set[tuple[Any, ...]]:
             return "admins"
         if prefixes is not None and sorted(prefixes) == nat_ips:
             return "nat"
-        assert prefix == "*", f"unexpected {side} in {rule['name']}: {prefix or prefixes}"
-        return "*"
+        assert prefix in ("*", "VirtualNetwork"), f"unexpected {side} in {rule['name']}: {prefix or prefixes}"
+        return str(prefix)
 
     found = set()
     for rule in stack.resources("azurerm_network_security_rule").values():
@@ -211,10 +212,14 @@ def test_identity_roles_are_custom_narrow_and_scoped_to_the_resource_group(
 ) -> None:
     stack = azure_stacks["minimal"]
     group_id = stack.ref("azurerm_resource_group", stack.one("azurerm_resource_group"))
-    identity = stack.one("azurerm_user_assigned_identity")
-    principal = stack.ref("azurerm_user_assigned_identity", identity, "principal_id")
+    identities = stack.resources("azurerm_user_assigned_identity")
+    assert sorted(i["name"] for i in identities.values()) == [
+        f"id-{stack.spec.name}-control-plane",
+        f"id-{stack.spec.name}-node",
+    ]
+    principals = {stack.ref("azurerm_user_assigned_identity", i, "principal_id") for i in identities.values()}
     definitions = stack.resources("azurerm_role_definition")
-    assert len(definitions) == 2
+    assert len(definitions) == 3
     actions: list[str] = []
     for definition in definitions.values():
         assert definition["scope"] == group_id and definition["assignable_scopes"] == [group_id]
@@ -230,18 +235,24 @@ def test_identity_roles_are_custom_narrow_and_scoped_to_the_resource_group(
     assert sorted(a["role_definition_id"] for a in assignments) == sorted(
         stack.ref("azurerm_role_definition", d, "role_definition_resource_id") for d in definitions.values()
     )
-    assert all(a["scope"] == group_id and a["principal_id"] == principal for a in assignments)
+    assert all(a["scope"] == group_id and a["principal_id"] in principals for a in assignments)
     assert all("role_definition_name" not in a for a in assignments), "no built-in (broad) roles"
 
 
-def test_nodes_carry_the_identity_and_the_bastion_does_not(azure_stacks: dict[str, AzureStack]) -> None:
+def test_control_planes_carry_the_control_plane_identity_workers_the_node_one_the_bastion_none(
+    azure_stacks: dict[str, AzureStack],
+) -> None:
     stack = azure_stacks["minimal"]
-    identity = stack.ref("azurerm_user_assigned_identity", stack.one("azurerm_user_assigned_identity"))
+    identity = {
+        i["name"].rsplit("-", 1)[-1]: stack.ref("azurerm_user_assigned_identity", i)
+        for i in stack.resources("azurerm_user_assigned_identity").values()
+    }
     for name, vm in by_name(stack, "azurerm_linux_virtual_machine").items():
         if name.endswith("-bastion"):
             assert "identity" not in vm
         else:
-            assert vm["identity"] == {"type": "UserAssigned", "identity_ids": [identity]}
+            holder = "plane" if "-cp-" in name else "node"
+            assert vm["identity"] == {"type": "UserAssigned", "identity_ids": [identity[holder]]}, name
 
 
 def api_backends(stack: AzureStack) -> set[str]:

@@ -48,6 +48,11 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, check=check, capture_output=True, text=True)
 
 
+def etc_hosts(name: str) -> str:
+    """A fresh node's /etc/hosts (bootstrap phases add to it)."""
+    return f"127.0.0.1 localhost\n127.0.1.1 {name}\n"
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -237,7 +242,7 @@ class SshLab:
 
     def _node_files(self, name: str, path: str) -> list[tuple[Path, str, int]]:
         """Like a cloud image: a sudo-capable login user `ubuntu`, and the node's name in /etc/hosts."""
-        files = [(Path("/etc/hosts"), f"127.0.0.1 localhost\n127.0.1.1 {name}\n", 0o644)]
+        files = [(Path("/etc/hosts"), etc_hosts(name), 0o644)]
         passwd = Path("/etc/passwd").read_text()
         if not any(line.startswith(f"{USER}:") for line in passwd.splitlines()):
             files += [
@@ -286,6 +291,7 @@ class SshLab:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(int(proc), signal.SIGKILL)
             host.in_mounts(f"find {' '.join(STATE_DIRS)} -mindepth 1 -delete")  # dotfiles too
+            (host.folder / "hosts").write_text(etc_hosts(host.name))  # in place: the bind mount follows
             self._boot(host)
             shutil.copy(self.key.with_suffix(".pub"), host.folder / "authorized_keys")
         for child in self.registry.iterdir():
