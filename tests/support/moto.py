@@ -45,35 +45,39 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         import moto.server  # noqa: F401
     except ImportError:
         missing("moto", "pip install 'moto[server]'")
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("w") as handle:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "MOTO_PORT": str(port)},
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, proc, log)
-        yield MotoServer(url=url, port=port)
-    finally:
-        proc.terminate()
+    folder = tmp_path_factory.mktemp("moto")
+    for attempt in range(3):  # a free port can be taken by a parallel worker before moto binds it
+        port = free_port()
+        log = folder / f"moto-{attempt}.log"
+        with log.open("w") as handle:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "MOTO_PORT": str(port)},
+            )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            if _wait_ready(url, proc, log):
+                yield MotoServer(url=url, port=port)
+                return
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    pytest.fail(f"moto server did not start: {log.read_text()[-2000:]}")
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> bool:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"moto server exited: {log.read_text()[-2000:]}")
+            return False
         try:
             with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
-                return
+                return True
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.1)
     pytest.fail("moto server did not answer within 30 s")
