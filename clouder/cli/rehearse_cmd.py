@@ -54,6 +54,7 @@ def _summary(report: RehearsalReport) -> None:
     typer.echo("changed for the rehearsal (never in a real run):")
     for note in report.overrides:
         typer.echo(f"  - {note}")
+    typer.echo("stages:")
     for stage in report.stages:
         first = stage.detail.splitlines()[0] if stage.detail else ""
         typer.echo(f"  {stage.name:<10} {stage.state:<8} {stage.seconds:>7.1f}s  {first}")
@@ -74,6 +75,9 @@ def _summary(report: RehearsalReport) -> None:
             typer.echo(f"  {index}. {', '.join(wave)}")
     if report.not_rehearsed:
         typer.echo(report.not_rehearsed)
+    if not report.ok:
+        typer.echo("fix the cause and run `clouder rehearse` again", err=True)
+        return
     typer.echo("a real run would next:")
     for step in report.next_steps:
         typer.echo(f"  - {step}")
