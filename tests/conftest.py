@@ -19,12 +19,23 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own, empty Clouder config folder (contexts, caches)."""
+    """Every test gets its own, empty Clouder config folder (contexts), work folder and chart cache, so
+    that tests running at the same time (pytest-xdist workers) never share a file by accident; a test or
+    fixture that wants another folder sets the variable itself."""
     directory = tmp_path_factory.mktemp("clouder-config")
     monkeypatch.setenv("CLOUDER_CONFIG_DIR", str(directory))
+    monkeypatch.setenv("CLOUDER_WORK_DIR", str(directory / "work"))
+    monkeypatch.setenv("CLOUDER_CACHE_DIR", str(directory / "cache"))
     return directory
 
 
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests first (stable order otherwise): with parallel workers (``--dist load``)
+    the long tests start at once and the short ones fill the gaps, instead of a long test starting last."""
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
+        items.sort(key=lambda item: item.get_closest_marker("e2e") is None)

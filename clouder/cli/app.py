@@ -120,7 +120,18 @@ def version(output: OutputOption = None) -> None:
 
 
 # Pipeline order for `clouder --help`; command modules not listed here follow alphabetically.
-COMMAND_ORDER = ("spec", "context", "synth", "infra", "bootstrap", "addons", "rollout", "lifecycle", "status")
+COMMAND_ORDER = (
+    "spec",
+    "context",
+    "rehearse",
+    "synth",
+    "infra",
+    "bootstrap",
+    "addons",
+    "rollout",
+    "lifecycle",
+    "status",
+)
 
 
 def register() -> None:

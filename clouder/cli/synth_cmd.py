@@ -51,9 +51,11 @@ def synth(
     if fmt is Format.json:
         emit_json(summary)
         return
+    rehearse = f", or `clouder rehearse {spec}` to run the whole pipeline on this machine first"
     typer.echo(
-        f"synthesized {loaded.name} ({loaded.cloud}): {resources} resources -> {summary['file']}; "
-        f"next: terraform -chdir={stack_dir} init"
+        f"synthesized {loaded.name} ({loaded.cloud}): {resources} resources -> {summary['file']}\n"
+        f"next: `clouder plan {spec}` (Terraform plan and policy gate)"
+        + (rehearse if loaded.cloud == "aws" else "")
     )
 
 

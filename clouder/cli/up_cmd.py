@@ -40,11 +40,12 @@ KubeconfigOpt = Annotated[
 ]
 
 
-def _progress(event: Event) -> None:
+def progress(event: Event) -> None:
+    """One line per stage and per phase on stderr (the text view of `up`, `down` and `rehearse`)."""
     if event.outcome == "info":
         return
     marks = {"start": "…", "ok": "✓", "failed": "✗", "skipped": "-"}
-    if event.stage in ("up", "down"):
+    if event.stage in ("up", "down", "rehearse"):
         if event.outcome == "start":
             sys.stderr.write(f"▶ {event.phase}\n")
         else:
@@ -63,7 +64,7 @@ def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
 
     log = EventLog(events_path(spec))
     if fmt is Format.text:
-        log.listeners.append(_progress)
+        log.listeners.append(progress)
     return log
 
 

@@ -35,6 +35,9 @@ def stack_class(cloud: str) -> Any:
         raise BadInputError(
             f"no stack is registered for cloud {cloud!r}.", f"Known clouds: {', '.join(sorted(STACKS))}."
         ) from None
+    from clouder.synth.runtime import prepare
+
+    prepare(cloud)
     module_name, _, class_name = target.partition(":")
     return getattr(importlib.import_module(module_name), class_name)
 
@@ -46,6 +49,9 @@ def add_stack(scope: Construct, spec: ClusterSpec, stack_id: str | None = None) 
 
 def synthesize(spec: ClusterSpec, outdir: Path) -> Path:
     """Synthesize the spec's stack under ``outdir``; returns the folder holding its ``cdk.tf.json``."""
+    from clouder.synth.runtime import prepare
+
+    prepare(spec.cloud)
     from cdktf import App
 
     outdir = Path(outdir)

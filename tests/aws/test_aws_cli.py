@@ -34,6 +34,7 @@ def same_stack(document: dict[str, Any], stack: AwsStack) -> None:
     assert ours["terraform"]["required_providers"] == theirs["terraform"]["required_providers"]
 
 
+@pytest.mark.e2e  # slow: the CDK bindings in a subprocess, or the real AWS provider
 def test_clouder_synth_writes_the_stack_and_reports_it(
     aws_stacks: dict[str, AwsStack], tmp_path: Path
 ) -> None:
@@ -50,6 +51,7 @@ def test_clouder_synth_writes_the_stack_and_reports_it(
     same_stack(document, aws_stacks["minimal"])
 
 
+@pytest.mark.e2e  # slow: the CDK bindings in a subprocess, or the real AWS provider
 def test_clouder_synth_names_a_missing_public_key_file(tmp_path: Path) -> None:
     spec = spec_file(tmp_path, "aws-minimal.yaml", "nokey")
     document = yaml.safe_load(spec.read_text())

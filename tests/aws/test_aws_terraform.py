@@ -46,6 +46,7 @@ def copy_stack(stack: AwsStack, folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.e2e  # slow: the CDK bindings in a subprocess, or the real AWS provider
 def test_every_stack_validates_with_the_real_provider(
     aws_stacks: dict[str, AwsStack], terraform_env: dict[str, str], tmp_path: Path
 ) -> None:

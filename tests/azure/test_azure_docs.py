@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from clouder.modules.azure.security import node_rules, public_rules
 from clouder.modules.common.ports import CNI_PORTS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "azure.md"
@@ -23,6 +22,9 @@ def ports_section() -> str:
     ("cni", "ssh", "api"), list(itertools.product(CNI_PORTS, ("bastion", "direct"), ("public", "private")))
 )
 def test_every_rule_is_documented(ports_section: str, cni: str, ssh: str, api: str) -> None:
+    # imported here, not at collection: it loads the azurerm bindings, in every parallel worker
+    from clouder.modules.azure.security import node_rules, public_rules
+
     for rule in [*node_rules(cni, ssh, api), *public_rules(ssh)]:
         assert f"`{rule.name}`" in ports_section, rule.name
         if rule.ports != "*":

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from clouder.outputs import OUTPUT_NAMES
 from support.azure_stacks import spec_file
 from support.cli import run
 
 
+@pytest.mark.e2e  # slow: the CDK bindings in a subprocess, or the real AWS provider
 def test_clouder_synth_writes_the_azure_stack(tmp_path: Path) -> None:
     spec = spec_file(tmp_path, "azure-ha.yaml")
     result = run("synth", str(spec), "--out", str(tmp_path / "out"), "-o", "json", timeout=300)

@@ -13,14 +13,13 @@ as ``clouder synth`` does:
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from support.synth_stacks import REPO as REPO
-from support.synth_stacks import SynthStack, spec_copy, synthesize
+from support.synth_stacks import SynthStack, shared_stacks, spec_copy
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEF3c1Rlc3RLZXlBd3NUZXN0S2V5QXdzVGVzdEtleUF3 clouder-test"
 MOTO_AMI = "ami-1e749f67"  # one of the images moto serves by default
@@ -50,25 +49,22 @@ def spec_file(directory: Path, example: str, name: str, **changes: Any) -> Path:
 
 
 @pytest.fixture(scope="session")
-def aws_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, AwsStack]]:
-    from clouder.spec import load_spec
+def aws_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, AwsStack]:
+    def write_specs(specs_dir: Path) -> dict[str, Path]:
+        return {
+            "minimal": spec_file(specs_dir, "aws-minimal.yaml", "minimal"),
+            "ha": spec_file(
+                specs_dir, "aws-ha.yaml", "ha",
+                **{"network.apiExposure": "private", "cni.plugin": "calico",
+                   "loadBalancing.controller": False},
+            ),
+            "direct": spec_file(
+                specs_dir, "aws-minimal.yaml", "direct",
+                **{"access.mode": "direct", "cni.plugin": "flannel", "policy.allowlist": [DIRECT_ALLOWED]},
+            ),
+            "moto": spec_file(
+                specs_dir, "aws-minimal.yaml", "moto", **{"metadata.name": "moto-aws", "aws.ami": MOTO_AMI}
+            ),
+        }  # fmt: skip
 
-    base = tmp_path_factory.mktemp("aws-synth")
-    specs_dir = base / "specs"
-    specs_dir.mkdir()
-    files = {
-        "minimal": spec_file(specs_dir, "aws-minimal.yaml", "minimal"),
-        "ha": spec_file(
-            specs_dir, "aws-ha.yaml", "ha",
-            **{"network.apiExposure": "private", "cni.plugin": "calico", "loadBalancing.controller": False},
-        ),
-        "direct": spec_file(
-            specs_dir, "aws-minimal.yaml", "direct",
-            **{"access.mode": "direct", "cni.plugin": "flannel", "policy.allowlist": [DIRECT_ALLOWED]},
-        ),
-        "moto": spec_file(
-            specs_dir, "aws-minimal.yaml", "moto", **{"metadata.name": "moto-aws", "aws.ami": MOTO_AMI}
-        ),
-    }  # fmt: skip
-    specs = {key: load_spec(path) for key, path in files.items()}
-    yield synthesize(specs, base / "out", "aws", AwsStack)
+    return shared_stacks(tmp_path_factory, "aws", write_specs, AwsStack)

@@ -10,13 +10,12 @@ mixed-case resource group name). All three go through ``clouder.synth.add_stack`
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.synth_stacks import SynthStack, spec_copy, synthesize
+from support.synth_stacks import SynthStack, shared_stacks, spec_copy
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEF6dXJlVGVzdEtleUF6dXJlVGVzdEtleUF6dXJlVGVz clouder-test"
 
@@ -36,24 +35,19 @@ def spec_file(directory: Path, example: str, **changes: Any) -> Path:
 
 
 @pytest.fixture(scope="session")
-def azure_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, AzureStack]]:
-    from clouder.spec import load_spec
+def azure_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, AzureStack]:
+    def write_specs(specs_dir: Path) -> dict[str, Path]:
+        changes = {
+            "access.mode": "direct",
+            "cni.plugin": "flannel",
+            "azure.resourceGroup": "RG-Clouder-Direct",
+            "network.subnets": [
+                {"zone": "1", "public": "10.1.0.0/24", "private": "10.1.16.0/20"},
+                {"zone": "2", "public": "10.1.1.0/24", "private": "10.1.32.0/20"},
+            ],
+        }
+        direct = spec_file(specs_dir, "azure-minimal.yaml", **changes).rename(specs_dir / "azure-direct.yaml")
+        minimal, ha = spec_file(specs_dir, "azure-minimal.yaml"), spec_file(specs_dir, "azure-ha.yaml")
+        return {"minimal": minimal, "ha": ha, "direct": direct}
 
-    base = tmp_path_factory.mktemp("azure-synth")
-    (base / "specs").mkdir()
-    specs = {
-        "minimal": load_spec(spec_file(base / "specs", "azure-minimal.yaml")),
-        "ha": load_spec(spec_file(base / "specs", "azure-ha.yaml")),
-    }
-    changes = {
-        "access.mode": "direct",
-        "cni.plugin": "flannel",
-        "azure.resourceGroup": "RG-Clouder-Direct",
-        "network.subnets": [
-            {"zone": "1", "public": "10.1.0.0/24", "private": "10.1.16.0/20"},
-            {"zone": "2", "public": "10.1.1.0/24", "private": "10.1.32.0/20"},
-        ],
-    }
-    direct = spec_file(base / "specs", "azure-minimal.yaml", **changes)
-    specs["direct"] = load_spec(direct.rename(base / "specs" / "azure-direct.yaml"))
-    yield synthesize(specs, base / "out", "azure", AzureStack)
+    return shared_stacks(tmp_path_factory, "azure", write_specs, AzureStack)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import ipaddress
 import json
 import os
@@ -31,6 +32,7 @@ import pytest
 import yaml
 
 from support.parts import missing, require_root
+from support.shared import file_lock
 
 if TYPE_CHECKING:
     from clouder.bootstrap.run import BootstrapReport
@@ -42,6 +44,10 @@ STATE_DIRS = ("/etc/kubernetes", "/var/lib/clouder", "/var/lib/cloud")
 STANDIN = Path(__file__).with_name("kubeadm_standin.py")
 SYSTEMCTL = Path(__file__).with_name("systemctl_standin.sh")
 REPO = Path(__file__).resolve().parents[2]
+# Labs of parallel workers (and of other test runs on the machine) pick their networks and make the hosts'
+# mount points under LAB_LOCK; each holds a shared lock on LAB_USERS while it lives, and the last one to close
+# removes the mount points the labs made (listed in LAB_MADE).
+LAB_LOCK, LAB_USERS, LAB_MADE = (Path(f"/run/clouder-test-lab.{n}") for n in ("lock", "users", "made"))
 
 
 def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -125,17 +131,25 @@ class SshLab:
         self.key = root / "id_ed25519"
         self._links: list[str] = []
         self._netns: list[str] = []
-        self._made: list[Path] = []
+        self._users: Any = None
         self._next = 10
 
     # -- set-up and tear-down -------------------------------------------------------------------------
     def start(self) -> None:
-        clean_leftovers()
-        for path in STATE_DIRS:  # mount points for the hosts' tmpfs; removed again if the lab made them
-            if not Path(path).exists():
-                Path(path).mkdir(parents=True)
-                self._made.append(Path(path))
-        Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+        with file_lock(LAB_LOCK):
+            clean_leftovers()
+            self._users = LAB_USERS.open("a")
+            fcntl.flock(self._users, fcntl.LOCK_SH)
+            for path in STATE_DIRS:  # mount points for the hosts' tmpfs; removed again by the last lab
+                if not Path(path).exists():
+                    Path(path).mkdir(parents=True)
+                    with LAB_MADE.open("a") as made:
+                        made.write(f"{path}\n")
+            Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+            self.network = self._free_network()
+            sh("ip", "link", "add", self.bridge, "type", "bridge")
+            self._links.append(self.bridge)
+            sh("ip", "addr", "add", f"{self.network[1]}/24", "dev", self.bridge)
         self.registry.mkdir(parents=True)
         self.bin.mkdir(parents=True)
         kubeadm = self.bin / "kubeadm"
@@ -151,10 +165,6 @@ class SshLab:
         helper.write_text(f'#!/bin/sh\n{run} node-packages "$@"\n')
         helper.chmod(0o755)
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "clouder-test", "-f", str(self.key))
-        self.network = self._free_network()
-        sh("ip", "link", "add", self.bridge, "type", "bridge")
-        self._links.append(self.bridge)
-        sh("ip", "addr", "add", f"{self.network[1]}/24", "dev", self.bridge)
         sh("ip", "link", "set", self.bridge, "up")
 
     def _free_network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -178,9 +188,20 @@ class SshLab:
             sh("ip", "netns", "del", netns, check=False)
         for link in reversed(self._links):
             sh("ip", "link", "del", link, check=False)
-        for folder in self._made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        if self._users is None:
+            return
+        with file_lock(LAB_LOCK):
+            self._users.close()  # drops this lab's shared lock
+            with LAB_USERS.open("a") as users:
+                try:
+                    fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return  # another lab still uses the mount points
+                made = LAB_MADE.read_text().split() if LAB_MADE.exists() else []
+                for folder in made:
+                    with contextlib.suppress(OSError):
+                        Path(folder).rmdir()
+                LAB_MADE.unlink(missing_ok=True)
 
     def _netns_with_address(self, name: str) -> tuple[str, str]:
         index = self._next

@@ -1,16 +1,9 @@
-"""One moto server per test session, on a free loopback port, stopped at the end."""
+"""One moto server per test session (per xdist worker), on a free loopback port, stopped at the end."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -33,47 +26,15 @@ class MotoServer:
         }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's server on a free loopback port, started as ``clouder rehearse`` starts it (and retried on
+    another port when a parallel worker took the first one)."""
     try:
         import moto.server  # noqa: F401
     except ImportError:
         missing("moto", "pip install 'moto[server]'")
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("w") as handle:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "MOTO_PORT": str(port)},
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, proc, log)
-        yield MotoServer(url=url, port=port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    from clouder.rehearse.emulator import running_emulator
 
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"moto server exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail("moto server did not answer within 30 s")
+    with running_emulator(tmp_path_factory.mktemp("moto")) as found:
+        yield MotoServer(url=found.url, port=int(found.url.rsplit(":", 1)[1]))

@@ -6,11 +6,15 @@ The clouds' own modules (``aws_stacks``, ``azure_stacks``) hold their test keys,
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import yaml
+
+from support.shared import build_once
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,9 +50,12 @@ StackT = TypeVar("StackT", bound=SynthStack)
 def synthesize(specs: dict[str, Any], outdir: Path, prefix: str, kind: type[StackT]) -> dict[str, StackT]:
     """Synthesize ``specs`` into one cdktf ``App`` in ``outdir``, as ``clouder synth`` does (stack
     ``<prefix>-<key>`` for each key), and read each stack back as a ``kind``."""
-    from cdktf import App
-
     from clouder.synth import add_stack
+    from clouder.synth.runtime import prepare
+
+    for spec in specs.values():
+        prepare(spec.cloud)  # before the first jsii import: the Node.js check, no jsii banners
+    from cdktf import App
 
     app = App(outdir=str(outdir))
     for key, spec in specs.items():
@@ -58,6 +65,31 @@ def synthesize(specs: dict[str, Any], outdir: Path, prefix: str, kind: type[Stac
     for key, spec in specs.items():
         path = outdir / "stacks" / f"{prefix}-{key}" / "cdk.tf.json"
         stacks[key] = kind(key, spec, path, json.loads(path.read_text()))
+    return stacks
+
+
+def shared_stacks(
+    tmp_path_factory: pytest.TempPathFactory,
+    prefix: str,
+    write_specs: Callable[[Path], dict[str, Path]],
+    kind: type[StackT],
+) -> dict[str, StackT]:
+    """The specs ``write_specs(folder)`` writes, synthesized once per test run (all xdist workers share
+    them: only the first imports the CDK bindings) and read back as ``kind``. Tests only read them: a test
+    that changes a stack copies it first."""
+    from clouder.spec import load_spec
+
+    def build(folder: Path) -> None:
+        (folder / "specs").mkdir()
+        files = write_specs(folder / "specs")
+        synthesize({key: load_spec(path) for key, path in files.items()}, folder / "out", prefix, kind)
+        (folder / "specs.json").write_text(json.dumps({key: str(path) for key, path in files.items()}))
+
+    folder = build_once(tmp_path_factory, f"{prefix}-stacks", build)
+    stacks = {}
+    for key, spec_path in json.loads((folder / "specs.json").read_text()).items():
+        path = folder / "out" / "stacks" / f"{prefix}-{key}" / "cdk.tf.json"
+        stacks[key] = kind(key, load_spec(Path(spec_path)), path, json.loads(path.read_text()))
     return stacks
 
 

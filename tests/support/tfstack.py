@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from clouder.rehearse.emulator import OVERRIDE_ALLOWLIST, provider_override, stack_override
 from support.moto import MotoServer
 
 UBUNTU_AMI = "ami-1e749f67"
@@ -33,9 +34,9 @@ TEST_ALLOWLIST = [
 ]  # fmt: skip
 
 
-MOTO_OVERRIDE_ALLOWLIST = [
-    {"check": "CKV_AWS_126", "reason": "test-only override: moto lacks MonitorInstances"},
-]
+# The rehearsal's own override (clouder.rehearse.emulator): the policy gate sees it merged in, so specs
+# that apply it accept its one finding.
+MOTO_OVERRIDE_ALLOWLIST = OVERRIDE_ALLOWLIST
 
 
 def tagged(address: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -108,39 +109,14 @@ def _ingress(port: int, cidr: str) -> dict[str, Any]:
 
 
 def moto_override(url: str) -> dict[str, Any]:
-    """Test-only: point the AWS provider at moto (never in product code)."""
-    services = ("ec2", "iam", "sts", "s3", "elbv2", "dynamodb", "resourcegroupstaggingapi")
-    return {"provider": {"aws": [{
-        "region": "us-east-1", "access_key": "testing", "secret_key": "testing",
-        "skip_credentials_validation": True, "skip_requesting_account_id": True,
-        "skip_metadata_api_check": True, "skip_region_validation": True,
-        "endpoints": [{service: url for service in services}],
-    }]}}  # fmt: skip
+    """The AWS provider at moto (``clouder rehearse``'s provider override), in the toy stacks' region."""
+    return provider_override(url, region="us-east-1")
 
 
 def moto_override_for(stack: Path, moto: MotoServer) -> dict[str, Any]:
-    """Test-only override for a synthesized Clouder stack: the provider at moto, detailed monitoring off
-    (moto lacks MonitorInstances), and three attributes that moto reports back unlike AWS left alone after
-    create, or every plan after an apply would change them again:
-
-    - an instance's ``associate_public_ip_address``: moto answers an empty ``<association/>`` for every
-      network interface, which the provider reads as a public IP (and would replace the instance);
-    - an instance's ``user_data``: it comes from the launch template, and moto reports it differently;
-    - a launch template's ``tag_specifications``: moto adds the template's own tags to them.
-
-    The policy gate sees this override merged in: specs that apply it accept ``MOTO_OVERRIDE_ALLOWLIST``."""
-    override = moto_override(moto.url)
-    resources = json.loads((stack / "cdk.tf.json").read_text())["resource"]
-    instance = {
-        "monitoring": False,
-        "lifecycle": {"ignore_changes": ["associate_public_ip_address", "user_data"]},
-    }
-    template = {"monitoring": {"enabled": False}, "lifecycle": {"ignore_changes": ["tag_specifications"]}}
-    override["resource"] = {
-        "aws_instance": {name: instance for name in resources.get("aws_instance", {})},
-        "aws_launch_template": {name: template for name in resources.get("aws_launch_template", {})},
-    }
-    return override
+    """``clouder rehearse``'s override for a synthesized Clouder stack on moto (what it changes and why:
+    ``clouder.rehearse.emulator``)."""
+    return stack_override(stack, moto.url)[0]
 
 
 def write_stack(folder: Path, document: dict[str, Any], moto: MotoServer) -> Path:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from clouder.catalog.services import SYSTEM_SERVICES
 from support.moto import MotoServer
 from support.services import ServiceRepo
 from support.tfstack import Cli, aws_stack, boto, unique, write_spec, write_stack
 
 
+@pytest.mark.e2e  # slow: the CDK bindings in a subprocess, or the real AWS provider
 def test_dry_run_plans_the_whole_pipeline_and_changes_nothing(
     tf_cli: Cli, moto_server: MotoServer, service_charts: ServiceRepo, tmp_path: Path
 ) -> None:

@@ -1,0 +1,287 @@
+"""`clouder rehearse`: the whole pipeline on this machine, with no cloud account.
+
+AWS: synthesize; real Terraform and the real AWS provider plan, gate and apply against a local emulator;
+read the outputs contract back; the bootstrap phases each host would run; the add-on manifests rendered and
+validated; the services' rollout order; then destroy. The rehearsal works in its own work folder
+(``<work>/rehearsal``), never the cluster's, and lists every change it makes for the emulator.
+
+Azure: no azurerm provider and no emulator are available, so only synthesis and the policy gate run; the
+report says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from clouder.errors import ClouderError
+from clouder.observe.events import Event, EventLog
+from clouder.outputs import ClusterOutputs, parse_terraform_outputs
+from clouder.rehearse import emulator
+from clouder.spec.model import AllowedFinding, ClusterSpec, LocalState
+
+AWS_STAGES = ("emulator", "synth", "plan", "gate", "apply", "outputs", "bootstrap", "addons", "services",
+              "destroy")  # fmt: skip
+AZURE_STAGES = ("synth", "gate")
+AZURE_NOT_REHEARSED = (
+    "Azure: synthesis and the policy gate only. No azurerm provider or Azure emulator runs here, so "
+    "Terraform plan/apply, the outputs contract, bootstrap, add-ons and services are not rehearsed; "
+    "`clouder plan` with an Azure subscription is the next step."
+)
+State = Literal["ok", "skipped", "failed", "not-run"]
+
+
+@dataclass(frozen=True)
+class RehearsalOptions:
+    provider_mirror: Path | None = None  # a Terraform filesystem mirror (else providers download)
+    chart_mirror: str | None = None
+    cache: Path | None = None
+
+
+@dataclass
+class Stage:
+    name: str
+    state: State = "not-run"
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class RehearsalReport:
+    cluster: str
+    cloud: str
+    stages: list[Stage]
+    overrides: list[str] = field(default_factory=list)
+    resources: dict[str, int] = field(default_factory=dict)
+    hosts: dict[str, list[str]] = field(default_factory=dict)
+    addons: list[dict[str, Any]] = field(default_factory=list)
+    services: list[list[str]] = field(default_factory=list)
+    not_rehearsed: str = ""
+    next_steps: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(stage.state in ("ok", "skipped") for stage in self.stages)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "cluster": self.cluster, "cloud": self.cloud,
+                "stages": [stage.__dict__ for stage in self.stages], "overrides": self.overrides,
+                "resources": self.resources, "hosts": self.hosts, "addons": self.addons,
+                "servicesOrder": self.services, "notRehearsed": self.not_rehearsed,
+                "nextSteps": self.next_steps}  # fmt: skip
+
+
+def rehearsal_spec(spec: ClusterSpec, work: Path) -> tuple[ClusterSpec, list[str]]:
+    """The spec as the rehearsal runs it (local state, an image the emulator serves, the override's
+    accepted finding), and one note per change."""
+    notes: list[str] = []
+    changes: dict[str, Any] = {"state": LocalState(path=work / spec.name / "terraform.tfstate")}
+    notes.append(f"state: local, in {work / spec.name} (the spec's {spec.state.backend} backend is not used)")
+    if spec.context:
+        notes.append(f"context {spec.context}: not used (no cloud account is reached)")
+    if spec.aws is not None:
+        changes["aws"] = spec.aws.model_copy(update={"ami": emulator.MOTO_AMI})
+        notes.append(f"aws.ami: {emulator.MOTO_AMI} (an image the emulator serves)")
+        extra = [AllowedFinding.model_validate(entry) for entry in emulator.OVERRIDE_ALLOWLIST]
+        changes["policy"] = spec.policy.model_copy(update={"allowlist": [*spec.policy.allowlist, *extra]})
+        notes += [f"policy gate: accepts {e.check} ({e.reason})" for e in extra]
+        notes.append("approval: not needed, the plan runs on the emulator only; destroy runs without it")
+    return spec.model_copy(update=changes), notes
+
+
+def terraform_env(work: Path, options: RehearsalOptions, found: emulator.Emulator) -> dict[str, str]:
+    env = dict(found.env())
+    if options.provider_mirror is not None:
+        config = work / "terraformrc"
+        config.write_text(
+            f'provider_installation {{\n  filesystem_mirror {{\n    path = "{options.provider_mirror}"\n'
+            '    include = ["registry.terraform.io/*/*"]\n  }\n}\n'
+        )
+        env["TF_CLI_CONFIG_FILE"] = str(config)
+    else:  # providers download once, then come from here
+        cache = work / "plugin-cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        env["TF_PLUGIN_CACHE_DIR"] = str(cache)
+    return env
+
+
+@dataclass
+class _Run:
+    spec: ClusterSpec
+    work: Path
+    options: RehearsalOptions
+    log: EventLog
+    report: RehearsalReport
+    found: emulator.Emulator | None = None
+    stack: Path | None = None
+    workflow: Any = None
+    saved: Any = None
+    outputs: ClusterOutputs | None = None
+    applied: bool = False
+
+    def synth(self) -> str:
+        from clouder.terraform.stackcache import ensure_stack
+
+        self.stack, fresh = ensure_stack(self.spec)
+        if self.found is not None:
+            override, notes = emulator.stack_override(self.stack, self.found.url)
+            (self.stack / emulator.OVERRIDE_FILE).write_text(json.dumps(override, indent=2))
+            self.report.overrides += notes
+        return f"{'synthesized' if fresh else 'spec unchanged, reused'} {self.stack}"
+
+    def plan(self) -> str:
+        from clouder.terraform.workflow import Workflow
+
+        assert self.stack is not None and self.found is not None
+        env = terraform_env(self.work, self.options, self.found)
+        self.workflow = Workflow(self.spec, self.stack, env=env, events=self.log)
+        self.saved = self.workflow.plan()
+        counts = self.saved.summary.counts()
+        self.report.resources = {action: n for action, n in counts.items() if n}
+        return ", ".join(f"{n} to {action}" for action, n in counts.items() if n) or "no changes"
+
+    def gate(self) -> str:
+        from clouder.policy import enforce, run_gate
+
+        root = self.workflow.root if self.workflow is not None else self.stack
+        assert root is not None
+        report = run_gate(self.spec, root)
+        enforce(report)
+        return f"policy passed ({len(report.allowed)} accepted findings)"
+
+    def apply(self) -> str | None:
+        if not self.saved.summary.has_changes:
+            return None
+        self.applied = True
+        self.workflow.apply(self.saved)
+        return "applied " + ", ".join(f"{n} {a}" for a, n in self.saved.summary.counts().items() if n)
+
+    def read_outputs(self) -> str:
+        self.outputs = parse_terraform_outputs(self.workflow.output_document(), source="terraform output")
+        return f"{len(self.outputs.nodes)} nodes, API {self.outputs.api_endpoint.url}"
+
+    def bootstrap(self) -> str:
+        from clouder.up.dryrun import host_phases
+
+        assert self.outputs is not None
+        self.report.hosts = host_phases(self.spec, self.outputs)
+        ran = sum(len(phases) for phases in self.report.hosts.values())
+        return f"{len(self.report.hosts)} hosts, {ran} phases (not run: no hosts are reached)"
+
+    def addons(self) -> str:
+        from clouder.up.dryrun import addon_manifests
+
+        assert self.outputs is not None
+        self.report.addons, bad = addon_manifests(
+            self.spec, self.outputs, self.options.chart_mirror, self.options.cache
+        )
+        if bad:
+            raise ClouderError("add-ons:\n" + "\n".join(f"  - {line}" for line in bad), _OFFLINE)
+        manifests = sum(len(addon["objects"]) for addon in self.report.addons)
+        return f"{len(self.report.addons)} steps, {manifests} manifests rendered and validated"
+
+    def services(self) -> str:
+        from clouder.services.rollout import RolloutSettings, dry_run
+
+        settings = RolloutSettings(mirror=self.options.chart_mirror, cache=self.options.cache)
+        planned = dry_run(self.spec, self.outputs, settings)
+        self.report.services = planned.levels
+        failed = [f"{o.name}: {o.reason}" for o in planned.outcomes if o.state == "failed"]
+        if failed:
+            raise ClouderError("services:\n" + "\n".join(f"  - {line}" for line in failed), _OFFLINE)
+        return f"{len(planned.outcomes)} services in {len(planned.levels)} waves, manifests validated"
+
+    def destroy(self) -> str | None:
+        if not self.applied or self.workflow is None:
+            return None
+        saved = self.workflow.plan(destroy=True)
+        if not saved.summary.has_changes:
+            return None
+        self.workflow.apply(saved)
+        return f"destroyed {saved.summary.counts()['delete']} resources on the emulator"
+
+
+_OFFLINE = "Charts are pulled from their repositories: offline, pass --chart-mirror URL."
+
+
+def rehearse(spec: ClusterSpec, work: Path, options: RehearsalOptions, log: EventLog) -> RehearsalReport:
+    """Run the rehearsal in ``work`` (its own work folder); destroy whatever it applied, also when a stage
+    failed."""
+    with _work_root(work):
+        return _rehearse(spec, work, options, log)
+
+
+@contextlib.contextmanager
+def _work_root(work: Path) -> Iterator[None]:
+    before = os.environ.get("CLOUDER_WORK_DIR")
+    os.environ["CLOUDER_WORK_DIR"] = str(work)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("CLOUDER_WORK_DIR", None)
+        else:
+            os.environ["CLOUDER_WORK_DIR"] = before
+
+
+def _rehearse(spec: ClusterSpec, work: Path, options: RehearsalOptions, log: EventLog) -> RehearsalReport:
+    spec, notes = rehearsal_spec(spec, work)
+    stages = AWS_STAGES if spec.cloud == "aws" else AZURE_STAGES
+    report = RehearsalReport(spec.name, spec.cloud, [Stage(name) for name in stages], notes)
+    run = _Run(spec, work, options, log, report)
+    if spec.cloud == "azure":
+        report.not_rehearsed = AZURE_NOT_REHEARSED
+        _stages(run, {"synth": run.synth, "gate": run.gate})
+        report.next_steps = [f"`clouder plan` with an Azure subscription (context {spec.context or 'unset'})"]
+        return report
+    with emulator.running_emulator(work / spec.name / "emulator") as found:
+        run.found = found
+        report.stages[0].state, report.stages[0].detail = "ok", f"moto server at {found.url}"
+        steps = {"synth": run.synth, "plan": run.plan, "gate": run.gate, "apply": run.apply,
+                 "outputs": run.read_outputs, "bootstrap": run.bootstrap, "addons": run.addons,
+                 "services": run.services}  # fmt: skip
+        try:
+            _stages(run, steps)
+        finally:
+            _stages(run, {"destroy": run.destroy}, always=True)
+    report.next_steps = _next_steps(spec, report)
+    return report
+
+
+def _stages(run: _Run, steps: dict[str, Callable[[], str | None]], always: bool = False) -> None:
+    for stage in run.report.stages:
+        if stage.name not in steps:
+            continue
+        if not always and any(s.state == "failed" for s in run.report.stages):
+            return
+        started = time.monotonic()
+        run.log.emit(Event("rehearse", stage.name, "start"))
+        try:
+            detail = steps[stage.name]()
+        except ClouderError as exc:
+            stage.state, stage.detail = "failed", run.log.redactor.redact(exc.render())
+        else:
+            stage.state = "ok" if detail is not None else "skipped"
+            stage.detail = detail if detail is not None else "nothing to do"
+        stage.seconds = round(time.monotonic() - started, 3)
+        outcome: Literal["ok", "skipped", "failed"] = stage.state
+        run.log.emit(Event("rehearse", stage.name, outcome, None, stage.seconds, stage.detail))
+
+
+def _next_steps(spec: ClusterSpec, report: RehearsalReport) -> list[str]:
+    creates = report.resources.get("create", 0)
+    hosts = len(report.hosts)
+    where = f"context {spec.context}" if spec.context else "your AWS credentials"
+    return [
+        f"`clouder up SPEC` with {where}: plan and apply the same {creates} resources in AWS, this time "
+        "with the spec's own image, state backend and approvals",
+        f"bootstrap {hosts} hosts over SSH ({spec.access.mode}): kubeadm init, joins, kubeconfig",
+        f"install {len(report.addons)} add-on steps, then roll out the services in {len(report.services)} "
+        "waves and run `clouder check`",
+    ]
