@@ -55,8 +55,13 @@ class Release:
         return tuple(replace(h, manifest=_placed(h.manifest, self.namespace)) for h in self.hooks)
 
     def objects(self) -> list[Obj]:
-        """The manifests with namespaces filled in, the release namespace first when Clouder creates it."""
-        found = [_placed(obj, self.namespace) for obj in self.manifests]
+        """The manifests with namespaces filled in, the release namespace first when Clouder creates it.
+
+        Custom resources of a kind the release's own CRDs declare cluster-scoped get no namespace (what
+        discovery will say once the CRD is served; GitOps output is written without a cluster).
+        """
+        scoped = _cluster_scoped_kinds(self.manifests)
+        found = [_placed(obj, self.namespace, scoped) for obj in self.manifests]
         declared = any(o["kind"] == "Namespace" and o["metadata"]["name"] == self.namespace for o in found)
         if self.create_namespace and self.namespace not in SYSTEM_NAMESPACES and not declared:
             found.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}})
@@ -102,10 +107,20 @@ class ApplyOptions:
     on_wait: Callable[[str], None] | None = None  # what the release is waiting for, and why
 
 
-def _placed(obj: Obj, namespace: str) -> Obj:
+def _cluster_scoped_kinds(manifests: tuple[Obj, ...]) -> frozenset[tuple[str, str]]:
+    found = set()
+    for crd in manifests:
+        spec = crd.get("spec") or {}
+        if crd.get("kind") == "CustomResourceDefinition" and spec.get("scope") == "Cluster":
+            found.add((str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))))
+    return frozenset(found)
+
+
+def _placed(obj: Obj, namespace: str, scoped: frozenset[tuple[str, str]] = frozenset()) -> Obj:
     placed = copy.deepcopy(obj)
     meta = placed["metadata"] = dict(placed.get("metadata") or {})
-    if placed["kind"] in CLUSTER_SCOPED:
+    group = str(placed.get("apiVersion", "")).rpartition("/")[0]
+    if placed["kind"] in CLUSTER_SCOPED or (group, placed["kind"]) in scoped:
         meta.pop("namespace", None)
     elif not meta.get("namespace"):
         meta["namespace"] = namespace

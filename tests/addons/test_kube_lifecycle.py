@@ -97,3 +97,18 @@ def test_a_namespace_pruned_a_moment_ago_is_waited_out_before_it_is_made_again(
     assert back.ok
     assert said == ["waiting for namespace apps to finish terminating before creating it again"]
     assert emulator.get("ConfigMap", "settings", "apps") is not None
+
+
+def test_not_ready_reports_carry_warning_events_only(kube: Kube, kube_api: KubeApi) -> None:
+    emulator = kube_api.emulator
+    emulator.rule("Job", "hubble-generate-certs", "kube-system", outcome="never", reason="FailedCreate",
+                  message="pods are forbidden")  # fmt: skip
+    emulator.put({
+        "apiVersion": "v1", "kind": "Event", "metadata": {"name": "normal.1", "namespace": "kube-system"},
+        "involvedObject": {"kind": "Job", "name": "hubble-generate-certs", "namespace": "kube-system"},
+        "type": "Normal", "reason": "SuccessfulCreate", "message": "Created pod: hubble-generate-certs-x",
+    })  # fmt: skip
+    result = apply_release(kube, Release("cilium", "kube-system", "1", (job("certgen:v0.2.4"),)),
+                           replace(OPTIONS, timeout=0.5))  # fmt: skip
+    (item,) = result.wait.not_ready
+    assert item.events and all(line.startswith("Warning FailedCreate") for line in item.events)
