@@ -55,6 +55,10 @@ def _render_into(ctx: AddonContext, catalog: Catalog, out: Path, cache: Path | N
         for obj in objects:
             if obj["kind"] == "Secret":
                 written.omitted.append(f"{ObjectRef.of(obj)} (release {release.name}): supply it out of band")
+        for hook in release.placed_hooks():
+            written.omitted.append(
+                f"{hook.ref} (release {release.name}): a {'/'.join(hook.events)} hook, not a plain object"
+            )
         if not kept:
             continue
         path = out / f"{index:02d}-{release.name}.yaml"

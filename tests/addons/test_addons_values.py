@@ -199,7 +199,11 @@ def test_render_scopes_custom_resources_by_their_crds_and_a_failing_render_leave
     spec = aws_cluster.spec.model_copy(update={"cni": Cni(plugin="calico")})
     ctx = AddonContext(spec, aws_cluster.outputs)
     out = tmp_path / "gitops"
-    write_manifests(ctx, chart_repo.catalog(), out, tmp_path / "cache")
+    written = write_manifests(ctx, chart_repo.catalog(), out, tmp_path / "cache")
+    hook = "Job tigera-operator/tigera-operator-uninstall (release calico): a pre-delete hook, not a plain "
+    hook += "object"
+    assert hook in written.omitted
+    assert "tigera-operator-uninstall" not in (out / "01-calico.yaml").read_text()
     docs = list(yaml.safe_load_all((out / "01-calico.yaml").read_text()))
     installation = next(d for d in docs if d["kind"] == "Installation")
     assert "namespace" not in installation["metadata"]  # the chart's CRD says scope: Cluster
