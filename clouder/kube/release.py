@@ -159,7 +159,7 @@ def apply_object(kube: Kube, desired: Obj, deadline: float | None = None, interv
             say(f"waiting for namespace {ref.name} to finish terminating before creating it again")
         _wait_gone(kube, ref, deadline, interval, "namespace is still terminating")
         live = None
-    if live is not None and contains(live, desired):
+    if live is not None and (contains(live, desired) or _same(live, kube.apply(desired, dry_run=True))):
         return Change(ref, "unchanged")
     try:
         applied = kube.apply(desired)
@@ -180,6 +180,21 @@ def apply_object(kube: Kube, desired: Obj, deadline: float | None = None, interv
     # (e.g. the server had normalised a quantity, so the rendered text differs from the live object).
     same = applied.get("metadata", {}).get("resourceVersion") == live["metadata"].get("resourceVersion")
     return Change(ref, "unchanged" if same else "configured")
+
+
+VOLATILE = ("managedFields", "resourceVersion", "generation")
+
+
+def _same(live: Obj, preview: Obj) -> bool:
+    """Would the apply change nothing? The server's dry run normalised and defaulted the object as it
+    stores it (zero values dropped, ``cpu: 2`` → ``"2"``, RBAC ``apiGroup`` filled in), so comparing it
+    with the live object judges "unchanged" the way the server does."""
+
+    def strip(obj: Obj) -> Obj:
+        meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in VOLATILE}
+        return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+    return strip(live) == strip(preview)
 
 
 def _wait_gone(kube: Kube, ref: ObjectRef, deadline: float | None, interval: float, why: str) -> None:

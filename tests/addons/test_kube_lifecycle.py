@@ -112,3 +112,32 @@ def test_not_ready_reports_carry_warning_events_only(kube: Kube, kube_api: KubeA
                            replace(OPTIONS, timeout=0.5))  # fmt: skip
     (item,) = result.wait.not_ready
     assert item.events and all(line.startswith("Warning FailedCreate") for line in item.events)
+
+
+def test_a_second_apply_of_what_the_server_normalised_sends_no_apply(kube: Kube, kube_api: KubeApi) -> None:
+    # the shapes of conformance cases 006 (zero values, quantities) and 008 (RBAC subject apiGroup)
+    container = {"name": "agent", "image": "example.test/agent:1", "env": [], "ports": [],
+                 "resources": {"requests": {"cpu": 2, "memory": "1024Mi"}, "limits": {"cpu": 0.5}},
+                 "volumeMounts": [{"name": "run", "mountPath": "/run", "readOnly": False}]}  # fmt: skip
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "agent"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
+            "metadata": {"labels": {"app": "agent"}},
+            "spec": {"hostNetwork": False, "tolerations": [], "containers": [container],
+                     "volumes": [{"name": "run", "emptyDir": {}}]}}},
+    }  # fmt: skip
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "agent"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "Group", "name": "agents"}, {"kind": "ServiceAccount", "name": "agent",
+                                                           "namespace": "apps"}],
+    }  # fmt: skip
+    release = Release("agent", "apps", "1", (deployment, binding))
+    assert apply_release(kube, release, OPTIONS).ok
+    live = kube_api.emulator.get("Deployment", "agent", "apps")
+    assert live is not None and "hostNetwork" not in live["spec"]["template"]["spec"]  # the server dropped it
+    sent = len(kube_api.emulator.applies)
+    again = apply_release(kube, release, OPTIONS)
+    assert again.ok and again.changed == []
+    assert kube_api.emulator.applies[sent:] == []  # judged unchanged by a dry run: nothing re-sent

@@ -207,6 +207,7 @@ class KubeEmulator:
         self.journal: list[tuple[float, str, str, str, str]] = []  # the same, with time.time() first
         self.ready_hooks: list[tuple[Callable[[Obj], bool], Callable[[KubeEmulator], None]]] = []
         self.reject: dict[tuple[str, str], tuple[int, str]] = {}
+        self.applies: list[tuple[str, str, str]] = []  # every apply request (no-op or not), not dry runs
         self.namespace_termination = 0.0  # s a deleted Namespace stays Terminating (a real one: ~5 s)
         self.lock = threading.RLock()
         self._rv = itertools.count(1)
@@ -276,6 +277,9 @@ class KubeEmulator:
         key = self._key(rtype, namespace, meta["name"])
         old = self.objects.get(key)
         obj["apiVersion"], obj["kind"] = rtype.group_version, rtype.kind
+        if record:
+            obj = _normalised(obj)
+            meta = obj["metadata"]
         if old is not None and record:
             _refuse_immutable_change(rtype.kind, meta["name"], old.obj, obj)
         if old is None and rtype.namespaced and record:
@@ -376,7 +380,9 @@ class KubeEmulator:
 
     # -- API verbs -----------------------------------------------------------------------------------------
 
-    def apply(self, rtype: ResourceType, namespace: str, name: str, body: Obj, manager: str) -> Obj:
+    def apply(
+        self, rtype: ResourceType, namespace: str, name: str, body: Obj, manager: str, dry_run: bool = False
+    ) -> Obj:
         body.setdefault("metadata", {})
         if rtype.namespaced:
             body["metadata"].setdefault("namespace", namespace)
@@ -399,6 +405,17 @@ class KubeEmulator:
             }
         )
         merged["metadata"]["managedFields"] = managers
+        if dry_run:  # dryRun=All: what the server would store, nothing stored (case 013)
+            preview = _normalised(merged)
+            if old is not None:
+                for name_ in ("uid", "creationTimestamp", "resourceVersion", "generation"):
+                    if name_ in old.obj["metadata"]:
+                        preview["metadata"][name_] = old.obj["metadata"][name_]
+                if rtype.status and "status" in old.obj:
+                    preview["status"] = old.obj["status"]
+            preview["apiVersion"], preview["kind"] = rtype.group_version, rtype.kind
+            return preview
+        self.applies.append((rtype.kind, namespace if rtype.namespaced else "", name))
         result = self._store(rtype, merged, keep_status=True, record="apply")
         self.objects[key].applied[manager] = copy.deepcopy(body)
         return result
@@ -609,6 +626,59 @@ class KubeEmulator:
     def unwatch(self, sink: queue.Queue[Obj | None]) -> None:
         with self.lock:
             self._watchers = [w for w in self._watchers if w[2] is not sink]
+
+
+# What the real API server drops or rewrites when it stores an object (conformance cases 006, 008): zero
+# values of non-pointer fields, quantities in canonical form, the RBAC subject apiGroup default.
+ZERO_DROPPED = {
+    "hostNetwork": False, "hostPID": False, "hostIPC": False, "readOnly": False, "stdin": False, "tty": False,
+    "env": [], "ports": [], "args": [], "command": [], "tolerations": [], "volumeMounts": [], "volumes": [],
+    "imagePullSecrets": [], "initContainers": [], "nodeSelector": {}, "labels": {}, "annotations": {},
+}  # fmt: skip
+BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def _normalised(obj: Obj) -> Obj:
+    out = _drop_zero(copy.deepcopy(obj))
+    if out.get("kind") in ("ClusterRoleBinding", "RoleBinding"):
+        for subject in out.get("subjects") or []:
+            if subject.get("kind") in ("User", "Group"):
+                subject.setdefault("apiGroup", "rbac.authorization.k8s.io")
+    return out
+
+
+def _drop_zero(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_drop_zero(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in ZERO_DROPPED and value == ZERO_DROPPED[key] and type(value) is type(ZERO_DROPPED[key]):
+            continue
+        if key in ("limits", "requests") and isinstance(value, dict):
+            out[key] = {name: _quantity(q) for name, q in value.items()}
+            continue
+        out[key] = _drop_zero(value)
+    return out
+
+
+def _quantity(value: Any) -> str:
+    """Canonical quantity text: 2 -> "2", 0.5 -> "500m", "1024Mi" -> "1Gi" (an int stays in bytes)."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{round(value * 1000)}m"
+    text = str(value)
+    match = re.fullmatch(r"(\d+)(Ki|Mi|Gi|Ti)", text)
+    if match:
+        amount = int(match[1]) * BINARY[match[2]]
+        for suffix in ("Ti", "Gi", "Mi", "Ki"):
+            if amount % BINARY[suffix] == 0:
+                return f"{amount // BINARY[suffix]}{suffix}"
+    return text
 
 
 IMMUTABLE = {
@@ -855,7 +925,12 @@ class Handler(BaseHTTPRequestHandler):
             patch = yaml.safe_load(body)
             if sub == "status":
                 patch = {"status": patch.get("status", {})}
-            return 200, emu.apply(rtype, ns, name, patch, manager)
+            dry = query.get("dryRun")
+            if dry not in (None, "All"):
+                raise ApiError(
+                    422, "Invalid", f'dryRun: Unsupported value: ["{dry}"]: supported values: "All"'
+                )
+            return 200, emu.apply(rtype, ns, name, patch, manager, dry_run=dry == "All")
         if stored is None:
             raise ApiError(404, "NotFound", f'{rtype.plural} "{name}" not found')
         if verb == "PATCH":
