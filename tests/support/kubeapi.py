@@ -633,8 +633,9 @@ class KubeEmulator:
 ZERO_DROPPED = {
     "hostNetwork": False, "hostPID": False, "hostIPC": False, "readOnly": False, "stdin": False, "tty": False,
     "env": [], "ports": [], "args": [], "command": [], "tolerations": [], "volumeMounts": [], "volumes": [],
-    "imagePullSecrets": [], "initContainers": [], "nodeSelector": {}, "labels": {}, "annotations": {},
+    "imagePullSecrets": [], "initContainers": [], "nodeSelector": {},
 }  # fmt: skip
+# (A real server drops empty labels/annotations maps too; kept here, as other stages' tests read them.)
 BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 
@@ -878,7 +879,10 @@ class Handler(BaseHTTPRequestHandler):
                 "items": items,
             }
         if verb == "POST":
-            obj = json.loads(body)
+            try:
+                obj = json.loads(body)
+            except ValueError:
+                raise ApiError(400, "BadRequest", "the request body is not valid JSON") from None
             emu.maybe_reject(rtype, obj.get("metadata", {}).get("name", ""), body)
             if rtype.namespaced:
                 obj.setdefault("metadata", {}).setdefault("namespace", ns)
@@ -920,9 +924,16 @@ class Handler(BaseHTTPRequestHandler):
         emu.maybe_reject(rtype, name, body)
         if verb == "PATCH" and ctype == "application/apply-patch+yaml":
             manager = query.get("fieldManager")
-            if not manager:
-                raise ApiError(400, "BadRequest", "PATCH with apply-patch requires fieldManager")
-            patch = yaml.safe_load(body)
+            if not manager:  # the real server: 422 PatchOptions invalid (case 012)
+                raise ApiError(
+                    422, "Invalid", "PatchOptions.meta.k8s.io is invalid: fieldManager: Required value"
+                )
+            try:
+                patch = yaml.safe_load(body)
+            except yaml.YAMLError as exc:
+                raise ApiError(400, "BadRequest", f"error decoding YAML: {exc}") from None
+            if not isinstance(patch, dict):
+                raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
             if sub == "status":
                 patch = {"status": patch.get("status", {})}
             dry = query.get("dryRun")
@@ -930,13 +941,31 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(
                     422, "Invalid", f'dryRun: Unsupported value: ["{dry}"]: supported values: "All"'
                 )
-            return 200, emu.apply(rtype, ns, name, patch, manager, dry_run=dry == "All")
+            # SSA that creates answers 201, anything else 200 (cases 003-014)
+            return 201 if stored is None else 200, emu.apply(
+                rtype, ns, name, patch, manager, dry_run=dry == "All"
+            )
         if stored is None:
             raise ApiError(404, "NotFound", f'{rtype.plural} "{name}" not found')
+        if verb == "PATCH" and ctype not in (
+            "application/merge-patch+json",
+            "application/json-patch+json",
+            "application/strategic-merge-patch+json",
+        ):
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+            )
+        try:
+            sent = json.loads(body) if body else None
+        except ValueError:
+            raise ApiError(400, "BadRequest", "the request body is not valid JSON") from None
         if verb == "PATCH":
-            new = _merge(copy.deepcopy(stored.obj), json.loads(body))
+            new = _merge(copy.deepcopy(stored.obj), sent)
         elif verb == "PUT":
-            new = json.loads(body)
+            new = sent
             sent = (new.get("metadata") or {}).get("resourceVersion")
             if sent and sent != stored.obj["metadata"]["resourceVersion"]:  # optimistic concurrency
                 raise ApiError(
