@@ -34,10 +34,12 @@ def test_full_aws_set_installs_then_second_run_applies_nothing(
             "aws-load-balancer-controller",
         ]
         writes = len(aws_cluster.api.emulator.writes)
+        applies = len(aws_cluster.api.emulator.applies)
         second = run_addons(kube, ctx, settings(chart_repo, tmp_path))
     assert second.ok and second.changed == 0, second.as_dict()
     assert second.objects == first.objects
     assert len(aws_cluster.api.emulator.writes) == writes  # not one write reached the API server
+    assert len(aws_cluster.api.emulator.applies) == applies  # not even a no-op apply was sent
 
 
 def test_chart_version_bump_prunes_what_the_new_version_no_longer_renders(
@@ -156,3 +158,17 @@ def test_ha_examples_install_with_their_cni_and_replicas(
         assert controller is not None and controller["spec"]["replicas"] == 2  # three control planes
     finally:
         stop()
+
+
+def test_full_azure_set_installs_then_second_run_sends_no_apply(
+    azure_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    ctx = AddonContext(azure_cluster.spec, azure_cluster.outputs)
+    emulator = azure_cluster.api.emulator
+    with Kube.from_kubeconfig(azure_cluster.kubeconfig) as kube:
+        first = run_addons(kube, ctx, settings(chart_repo, tmp_path))
+        assert first.ok, first.as_dict()
+        writes, applies = len(emulator.writes), len(emulator.applies)
+        second = run_addons(kube, ctx, settings(chart_repo, tmp_path))
+    assert second.ok and second.changed == 0, second.as_dict()
+    assert (len(emulator.writes), len(emulator.applies)) == (writes, applies)
