@@ -32,6 +32,7 @@ from clouder.kube.objects import (
 from clouder.kube.readiness import needs_wait
 from clouder.kube.validate import validate
 from clouder.kube.wait import WaitReport, wait_ready
+from clouder.kube.webhooks import failing_closed, wait_for_webhooks
 from clouder.observe.events import Redactor
 
 HASH_ANNOTATION = "clouder.dev/applied-hash"
@@ -146,7 +147,8 @@ def prepare(kube: Kube, obj: Obj, release: str) -> Obj:
 
 
 def apply_object(kube: Kube, desired: Obj, deadline: float | None = None, interval: float = 2.0,
-                 say: Callable[[str], None] | None = None) -> Change:  # fmt: skip
+                 say: Callable[[str], None] | None = None,
+                 before_write: Callable[[Obj], None] | None = None) -> Change:  # fmt: skip
     """Apply one prepared object unless the cluster already holds exactly what it asks for.
 
     A Namespace still Terminating (pruned a moment ago) is waited out before it is made again; a Job or
@@ -161,6 +163,8 @@ def apply_object(kube: Kube, desired: Obj, deadline: float | None = None, interv
         live = None
     if live is not None and (contains(live, desired) or _same(live, kube.apply(desired, dry_run=True))):
         return Change(ref, "unchanged")
+    if before_write:
+        before_write(desired)
     try:
         applied = kube.apply(desired)
     except RequestFailed as exc:
@@ -247,11 +251,16 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
             for o in objects
             if o["kind"] not in ("CustomResourceDefinition", "Namespace")
         ]
+        webhooks, served = failing_closed(kube), set[ObjectRef]()
+
+        def admitted(obj: Obj) -> None:
+            wait_for_webhooks(kube, obj, webhooks, deadline, options.interval, options.on_wait, served)
+
         for obj in desired:
             if _finished_and_removed(kube, obj, before):
                 note(Change(ObjectRef.of(obj), "unchanged"))
                 continue
-            note(apply_object(kube, obj, deadline, options.interval, options.on_wait))
+            note(apply_object(kube, obj, deadline, options.interval, options.on_wait, admitted))
     except Exception:
         applied = frozenset(c.ref for c in result.changes)
         stopped = replace(before, owner=options.owner, objects=before.objects | applied,

@@ -40,7 +40,6 @@ UNMODELLED = {
     "027-crd-delete": "deleting a CRD removes neither its custom resources nor their discovery",
     "026-crd-cr-invalid": "no OpenAPI validation of custom resources or CRDs",
     "028-job-defaults-ttl": "no Job validation (422) or defaults",
-    "029-webhook-fail": "admission webhooks are not called",
     "031-delete-foreground": "deletion is immediate (no foreground/orphan finalizers, no garbage collector)",
     "032-delete-background-orphan": "no propagationPolicy validation or orphaning",
     "034-delete-finalizer-preconditions": "finalizers and delete preconditions are not modelled",

@@ -105,6 +105,7 @@ BUILTIN = [
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True),
     ResourceType("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True),
+    ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
 ]
 
 WORKLOADS = {"Deployment", "DaemonSet", "StatefulSet", "Job"}
@@ -178,6 +179,21 @@ def _selects(selector: str, labels: dict[str, str]) -> bool:
             if labels.get(key) != value.lstrip("="):
                 return False
         elif labels.get(term) is None:
+            return False
+    return True
+
+
+def _label_selects(selector: Obj, labels: dict[str, str]) -> bool:
+    """A LabelSelector object (matchLabels, matchExpressions) against labels."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for term in selector.get("matchExpressions") or []:
+        key, op, values = term.get("key"), term.get("operator"), term.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if (op == "Exists") != (key in labels) and op in ("Exists", "DoesNotExist"):
             return False
     return True
 
@@ -280,6 +296,8 @@ class KubeEmulator:
         if record:
             obj = _normalised(obj)
             meta = obj["metadata"]
+        if record and record != "delete":
+            self._admit(rtype, obj)
         if old is not None and record:
             _refuse_immutable_change(rtype.kind, meta["name"], old.obj, obj)
         if old is None and rtype.namespaced and record:
@@ -321,6 +339,51 @@ class KubeEmulator:
             self._record(record, rtype.kind, namespace, meta["name"])
         self._notify(rtype, event, obj)
         return copy.deepcopy(obj)
+
+    def _admit(self, rtype: ResourceType, obj: Obj) -> None:
+        """A failurePolicy: Fail webhook whose Service has no ready endpoint refuses what it intercepts
+        (case 029; rules by group and resource, object and namespace selectors)."""
+        labels = obj["metadata"].get("labels") or {}
+        for stored in list(self.objects.values()):
+            if stored.rtype.kind not in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+                continue
+            for hook in stored.obj.get("webhooks") or []:
+                service = (hook.get("clientConfig") or {}).get("service")
+                if hook.get("failurePolicy", "Fail") != "Fail" or not service:
+                    continue
+                if not _label_selects(hook.get("objectSelector") or {}, labels):
+                    continue
+                space = self.objects.get(("", "namespaces", "", obj["metadata"].get("namespace") or ""))
+                space_labels = (space.obj["metadata"].get("labels") or {}) if space else {}
+                if rtype.namespaced and not _label_selects(hook.get("namespaceSelector") or {}, space_labels):
+                    continue
+                for rule in hook.get("rules") or []:
+                    groups, resources = rule.get("apiGroups") or [], rule.get("resources") or []
+                    hit = ("*" in groups or rtype.group in groups) and (
+                        "*" in resources or rtype.plural in resources
+                    )
+                    if hit and not self._serving(service["namespace"], service["name"]):
+                        where = f"https://{service['name']}.{service['namespace']}.svc:443"
+                        raise ApiError(
+                            500,
+                            "InternalError",
+                            f'Internal error occurred: failed calling webhook "{hook.get("name")}": '
+                            f'failed to call webhook: Post "{where}": no endpoints available for service',
+                        )
+
+    def _serving(self, namespace: str, service: str) -> bool:
+        for stored in self.objects.values():
+            meta = stored.obj["metadata"]
+            if stored.rtype.kind != "EndpointSlice" or meta.get("namespace") != namespace:
+                continue
+            if (meta.get("labels") or {}).get("kubernetes.io/service-name") != service:
+                continue
+            if any(
+                (e.get("conditions") or {}).get("ready") is not False
+                for e in stored.obj.get("endpoints") or []
+            ):
+                return True
+        return False
 
     def _delete(self, key: tuple[str, str, str, str], record: str | None) -> Obj:
         stored = self.objects[key]
