@@ -52,6 +52,9 @@ def ebs_csi_driver(ctx: AddonContext) -> Values:
         "node": {"hostNetwork": True},
         # Clouder applies the one default class (gp3) itself; the chart's classes stay off.
         "storageClasses": [],
+        # The chart renders AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from an optional Secret by default:
+        # null drops them (the driver uses the instance profile).
+        "awsAccessSecret": None,
         "defaultStorageClass": {"enabled": False},
     }
 
@@ -102,7 +105,11 @@ def gp3_storage_class(ctx: AddonContext) -> Obj:
 
 
 def refuse_static_keys(release: str, manifests: list[Obj]) -> None:
-    """AWS components use the instance profile; a rendering that carries static keys is an error."""
+    """AWS components use the instance profile; a rendering that carries static keys is an error.
+
+    Literal key values (``env[].value``, Secret data) are refused; an env entry that only refers to a
+    Secret (``valueFrom.secretKeyRef``) carries no key, and a Secret the release renders is checked itself.
+    """
     for obj in manifests:
         for name in _env_names(obj) | set((obj.get("data") or {}) | (obj.get("stringData") or {})):
             if name in STATIC_KEY_NAMES:
@@ -117,7 +124,9 @@ def _env_names(node: Any) -> set[str]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "env" and isinstance(value, list):
-                found |= {str(item.get("name")) for item in value if isinstance(item, dict)}
+                found |= {
+                    str(item.get("name")) for item in value if isinstance(item, dict) and "value" in item
+                }
             else:
                 found |= _env_names(value)
     elif isinstance(node, list):

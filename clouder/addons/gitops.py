@@ -6,6 +6,7 @@ which were left out, to be supplied through the GitOps tool's secret mechanism (
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,21 @@ class Written:
 
 
 def write_manifests(ctx: AddonContext, catalog: Catalog, out: Path, cache: Path | None = None) -> Written:
-    out.mkdir(parents=True, exist_ok=True)
+    """Render every release into files, then move them into ``out`` together: a render that fails leaves
+    ``out`` as it was (nothing new, nothing half-written)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}-") as staging:
+        written = _render_into(ctx, catalog, Path(staging), cache)
+        out.mkdir(exist_ok=True)
+        for stale in out.glob("[0-9][0-9]-*.yaml"):
+            stale.unlink()
+        for path in [*written.files, Path(staging) / "kustomization.yaml"]:
+            path.replace(out / path.name)
+    written.files = [out / path.name for path in written.files]
+    return written
+
+
+def _render_into(ctx: AddonContext, catalog: Catalog, out: Path, cache: Path | None) -> Written:
     written = Written()
     steps = [step for step in plan(ctx) if not isinstance(step, NodesInitialized)]
     for index, step in enumerate(steps, start=1):
@@ -40,6 +55,10 @@ def write_manifests(ctx: AddonContext, catalog: Catalog, out: Path, cache: Path 
         for obj in objects:
             if obj["kind"] == "Secret":
                 written.omitted.append(f"{ObjectRef.of(obj)} (release {release.name}): supply it out of band")
+        for hook in release.placed_hooks():
+            written.omitted.append(
+                f"{hook.ref} (release {release.name}): a {'/'.join(hook.events)} hook, not a plain object"
+            )
         if not kept:
             continue
         path = out / f"{index:02d}-{release.name}.yaml"

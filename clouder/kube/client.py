@@ -111,13 +111,15 @@ class Kube:
         items: list[Obj] = found.to_dict().get("items", [])
         return items
 
-    def apply(self, obj: Obj) -> Obj:
+    def apply(self, obj: Obj, dry_run: bool = False) -> Obj:
+        """Server-side apply; ``dry_run``: what the server would store, nothing stored (no write)."""
         ref = ObjectRef.of(obj)
         resource = self.resource(ref.api_version, ref.kind)
+        extra = {"dry_run": "All"} if dry_run else {}
         try:
             applied = self.dynamic.server_side_apply(
                 resource, body=obj, name=ref.name, namespace=ref.namespace or None,
-                field_manager=FIELD_MANAGER, force_conflicts=True,
+                field_manager=FIELD_MANAGER, force_conflicts=True, **extra,
             )  # fmt: skip
         except DynamicApiError as exc:
             detail = self.explain(exc)

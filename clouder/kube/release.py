@@ -32,6 +32,7 @@ from clouder.kube.objects import (
 from clouder.kube.readiness import needs_wait
 from clouder.kube.validate import validate
 from clouder.kube.wait import WaitReport, wait_ready
+from clouder.kube.webhooks import failing_closed, wait_for_webhooks
 from clouder.observe.events import Redactor
 
 HASH_ANNOTATION = "clouder.dev/applied-hash"
@@ -55,8 +56,13 @@ class Release:
         return tuple(replace(h, manifest=_placed(h.manifest, self.namespace)) for h in self.hooks)
 
     def objects(self) -> list[Obj]:
-        """The manifests with namespaces filled in, the release namespace first when Clouder creates it."""
-        found = [_placed(obj, self.namespace) for obj in self.manifests]
+        """The manifests with namespaces filled in, the release namespace first when Clouder creates it.
+
+        Custom resources of a kind the release's own CRDs declare cluster-scoped get no namespace (what
+        discovery will say once the CRD is served; GitOps output is written without a cluster).
+        """
+        scoped = _cluster_scoped_kinds(self.manifests)
+        found = [_placed(obj, self.namespace, scoped) for obj in self.manifests]
         declared = any(o["kind"] == "Namespace" and o["metadata"]["name"] == self.namespace for o in found)
         if self.create_namespace and self.namespace not in SYSTEM_NAMESPACES and not declared:
             found.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}})
@@ -102,10 +108,20 @@ class ApplyOptions:
     on_wait: Callable[[str], None] | None = None  # what the release is waiting for, and why
 
 
-def _placed(obj: Obj, namespace: str) -> Obj:
+def _cluster_scoped_kinds(manifests: tuple[Obj, ...]) -> frozenset[tuple[str, str]]:
+    found = set()
+    for crd in manifests:
+        spec = crd.get("spec") or {}
+        if crd.get("kind") == "CustomResourceDefinition" and spec.get("scope") == "Cluster":
+            found.add((str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))))
+    return frozenset(found)
+
+
+def _placed(obj: Obj, namespace: str, scoped: frozenset[tuple[str, str]] = frozenset()) -> Obj:
     placed = copy.deepcopy(obj)
     meta = placed["metadata"] = dict(placed.get("metadata") or {})
-    if placed["kind"] in CLUSTER_SCOPED:
+    group = str(placed.get("apiVersion", "")).rpartition("/")[0]
+    if placed["kind"] in CLUSTER_SCOPED or (group, placed["kind"]) in scoped:
         meta.pop("namespace", None)
     elif not meta.get("namespace"):
         meta["namespace"] = namespace
@@ -131,7 +147,8 @@ def prepare(kube: Kube, obj: Obj, release: str) -> Obj:
 
 
 def apply_object(kube: Kube, desired: Obj, deadline: float | None = None, interval: float = 2.0,
-                 say: Callable[[str], None] | None = None) -> Change:  # fmt: skip
+                 say: Callable[[str], None] | None = None,
+                 before_write: Callable[[Obj], None] | None = None) -> Change:  # fmt: skip
     """Apply one prepared object unless the cluster already holds exactly what it asks for.
 
     A Namespace still Terminating (pruned a moment ago) is waited out before it is made again; a Job or
@@ -144,8 +161,10 @@ def apply_object(kube: Kube, desired: Obj, deadline: float | None = None, interv
             say(f"waiting for namespace {ref.name} to finish terminating before creating it again")
         _wait_gone(kube, ref, deadline, interval, "namespace is still terminating")
         live = None
-    if live is not None and contains(live, desired):
+    if live is not None and (contains(live, desired) or _same(live, kube.apply(desired, dry_run=True))):
         return Change(ref, "unchanged")
+    if before_write:
+        before_write(desired)
     try:
         applied = kube.apply(desired)
     except RequestFailed as exc:
@@ -165,6 +184,21 @@ def apply_object(kube: Kube, desired: Obj, deadline: float | None = None, interv
     # (e.g. the server had normalised a quantity, so the rendered text differs from the live object).
     same = applied.get("metadata", {}).get("resourceVersion") == live["metadata"].get("resourceVersion")
     return Change(ref, "unchanged" if same else "configured")
+
+
+VOLATILE = ("managedFields", "resourceVersion", "generation")
+
+
+def _same(live: Obj, preview: Obj) -> bool:
+    """Would the apply change nothing? The server's dry run normalised and defaulted the object as it
+    stores it (zero values dropped, ``cpu: 2`` → ``"2"``, RBAC ``apiGroup`` filled in), so comparing it
+    with the live object judges "unchanged" the way the server does."""
+
+    def strip(obj: Obj) -> Obj:
+        meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in VOLATILE}
+        return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+    return strip(live) == strip(preview)
 
 
 def _wait_gone(kube: Kube, ref: ObjectRef, deadline: float | None, interval: float, why: str) -> None:
@@ -217,11 +251,16 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
             for o in objects
             if o["kind"] not in ("CustomResourceDefinition", "Namespace")
         ]
+        webhooks, served = failing_closed(kube), set[ObjectRef]()
+
+        def admitted(obj: Obj) -> None:
+            wait_for_webhooks(kube, obj, webhooks, deadline, options.interval, options.on_wait, served)
+
         for obj in desired:
             if _finished_and_removed(kube, obj, before):
                 note(Change(ObjectRef.of(obj), "unchanged"))
                 continue
-            note(apply_object(kube, obj, deadline, options.interval, options.on_wait))
+            note(apply_object(kube, obj, deadline, options.interval, options.on_wait, admitted))
     except Exception:
         applied = frozenset(c.ref for c in result.changes)
         stopped = replace(before, owner=options.owner, objects=before.objects | applied,

@@ -96,7 +96,10 @@ def _events(kube: Kube, ref: ObjectRef) -> tuple[str, ...]:
         events = kube.list("v1", "Event", namespace, field_selector=f"involvedObject.name={ref.name}")
     except Exception:
         return ()
-    mine: list[Obj] = [e for e in events if (e.get("involvedObject") or {}).get("kind") == ref.kind]
+    mine: list[Obj] = [
+        e for e in events
+        if (e.get("involvedObject") or {}).get("kind") == ref.kind and e.get("type") == "Warning"
+    ]  # fmt: skip
     mine.sort(key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
     lines = [f"{e.get('type', '')} {e.get('reason', '')}: {e.get('message', '')}".strip() for e in mine[-3:]]
     return tuple(kube.redactor.redact(line) for line in lines)

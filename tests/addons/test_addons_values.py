@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from clouder.addons import AddonContext, ChartAddon, RunSettings, plan, render_step, run_addons
 from clouder.addons.aws import refuse_static_keys
@@ -69,6 +70,12 @@ def test_static_aws_keys_are_refused() -> None:
     refuse_static_keys(
         "x", [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok"}, "data": {"a": "b"}}]
     )
+    # a reference to a Secret carries no key (the Secret, when rendered, is checked itself)
+    ref = {"secretKeyRef": {"name": "aws-secret", "key": "key_id", "optional": True}}
+    leaky["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": ref}
+    ]
+    refuse_static_keys("aws-ebs-csi-driver", [leaky])
 
 
 def test_ebs_csi_and_gp3_class(aws_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path) -> None:
@@ -79,6 +86,7 @@ def test_ebs_csi_and_gp3_class(aws_cluster: EmulatedCluster, chart_repo: ChartRe
         "env"
     ]
     assert {"name": "AWS_REGION", "value": "us-east-1"} in env
+    assert not [e for e in env if e["name"].startswith("AWS_ACCESS") or e["name"].startswith("AWS_SECRET")]
     gp3 = next(s for s in plan(ctx) if getattr(s, "release", "") == "storage-classes")
     release = render_step(gp3, ctx, chart_repo.catalog(), None)  # type: ignore[arg-type]
     (cls,) = release.objects()
@@ -181,3 +189,26 @@ def test_azure_ccm_reads_azure_json_from_the_secret(
     ][0]
     assert "--cloud-config-secret-name=azure-cloud-provider" in controller_args["args"]
     assert not [o for o in disk if o["metadata"]["name"].endswith("-win")]  # Windows node plugin off
+
+
+def test_render_scopes_custom_resources_by_their_crds_and_a_failing_render_leaves_nothing(
+    aws_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    from clouder.addons.gitops import write_manifests
+
+    spec = aws_cluster.spec.model_copy(update={"cni": Cni(plugin="calico")})
+    ctx = AddonContext(spec, aws_cluster.outputs)
+    out = tmp_path / "gitops"
+    written = write_manifests(ctx, chart_repo.catalog(), out, tmp_path / "cache")
+    hook = "Job tigera-operator/tigera-operator-uninstall (release calico): a pre-delete hook, not a plain "
+    hook += "object"
+    assert hook in written.omitted
+    assert "tigera-operator-uninstall" not in (out / "01-calico.yaml").read_text()
+    docs = list(yaml.safe_load_all((out / "01-calico.yaml").read_text()))
+    installation = next(d for d in docs if d["kind"] == "Installation")
+    assert "namespace" not in installation["metadata"]  # the chart's CRD says scope: Cluster
+    missing = chart_repo.catalog().with_version("aws-ebs-csi-driver", "9.9.9")
+    again = tmp_path / "again"
+    with pytest.raises(ClouderError, match=r"9\.9\.9"):
+        write_manifests(ctx, missing, again, tmp_path / "cache")
+    assert not again.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".again")] == []
