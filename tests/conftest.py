@@ -22,6 +22,8 @@ def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     """Every test gets its own, empty Clouder config folder (contexts, caches)."""
     directory = tmp_path_factory.mktemp("clouder-config")
     monkeypatch.setenv("CLOUDER_CONFIG_DIR", str(directory))
+    # the default work folder lives in the state home: one per test, unless the test names its own
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("clouder-state")))
     return directory
 
 

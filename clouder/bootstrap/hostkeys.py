@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from clouder.errors import ClouderError
+from clouder.workdir import open_private, read_private
 
 
 class HostKeyChangedError(ClouderError):
@@ -31,9 +32,9 @@ class KnownHosts:
 
     def _read(self) -> dict[str, str]:
         pins: dict[str, str] = {}
-        if not self.path.exists():
+        if not os.path.lexists(self.path):
             return pins
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in read_private(self.path).decode("utf-8").splitlines():
             parts = line.split()
             if len(parts) >= 3 and not line.startswith("#"):
                 for name in parts[0].split(","):
@@ -51,7 +52,6 @@ class KnownHosts:
             if existing is not None:
                 return existing
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            with os.fdopen(open_private(self.path), "a", encoding="utf-8") as handle:
                 handle.write(f"{name} {public_key.strip()}\n")
             return public_key.strip()

@@ -303,7 +303,10 @@ class Maintenance(SpecModel):
 
 
 class Terraform(SpecModel):
-    binary: str | None = Field(None, description="terraform, tofu, or a path; default: found on PATH.")
+    # Not a path: a pull request could name any file, run with the cloud credentials (CLOUDER_TERRAFORM can).
+    binary: Literal["terraform", "tofu"] | None = Field(
+        None, description="terraform or tofu, found on PATH (a path only through CLOUDER_TERRAFORM)."
+    )
 
 
 class ClusterSpec(SpecModel):
