@@ -24,6 +24,7 @@ from typing import Any
 from clouder.errors import BadInputError, ClouderError
 from clouder.observe.events import Event, EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
+from clouder.policy.gate import UNEXAMINED
 from clouder.spec.model import ClusterSpec
 from clouder.terraform import backend, locks, orphans
 from clouder.terraform.binary import TerraformBinary, find_binary
@@ -34,10 +35,6 @@ from clouder.workdir import cluster_dir, outputs_path, private_dir, write_privat
 
 KEEP_IN_ROOT = {".terraform", ".terraform.lock.hcl", backend.OVERRIDE_FILE, ".clouder-init.json"}
 ORPHAN_WAIT_S = 600.0
-
-
-# Files Terraform/OpenTofu read from a root that the policy gate (Terraform JSON only) would not examine.
-UNEXAMINED = (".tf", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")
 
 
 def _refused_in_stack(name: str) -> bool:
