@@ -145,8 +145,9 @@ class ServiceOverride(SpecModel):
 
 class CustomService(SpecModel):
     name: DnsLabel
-    chart: str = Field(min_length=1)
-    repository: str = Field(pattern=r"^(https?|oci)://\S+$")
+    # A chart name as a repository index lists it (never a local path), from an https or oci repository.
+    chart: str = Field(pattern=r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
+    repository: str = Field(pattern=r"^(https|oci)://\S+$")
     version: str = Field(pattern=SEMVER_RE.pattern)
     namespace: DnsLabel
     depends_on: list[str] = Field(default_factory=list)
