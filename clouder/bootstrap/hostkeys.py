@@ -7,6 +7,7 @@ hard error that says how to clear the pin when the node was really rebuilt.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -47,6 +48,10 @@ class KnownHosts:
 
     def pin(self, name: str, public_key: str) -> str:
         """Record ``public_key`` for ``name`` unless a key is pinned already; return the pinned key."""
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", name) or not re.fullmatch(
+            r"[a-z0-9-]+ [A-Za-z0-9+/=]+", public_key.strip()
+        ):
+            raise ClouderError(f"refusing to pin a host key for {name!r}: not a plain host name and key.")
         with self._lock:
             existing = self._read().get(name)
             if existing is not None:

@@ -47,7 +47,7 @@ class Kubernetes(SpecModel):
     @field_validator("version")
     @classmethod
     def _pinned(cls, value: str) -> str:
-        match = VERSION_RE.match(value)
+        match = VERSION_RE.fullmatch(value)
         if not match:
             raise ValueError(f"{value!r} is not a pinned release like {DEFAULT_VERSION} (MAJOR.MINOR.PATCH)")
         minor = (int(match[1]), int(match[2]))
@@ -89,8 +89,8 @@ class Access(SpecModel):
     @field_validator("public_key")
     @classmethod
     def _openssh_public(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(
-            r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+", value
+        if value is not None and not re.fullmatch(
+            r"(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( [^\r\n]*)?", value
         ):
             raise ValueError(
                 "not an OpenSSH public key (expected 'ssh-ed25519 AAAA…'); never put a private key here"

@@ -147,7 +147,7 @@ def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
     }
     sizes |= {f"nodePools[{i}].size": pool.size for i, pool in enumerate(spec.node_pools)}
     for path, size in sizes.items():
-        if size is not None and not pattern.match(size):
+        if size is not None and not pattern.fullmatch(size):
             yield Problem(path, f"{size!r} is not a {cloud} machine size.", f"Use a size like {example}.")
 
 

@@ -1,0 +1,78 @@
+"""Low-severity trust findings: node names from outputs, validators that accepted a trailing newline, host
+key pins, and secret files left on a node when the node lock is never taken."""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import importlib
+import json
+import shlex
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from clouder.bootstrap.hostkeys import KnownHosts
+from clouder.bootstrap.kubeadm_phases import _with_secret_file
+from clouder.errors import ClouderError, InvalidDocumentError
+from clouder.outputs import parse_terraform_outputs
+from support.cli import run
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExample"
+
+
+def test_a_newline_in_a_node_name_from_the_outputs_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "foundation"))
+    contract = importlib.import_module("test_outputs_contract")
+    values = copy.deepcopy(contract.AWS_VALUES)
+    values["nodes"][0]["name"] = f"cp-0\nbastion {KEY}"
+    with pytest.raises(InvalidDocumentError, match="nodes"):
+        parse_terraform_outputs(json.dumps(contract._tf(values)))
+
+
+def test_a_host_key_pin_cannot_add_lines(tmp_path: Path) -> None:
+    pins = KnownHosts(tmp_path / "known_hosts")
+    pins.pin("cp-0", KEY)
+    with pytest.raises(ClouderError, match="refusing to pin"):
+        pins.pin(f"cp-1\nbastion {KEY}", KEY)
+    with pytest.raises(ClouderError, match="refusing to pin"):
+        pins.pin("cp-2", f"{KEY}\nbastion {KEY}")
+    assert (tmp_path / "known_hosts").read_text() == f"cp-0 {KEY}\n"
+    assert pins.pinned("bastion") is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        (("metadata", "name"), "demo\n"),
+        (("access", "publicKey"), f"{KEY} demo\nssh-rsa AAAAB3Nza attacker"),
+        (("kubernetes", "version"), "1.33.5\n"),
+    ],
+    ids=["name", "public-key", "version"],
+)
+def test_validators_refuse_a_trailing_newline(tmp_path: Path, field: tuple[str, str], value: str) -> None:
+    document = yaml.safe_load((REPO / "examples" / "aws-minimal.yaml").read_text())
+    document[field[0]][field[1]] = value
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document))
+    result = run("validate", str(path))
+    assert result.code == 2, result.stdout
+
+
+def test_the_join_config_is_removed_when_the_node_lock_is_never_taken(tmp_path: Path) -> None:
+    state = tmp_path / "state dir"
+    state.mkdir()
+    options = SimpleNamespace(state_dir=str(state), ssh=SimpleNamespace(command_timeout=1))
+    ctx = SimpleNamespace(options=options)
+    secret = state / "kubeadm-join.yaml"
+    script = _with_secret_file(ctx, shlex.quote(str(secret)), "echo joined")  # type: ignore[arg-type]
+    with (state / "kubeadm.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another run holds the node lock past flock -w
+        done = subprocess.run(["sh", "-c", script], input="token: abcdef.0123456789abcdef\n", text=True,
+                              capture_output=True, timeout=30, check=False)  # fmt: skip
+    assert done.returncode != 0 and "joined" not in done.stdout
+    assert not secret.exists(), "the join configuration (token) stayed on the node"
