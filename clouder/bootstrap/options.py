@@ -25,6 +25,9 @@ class SshOptions:
     address_map: dict[str, str] = field(default_factory=dict)
     # When set, any address outside these networks is refused before it is dialled.
     allowed_networks: tuple[Network, ...] | None = None
+    # The networks a node's private address in the outputs contract must lie in (default: the spec's own
+    # network): outputs that name a host elsewhere never receive a join token or certificate key.
+    node_networks: tuple[Network, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,13 @@ class SshPool:
         self.hosts_slots = asyncio.Semaphore(options.max_parallel_hosts)
 
     def target(self, node: Node) -> Target:
+        inside = self.options.node_networks
+        if inside is not None and not any(ipaddress.ip_address(node.private_ip) in n for n in inside):
+            raise TargetRefusedError(
+                f"refusing to dial {node.name}: its private address {node.private_ip} in the outputs "
+                f"contract is not inside the cluster's network ({', '.join(str(n) for n in inside)}).",
+                "The outputs do not describe this cluster: read them again with `clouder output SPEC`.",
+            )
         access = self.outputs.ssh
         address = node.public_ip if access.mode == "direct" and node.public_ip else node.private_ip
         return self._resolve(node.name, address, access.port, access.user)

@@ -76,3 +76,74 @@ def test_the_join_config_is_removed_when_the_node_lock_is_never_taken(tmp_path: 
                               capture_output=True, timeout=30, check=False)  # fmt: skip
     assert done.returncode != 0 and "joined" not in done.stdout
     assert not secret.exists(), "the join configuration (token) stayed on the node"
+
+
+def test_outputs_naming_a_node_outside_the_spec_network_are_never_dialled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncssh
+
+    from clouder.bootstrap.run import default_options
+    from clouder.bootstrap.ssh import SshPool, TargetRefusedError
+    from clouder.observe.events import Redactor
+    from clouder.spec.model import ClusterSpec
+
+    monkeypatch.setenv("CLOUDER_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "foundation"))
+    contract = importlib.import_module("test_outputs_contract")
+    key = tmp_path / "id_ed25519"
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key))
+    document = yaml.safe_load((REPO / "examples" / "aws-minimal.yaml").read_text())
+    document.pop("context", None)
+    document["access"]["privateKeyPath"] = str(key)
+    spec = ClusterSpec.model_validate(document)
+    values = copy.deepcopy(contract.AWS_VALUES)
+    values["nodes"][0]["private_ip"] = "192.0.2.66"  # not in the spec's 10.0.0.0/16
+    outputs = parse_terraform_outputs(json.dumps(contract._tf(values)))
+    pool = SshPool(default_options(spec).ssh, outputs, Redactor())
+    with pytest.raises(TargetRefusedError, match="not inside the cluster's network"):
+        pool.target(outputs.nodes[0])
+    assert pool.target(outputs.nodes[1]).address == outputs.nodes[1].private_ip
+
+
+def test_the_admin_client_key_stays_in_the_private_work_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client writes the kubeconfig's key to a file: never in the shared temp folder, and a dead run's
+    leftovers are removed by the next one."""
+    from clouder.kube.client import CREDENTIALS_DIR, Kube
+
+    work = tmp_path / "work"
+    monkeypatch.setenv("CLOUDER_WORK_DIR", str(work))
+    shared_tmp = tmp_path / "shared-tmp"
+    shared_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(shared_tmp))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    dead = work / CREDENTIALS_DIR / "999999999"
+    dead.mkdir(parents=True)
+    (dead / "tmpkey").write_text("-----BEGIN EC PRIVATE KEY----- left by a killed run")
+    marker = "MHcCAQEEIKEYMATERIALFORTHETEST"
+    kubeconfig = tmp_path / "admin.conf"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1",
+                                                "certificate-authority-data": _b64("CA")}}],
+        "users": [{"name": "u", "user": {"client-certificate-data": _b64("CERT"),
+                                          "client-key-data": _b64(marker)}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+    }))  # fmt: skip
+    with pytest.raises(ClouderError):  # nothing listens: only the files matter here
+        Kube.from_kubeconfig(kubeconfig)
+    assert not dead.exists()
+    written = [p for p in (work / CREDENTIALS_DIR).rglob("*") if p.is_file()]
+    assert any(marker in p.read_text() for p in written)
+    assert not [p for p in shared_tmp.rglob("*") if p.is_file() and marker in p.read_text(errors="ignore")]
+    assert all(oct(p.parent.stat().st_mode & 0o777) == "0o700" for p in written)
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
