@@ -147,3 +147,34 @@ def _b64(text: str) -> str:
     import base64
 
     return base64.b64encode(text.encode()).decode()
+
+
+def _console(*fingerprints: str) -> str:
+    """A stand-in for an EC2 console: what cloud-init prints (the ``ec2:`` prefix included) at first boot."""
+    lines = [f"ec2: 256 {fp} root@ip-10-0-16-10 (ED25519)" for fp in fingerprints]
+    return "\n".join([
+        "[   12.3] cloud-init[812]: Cloud-init v. 24.1 running 'modules:final'",
+        "ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----", *lines,
+        "ec2: -----END SSH HOST KEY FINGERPRINTS-----",
+    ])  # fmt: skip
+
+
+def test_a_first_host_key_must_match_the_console_fingerprints(tmp_path: Path) -> None:
+    import asyncssh
+
+    from clouder.bootstrap.hostkeys import HostKeyNotInConsoleError, console_fingerprints, fingerprint
+
+    genuine = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    intruder = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    assert console_fingerprints("booting…") is None
+    console = console_fingerprints(_console(fingerprint(genuine)))
+    assert console == {fingerprint(genuine)}
+    done = subprocess.run(["ssh-keygen", "-lf", "-"], input=genuine, text=True, capture_output=True,
+                          check=True)  # fmt: skip
+    assert fingerprint(genuine) == done.stdout.split()[1]  # the same fingerprint OpenSSH prints
+
+    pins = KnownHosts(tmp_path / "known_hosts")
+    with pytest.raises(HostKeyNotInConsoleError):
+        pins.pin("cp-0", intruder, console)
+    assert pins.pinned("cp-0") is None
+    assert pins.pin("cp-0", genuine, console) == genuine.strip()
