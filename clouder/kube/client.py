@@ -35,27 +35,18 @@ def _new_client(config_file: str) -> Any:
     runs that died without cleaning up."""
     from kubernetes import client
 
+    from clouder.terraform.runner import pid_alive
     from clouder.workdir import private_dir, work_root
 
     base = private_dir(private_dir(work_root()) / CREDENTIALS_DIR)
     for stale in base.iterdir():
-        if stale.name.isdigit() and not _alive(int(stale.name)):
+        if stale.name.isdigit() and not pid_alive(int(stale.name)):
             shutil.rmtree(stale, ignore_errors=True)
     mine = private_dir(base / str(os.getpid()))
     configuration = client.Configuration()
     _load_kube_config(config_file=config_file, client_configuration=configuration, persist_config=False,
                       temp_file_path=str(mine))  # fmt: skip
     return client.ApiClient(configuration)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Kube:
