@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ class Ingress:
     sources: tuple[str, ...]
 
 
+# The single address of a public IP resource of this configuration (a NAT gateway's, for the API hairpin).
+STACK_ADDRESS = re.compile(r"\$\{(azurerm_public_ip\.[\w-]+\.ip_address|aws_eip\.[\w-]+\.public_ip)\}(/32)?")
 Rule = Callable[[ClusterSpec, Resource], Iterator[RuleFinding]]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -95,7 +98,7 @@ def encrypted_disks(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFindi
 def admin_ports(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFinding]:
     for rule in ingress_rules(resource):
         world = [s for s in rule.sources if s.lower() in WORLD_V4 | WORLD_V6 | WORLD_AZURE]
-        unresolved = [s for s in rule.sources if _interpolated(s)]
+        unresolved = [s for s in rule.sources if _interpolated(s) and not STACK_ADDRESS.fullmatch(s)]
         if not world and not unresolved:
             continue
         for port, what in ADMIN_PORTS.items():
@@ -189,7 +192,10 @@ def api_exposure(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFinding]
 
 def _inside(source: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
     # An interpolation ("${var.x}", "${"0.0.0.0/0"}", a function) is not judged safe: Clouder's stacks write
-    # address ranges as literals, and security groups or prefix lists are not in these fields.
+    # address ranges as literals, security groups or prefix lists are not in these fields, and the one
+    # reference they use is the address of a public IP the stack itself creates (one address, not chosen).
+    if STACK_ADDRESS.fullmatch(source):
+        return True
     try:
         network = ipaddress.ip_network(source, strict=False)
     except ValueError:

@@ -199,3 +199,11 @@ def test_hcl_in_the_root_blocks_even_with_an_allowlist(tmp_path: Path) -> None:
     )
     found = _checks(spec, folder)
     assert found == {("CLOUDER_UNEXAMINED_FILE", "open.tf")}
+
+
+def test_the_address_of_a_public_ip_the_stack_creates_is_a_single_address(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    for port in (22, 6443):
+        body = {"type": "ingress", "from_port": port, "to_port": port, "protocol": "tcp",
+                "cidr_blocks": ["${aws_eip.nat.public_ip}/32"]}  # fmt: skip
+        assert _checks(spec, _config(tmp_path / f"c{port}", _with_rule(body))) == set()
