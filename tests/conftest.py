@@ -26,6 +26,8 @@ def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("CLOUDER_CONFIG_DIR", str(directory))
     monkeypatch.setenv("CLOUDER_WORK_DIR", str(directory / "work"))
     monkeypatch.setenv("CLOUDER_CACHE_DIR", str(directory / "cache"))
+    # the default work folder lives in the state home: one per test, unless the test names its own
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("clouder-state")))
     return directory
 
 

@@ -6,11 +6,15 @@ hard error that says how to clear the pin when the node was really rebuilt.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import re
 import threading
 from pathlib import Path
 
 from clouder.errors import ClouderError
+from clouder.workdir import open_private, read_private
 
 
 class HostKeyChangedError(ClouderError):
@@ -22,6 +26,34 @@ class HostKeyChangedError(ClouderError):
         )
 
 
+class HostKeyNotInConsoleError(ClouderError):
+    def __init__(self, name: str, fingerprint: str) -> None:
+        super().__init__(
+            f"{name} offered host key {fingerprint}, which is not among the fingerprints cloud-init printed "
+            "to its console; refusing to trust it on first contact (possible man-in-the-middle).",
+            "Compare with the instance's console output (EC2 GetConsoleOutput, Azure boot diagnostics).",
+        )
+
+
+CONSOLE_BLOCK = re.compile(
+    r"-----BEGIN SSH HOST KEY FINGERPRINTS-----(.*?)-----END SSH HOST KEY FINGERPRINTS-----", re.DOTALL
+)
+
+
+def console_fingerprints(console: str) -> set[str] | None:
+    """The SHA256 host key fingerprints cloud-init printed to the console (``None``: no such block yet)."""
+    blocks = CONSOLE_BLOCK.findall(console)
+    if not blocks:
+        return None
+    return set(re.findall(r"SHA256:[A-Za-z0-9+/]{43}", blocks[-1]))
+
+
+def fingerprint(public_key: str) -> str:
+    """OpenSSH's ``SHA256:…`` fingerprint of a ``type base64`` public key."""
+    blob = base64.b64decode(public_key.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
 class KnownHosts:
     """Pinned keys: ``name keytype base64`` per line; written 0600, appended under a lock."""
 
@@ -31,9 +63,9 @@ class KnownHosts:
 
     def _read(self) -> dict[str, str]:
         pins: dict[str, str] = {}
-        if not self.path.exists():
+        if not os.path.lexists(self.path):
             return pins
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in read_private(self.path).decode("utf-8").splitlines():
             parts = line.split()
             if len(parts) >= 3 and not line.startswith("#"):
                 for name in parts[0].split(","):
@@ -44,14 +76,22 @@ class KnownHosts:
         with self._lock:
             return self._read().get(name)
 
-    def pin(self, name: str, public_key: str) -> str:
-        """Record ``public_key`` for ``name`` unless a key is pinned already; return the pinned key."""
+    def pin(self, name: str, public_key: str, console: set[str] | None = None) -> str:
+        """Record ``public_key`` for ``name`` unless a key is pinned already; return the pinned key.
+
+        ``console``: the fingerprints the node printed to its console, where Clouder could read them; a
+        first key that is not among them is refused instead of pinned."""
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", name) or not re.fullmatch(
+            r"[a-z0-9-]+ [A-Za-z0-9+/=]+", public_key.strip()
+        ):
+            raise ClouderError(f"refusing to pin a host key for {name!r}: not a plain host name and key.")
         with self._lock:
             existing = self._read().get(name)
             if existing is not None:
                 return existing
+            if console is not None and fingerprint(public_key) not in console:
+                raise HostKeyNotInConsoleError(name, fingerprint(public_key))
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            with os.fdopen(open_private(self.path), "a", encoding="utf-8") as handle:
                 handle.write(f"{name} {public_key.strip()}\n")
             return public_key.strip()

@@ -31,7 +31,7 @@ class RenderConfig(Phase):
         return [ctx.first]
 
     def path(self, ctx: Context) -> str:
-        return f"{ctx.options.state_dir}/kubeadm-init.yaml"
+        return shlex.quote(f"{ctx.options.state_dir}/kubeadm-init.yaml")
 
     async def should_run(self, ctx: Context, host: HostState) -> bool:
         want = hashlib.sha256(kubeadm.init_documents(ctx.spec, ctx.outputs).encode()).hexdigest()
@@ -62,7 +62,7 @@ class KubeadmInit(Phase):
         return (await host.shell().run(probe, label="init probe")).stdout.strip() != "ready"
 
     async def run(self, ctx: Context, host: HostState) -> None:
-        config = f"{ctx.options.state_dir}/kubeadm-init.yaml"
+        config = shlex.quote(f"{ctx.options.state_dir}/kubeadm-init.yaml")
         script = (
             f"if [ -f {ADMIN_CONF} ] && [ -f {KUBELET_CONF} ]; then exit 0; fi; "
             + _RESET_IF_PARTIAL
@@ -86,14 +86,10 @@ class UploadCerts(Phase):
     async def run(self, ctx: Context, host: HostState) -> None:
         key = new_certificate_key()
         ctx.events.redactor.add(key)
-        path = f"{ctx.options.state_dir}/upload-certs.yaml"
+        path = shlex.quote(f"{ctx.options.state_dir}/upload-certs.yaml")
         text = kubeadm.init_documents(ctx.spec, ctx.outputs, certificate_key=key)
-        script = (
-            f"kubeadm init phase upload-certs --upload-certs --config {path}; rc=$?; rm -f {path}; exit $rc"
-        )
         await host.shell().run(
-            f"mkdir -p {shlex.quote(ctx.options.state_dir)} && umask 077 && cat > {path} && "
-            + node_locked(ctx, script),
+            _with_secret_file(ctx, path, f"kubeadm init phase upload-certs --upload-certs --config {path}"),
             label="kubeadm upload-certs",
             input=text,
         )
@@ -170,15 +166,10 @@ class _Join(Phase):
         if host.node.role == "control-plane" and key is None:
             raise ClouderError(f"{host.name}: no certificate key (the upload-certs phase did not run).")
         text = kubeadm.join_document(host.node, ctx.spec, ctx.outputs, ctx.token, ctx.ca_hash, key)
-        path = f"{ctx.options.state_dir}/kubeadm-join.yaml"
-        script = (
-            f"if [ -f {KUBELET_CONF} ]; then rm -f {path}; exit 0; fi; "
-            + _RESET_IF_PARTIAL
-            + f"kubeadm join --config {path}; rc=$?; rm -f {path}; exit $rc"
-        )
-        state = shlex.quote(ctx.options.state_dir)
+        path = shlex.quote(f"{ctx.options.state_dir}/kubeadm-join.yaml")
+        script = f"if [ -f {KUBELET_CONF} ]; then exit 0; fi; {_RESET_IF_PARTIAL}kubeadm join --config {path}"
         result = await host.shell().run(
-            f"mkdir -p {state} && umask 077 && cat > {path} && " + node_locked(ctx, script),
+            _with_secret_file(ctx, path, script),
             label=f"kubeadm join ({host.node.role})",
             input=text,
         )
@@ -226,3 +217,11 @@ class FetchKubeconfig(Phase):
 
     def action(self, ctx: Context, host: HostState) -> str:
         return f"write the admin kubeconfig to {ctx.options.kubeconfig_out} (0600)"
+
+
+def _with_secret_file(ctx: Context, path: str, script: str) -> str:
+    """Write stdin to ``path`` (0600), run ``script`` under the node lock, and remove the file whatever
+    happened, also when the lock was never taken (``flock -w`` timed out): it holds a token or key."""
+    state = shlex.quote(ctx.options.state_dir)
+    locked = node_locked(ctx, script)
+    return f"mkdir -p {state} && umask 077 && cat > {path} && {{ {locked}; rc=$?; rm -f {path}; exit $rc; }}"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from clouder import workdir
 from clouder.errors import ClouderError
 
 
@@ -27,16 +26,7 @@ def ca_cert_hash(pem: str) -> str:
 
 def write_private(path: Path, text: str) -> None:
     """Atomically replace ``path`` with ``text``; the file is 0600 from the first byte."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    workdir.write_private(path, text, checked=False)
 
 
 def _named(entries: list[dict[str, Any]], name: str, value: dict[str, Any], key: str) -> list[dict[str, Any]]:

@@ -94,7 +94,7 @@ class RemoteLock:
         path = shlex.quote(self.path)
         mine = _mine(self.run_id, self.started).text()
         script = (
-            f"mkdir -p $(dirname {path}) && if (set -C; cat > {path}) 2>/dev/null; "
+            f'mkdir -p "$(dirname {path})" && if (set -C; cat > {path}) 2>/dev/null; '
             f"then echo ACQUIRED; else echo HELD; cat {path}; fi"
         )
         result = await (await self._shell()).run(script, label="take the bootstrap lock", input=mine + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,12 @@ class SshOptions:
     address_map: dict[str, str] = field(default_factory=dict)
     # When set, any address outside these networks is refused before it is dialled.
     allowed_networks: tuple[Network, ...] | None = None
+    # The networks a node's private address in the outputs contract must lie in (default: the spec's own
+    # network): outputs that name a host elsewhere never receive a join token or certificate key.
+    node_networks: tuple[Network, ...] | None = None
+    # Node name -> its console output (EC2 GetConsoleOutput, Azure boot diagnostics) where reachable: a
+    # first host key must match a fingerprint cloud-init printed there.
+    console: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from clouder.bootstrap.lock import RemoteLock
 from clouder.bootstrap.manager import Context, HostState, PhaseManager
-from clouder.bootstrap.options import BootstrapOptions, SshOptions
+from clouder.bootstrap.options import BootstrapOptions, SshOptions, parse_networks
 from clouder.bootstrap.phases import PHASES
 from clouder.bootstrap.ssh import SshPool
 from clouder.observe.events import EventLog
@@ -55,6 +55,7 @@ def default_options(spec: ClusterSpec, **changes: Any) -> BootstrapOptions:
     ssh = SshOptions(
         private_key=Path(spec.access.private_key_path).expanduser(),
         known_hosts=cluster_dir(spec) / "known_hosts",
+        node_networks=parse_networks([spec.network.cidr]),
     )
     base = BootstrapOptions(ssh=ssh, kubeconfig_out=kubeconfig_path(spec))
     return dataclasses.replace(base, **changes)

@@ -16,7 +16,7 @@ from typing import Any
 import asyncssh
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from clouder.bootstrap.hostkeys import HostKeyChangedError, KnownHosts
+from clouder.bootstrap.hostkeys import HostKeyChangedError, KnownHosts, console_fingerprints
 from clouder.bootstrap.options import SshOptions
 from clouder.bootstrap.secrets import scrub
 from clouder.errors import BadInputError, ClouderError
@@ -178,6 +178,13 @@ class SshPool:
         self.hosts_slots = asyncio.Semaphore(options.max_parallel_hosts)
 
     def target(self, node: Node) -> Target:
+        inside = self.options.node_networks
+        if inside is not None and not any(ipaddress.ip_address(node.private_ip) in n for n in inside):
+            raise TargetRefusedError(
+                f"refusing to dial {node.name}: its private address {node.private_ip} in the outputs "
+                f"contract is not inside the cluster's network ({', '.join(str(n) for n in inside)}).",
+                "The outputs do not describe this cluster: read them again with `clouder output SPEC`.",
+            )
         access = self.outputs.ssh
         address = node.public_ip if access.mode == "direct" and node.public_ip else node.private_ip
         return self._resolve(node.name, address, access.port, access.user)
@@ -277,7 +284,9 @@ class SshPool:
             key = await asyncio.wait_for(asyncssh.get_server_host_key(target.address, **common), timeout)
             if key is None:
                 raise ConnectionResetError("the server offered no host key")
-            pinned = self.known_hosts.pin(target.name, key.export_public_key().decode())
+            console = self.options.console(target.name) if self.options.console is not None else None
+            expected = console_fingerprints(console) if console is not None else None
+            pinned = self.known_hosts.pin(target.name, key.export_public_key().decode(), expected)
         trusted = asyncssh.import_public_key(pinned)
         return await asyncssh.connect(
             target.address,

@@ -1,15 +1,48 @@
-"""Pinned add-on charts: repository URL, chart name, version and namespace, one entry per add-on.
+"""Pinned add-on charts: repository URL, chart name, version, sha256 digest and namespace, one per add-on.
 
 Pins were taken from the upstream repositories when this catalog was written; bump them here, one at a
 time, and re-run the add-on tests (which serve stand-in charts under these names and versions).
+
+``digest`` is the sha256 of the chart archive, as the repository's ``index.yaml`` lists it; a pulled
+archive that does not match is refused before it is rendered. ``None`` means "not recorded yet": the
+digests of the upstream archives could not be read from this project's build machines (no route to the
+chart repositories), so these entries are pinned by version only until someone with access records them
+(``sha256sum`` of the archive ``helm pull`` fetched, or the ``digest:`` of the entry in the repository's
+index.yaml). A mirror that republishes charts (air-gapped installs, the tests' loopback repository) names
+its own digests in the file ``CLOUDER_CHART_DIGESTS`` points at (YAML: ``CHART@VERSION: sha256:…``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from clouder.errors import BadInputError
 
 MIRROR_ENV = "CLOUDER_CHART_MIRROR"
+DIGESTS_ENV = "CLOUDER_CHART_DIGESTS"
+CHART_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?")
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def check_repository(url: str, what: str) -> None:
+    """https or oci only (plain http only on loopback: a local mirror); never a local path."""
+    parts = urlsplit(url)
+    if parts.scheme in ("https", "oci") and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return
+    raise BadInputError(
+        f"{what}: chart repository {url!r} is not an https:// or oci:// URL.",
+        "Charts come from https or oci repositories only (plain http could be rewritten on the way; a "
+        "local path is not a pinned chart).",
+    )
 
 
 @dataclass(frozen=True)
@@ -19,10 +52,22 @@ class ChartEntry:
     chart: str
     version: str
     namespace: str
+    digest: str | None = None  # sha256 of the archive; None: not recorded (see the module docstring)
 
     def __post_init__(self) -> None:
         if not self.version or self.version in {"latest", "*"}:
             raise ValueError(f"chart {self.chart}: pin a version")
+        if not CHART_NAME.fullmatch(self.chart):
+            raise BadInputError(
+                f"{self.release}: chart name {self.chart!r} is not a chart name (lowercase letters, digits, "
+                "dots and dashes).",
+                "Name the chart as its repository's index lists it; a path is not allowed.",
+            )
+        if not re.fullmatch(r"v?[0-9A-Za-z.+-]+", self.version):
+            raise BadInputError(f"{self.release}: chart version {self.version!r} is not a version.")
+        if self.digest is not None and not DIGEST.fullmatch(self.digest):
+            raise ValueError(f"chart {self.chart}: digest must be sha256:<64 hex digits>")
+        check_repository(self.repository, self.release)
 
 
 CHARTS: dict[str, ChartEntry] = {
@@ -66,14 +111,34 @@ class Catalog:
 
     charts: dict[str, ChartEntry]
     mirror: str | None = None
+    digests: dict[str, str] = field(default_factory=dict)  # "CHART@VERSION" -> digest, for a mirror
 
     def __getitem__(self, release: str) -> ChartEntry:
         entry = self.charts[release]
+        own = self.digests.get(f"{entry.chart}@{entry.version}")
+        if own is not None:
+            entry = replace(entry, digest=own)
         return replace(entry, repository=self.mirror) if self.mirror else entry
 
     def with_version(self, release: str, version: str) -> Catalog:
-        return Catalog({**self.charts, release: replace(self.charts[release], version=version)}, self.mirror)
+        """Another version of one chart: its digest is the mirror's for that version, or not recorded."""
+        bumped = replace(self.charts[release], version=version, digest=None)
+        return Catalog({**self.charts, release: bumped}, self.mirror, self.digests)
+
+
+def read_digests(path: Path) -> dict[str, str]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise BadInputError(f"{DIGESTS_ENV}={path}: cannot read it ({exc}).") from None
+    if not isinstance(document, dict) or not all(
+        isinstance(v, str) and DIGEST.fullmatch(v) for v in document.values()
+    ):
+        raise BadInputError(f"{DIGESTS_ENV}={path}: write one `CHART@VERSION: sha256:<hex>` per line.")
+    return {str(key): str(value) for key, value in document.items()}
 
 
 def default_catalog(mirror: str | None = None) -> Catalog:
-    return Catalog(dict(CHARTS), mirror or os.environ.get(MIRROR_ENV) or None)
+    digests_file = os.environ.get(DIGESTS_ENV)
+    digests = read_digests(Path(digests_file)) if digests_file else {}
+    return Catalog(dict(CHARTS), mirror or os.environ.get(MIRROR_ENV) or None, digests)

@@ -43,11 +43,16 @@ def chart_cache_dir() -> Path:
 
 
 def pull(entry: ChartEntry, cache: Path | None = None) -> Path:
-    """The chart archive for ``entry``, downloaded once per repository, chart and version."""
+    """The chart archive for ``entry``, downloaded once per repository, chart and version, and checked
+    against the entry's digest every time (a cached archive too) before anything renders it."""
     repo_key = hashlib.sha256(entry.repository.encode()).hexdigest()[:16]
-    folder = (cache or chart_cache_dir()) / repo_key
+    root = cache or chart_cache_dir()
+    folder = root / repo_key
     archive = folder / f"{entry.chart}-{entry.version}.tgz"
-    if archive.is_file():
+    if not archive.resolve().is_relative_to(root.resolve()):
+        raise ChartError(f"chart {entry.chart} {entry.version}: its archive would land outside {root}")
+    if archive.is_file() and not archive.is_symlink():
+        verify(entry, archive)
         return archive
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as staging:
@@ -63,8 +68,23 @@ def pull(entry: ChartEntry, cache: Path | None = None) -> Path:
         found = sorted(Path(staging).glob("*.tgz"))
         if not found:
             raise ChartError(f"pulling {entry.chart} {entry.version} produced no archive")
+        verify(entry, found[0])
         shutil.move(found[0], archive)  # atomic within one folder: concurrent runs see all or nothing
     return archive
+
+
+def verify(entry: ChartEntry, archive: Path) -> None:
+    """Refuse an archive whose sha256 differs from the digest pinned for it."""
+    if entry.digest is None:
+        return
+    actual = "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest()
+    if actual != entry.digest:
+        raise ChartError(
+            f"chart {entry.chart} {entry.version} from {entry.repository} has digest {actual}, "
+            f"not the pinned {entry.digest}; refusing to render it.",
+            "The repository (or the local chart cache) serves different bytes under this version: find out "
+            "why before changing the pin.",
+        )
 
 
 def render(entry: ChartEntry, values: dict[str, Any], cache: Path | None = None) -> RenderedChart:

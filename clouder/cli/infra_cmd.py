@@ -166,26 +166,25 @@ def _gate_and_apply(
     spec: ClusterSpec, workflow: Workflow, saved: SavedPlan, approve: bool, approval_file: Path | None,
     force_unlock: str | None, quiet: bool,
 ) -> dict[str, Any]:  # fmt: skip
-    from clouder.policy import check_approval, enforce, run_gate
+    from clouder.terraform.guarded import authorize
     from clouder.workdir import outputs_path
 
+    authorized = authorize(spec, workflow, saved, approve, approval_file)
+    saved = authorized.saved
     if not quiet:
         _print_summary(saved)
     if not saved.summary.has_changes:
         return {"ok": True, "applied": False, "approval": "no changes", "planHash": saved.summary.plan_hash,
                 "outputsFile": str(outputs_path(spec))}  # fmt: skip
-    report = run_gate(spec, workflow.root)
-    for allowed in report.allowed:
+    for allowed in authorized.policy.allowed if authorized.policy else []:
         if not quiet:
             typer.echo(
                 f"policy: accepted {allowed.check} on {allowed.address}: {allowed.allowed_because}", err=True
             )
-    enforce(report)
-    how = check_approval(spec, saved.summary, approve, approval_file)
     total = len(saved.summary.changes) + sum(1 for c in saved.summary.changes if c.action == "replace")
     with _progress(workflow, quiet, total=total):
         workflow.apply(saved, force_unlock=force_unlock)
-    return {"ok": True, "applied": True, "approval": how, "planHash": saved.summary.plan_hash,
+    return {"ok": True, "applied": True, "approval": authorized.approval, "planHash": saved.summary.plan_hash,
             "counts": saved.summary.counts(), "outputsFile": str(outputs_path(spec))}  # fmt: skip
 
 
@@ -226,9 +225,9 @@ def destroy(
     loaded, workflow = _workflow(spec, stack, quiet)
     with _progress(workflow, quiet):
         saved = workflow.plan(destroy=True, force_unlock=force_unlock)
-    from clouder.policy import check_approval
+    from clouder.terraform.guarded import authorize
 
-    how = check_approval(loaded, saved.summary, approve, approval_file)
+    how = authorize(loaded, workflow, saved, approve, approval_file).approval
     if saved.summary.has_changes:
         total = len(saved.summary.changes)
         with _progress(workflow, quiet, total=total):

@@ -20,7 +20,8 @@ def synth(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Output folder (default: the cluster's work folder, .clouder/<name>/cdktf.out)."
+            "--out",
+            help="Output folder (default: <work folder>/<name>/cdktf.out; see docs/terraform.md).",
         ),
     ] = None,
     output: OutputOption = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,7 +33,28 @@ class RequestFailed(ClouderError):
 
 # The client's functions are untyped; Any keeps strict mypy honest about where types stop.
 _dynamic_client: Any = dynamic.DynamicClient
-_new_client: Any = kube_config.new_client_from_config
+_load_kube_config: Any = kube_config.load_kube_config
+CREDENTIALS_DIR = ".kube-credentials"
+
+
+def _new_client(config_file: str) -> Any:
+    """The client for a kubeconfig. The client writes the admin certificate and key to files; keep them in
+    a 0700 folder of this process under the work root (never the shared /tmp), and remove the folders of
+    runs that died without cleaning up."""
+    from kubernetes import client
+
+    from clouder.terraform.runner import pid_alive
+    from clouder.workdir import private_dir, work_root
+
+    base = private_dir(private_dir(work_root()) / CREDENTIALS_DIR)
+    for stale in base.iterdir():
+        if stale.name.isdigit() and not pid_alive(int(stale.name)):
+            shutil.rmtree(stale, ignore_errors=True)
+    mine = private_dir(base / str(os.getpid()))
+    configuration = client.Configuration()
+    _load_kube_config(config_file=config_file, client_configuration=configuration, persist_config=False,
+                      temp_file_path=str(mine))  # fmt: skip
+    return client.ApiClient(configuration)
 
 
 class Kube:

@@ -31,15 +31,13 @@ class TerraformInfra:
     approval: str = ""
 
     def plan(self, spec: ClusterSpec) -> int:
-        from clouder.policy import check_approval, enforce, run_gate
+        from clouder.terraform.guarded import authorize
         from clouder.terraform.summary import NODE_TYPES
 
-        saved = self.workflow.plan()
-        self.saved = saved
-        if saved.summary.has_changes:
-            if self.policy_gate:
-                enforce(run_gate(spec, self.workflow.root))
-            self.approval = check_approval(spec, saved.summary, self.approve, self.approval_file)
+        authorized = authorize(spec, self.workflow, self.workflow.plan(), self.approve, self.approval_file,
+                               self.policy_gate)  # fmt: skip
+        self.saved = saved = authorized.saved
+        self.approval = authorized.approval
         types = self.node_types or NODE_TYPES
         return sum(
             1

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from clouder.workdir import open_private
+
 Outcome = Literal["start", "ok", "skipped", "failed", "info"]
 REDACTED = "<redacted>"
 
@@ -65,14 +67,13 @@ class EventLog:
         self._lock = threading.Lock()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            os.close(fd)
+            os.close(open_private(path))
 
     def emit(self, event: Event) -> Event:
         clean = Event(**{**asdict(event), "detail": self.redactor.redact(event.detail)})
         if self.path is not None:
             line = json.dumps({k: v for k, v in asdict(clean).items() if v is not None}, sort_keys=True)
-            with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            with self._lock, os.fdopen(open_private(self.path), "a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
         for listener in self.listeners:
             listener(clean)

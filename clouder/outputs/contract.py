@@ -30,7 +30,11 @@ class ApiEndpoint(ContractModel):
 
 
 class Node(ContractModel):
-    name: str = Field(min_length=1, description="Node name as the cloud controller sees it (hostname).")
+    # A hostname: it keys pinned host keys and lands in commands and files, so no spaces or newlines.
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$",
+        description="Node name as the cloud controller sees it (hostname).",
+    )
     role: Literal["control-plane", "worker"]
     pool: str = Field(min_length=1, description="'control-plane' or the node pool's name.")
     private_ip: str = Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}$")

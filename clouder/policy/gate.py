@@ -13,6 +13,8 @@ from clouder.policy.config import resources, write_effective
 from clouder.policy.rules import check_config
 from clouder.spec.model import ClusterSpec
 
+# Files Terraform/OpenTofu read from a root that Clouder's rules and checkov (Terraform JSON) do not.
+UNEXAMINED = (".tf", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")
 STACK_ALLOWLISTS = {
     "aws": "clouder.modules.aws.checkov_allowlist",
     "azure": "clouder.modules.azure.checkov_allowlist",
@@ -73,6 +75,13 @@ def run_gate(spec: ClusterSpec, root: Path, use_checkov: bool = True) -> PolicyR
         **{entry.check: entry.reason for entry in spec.policy.allowlist},
     }
     report = PolicyReport()
+    for path in sorted(root.iterdir()):
+        if path.name.endswith(UNEXAMINED):  # never allowlisted: the gate cannot see what they do
+            report.findings.append(Finding(
+                "CLOUDER_UNEXAMINED_FILE", path.name,
+                "Terraform reads this file but the gate reads only Terraform JSON; convert it or remove it.",
+                path.name, "clouder",
+            ))  # fmt: skip
     for own in check_config(spec, root):
         report.findings.append(
             Finding(own.check, own.address, own.message, own.file, "clouder", reasons.get(own.check))

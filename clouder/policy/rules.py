@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +36,19 @@ class Ingress:
     sources: tuple[str, ...]
 
 
+# The single address of a public IP resource of this configuration (a NAT gateway's, for the API hairpin).
+STACK_ADDRESS = re.compile(r"\$\{(azurerm_public_ip\.[\w-]+\.ip_address|aws_eip\.[\w-]+\.public_ip)\}(/32)?")
 Rule = Callable[[ClusterSpec, Resource], Iterator[RuleFinding]]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def check_config(spec: ClusterSpec, root: Path) -> list[RuleFinding]:
     found: list[RuleFinding] = []
-    for resource in resources(root):
+    every = list(resources(root))
+    for resource in every:
         for rule in RULES:
             found.extend(rule(spec, resource))
+    found.extend(world_coverage(every))
     return found
 
 
@@ -92,17 +98,66 @@ def encrypted_disks(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFindi
 def admin_ports(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFinding]:
     for rule in ingress_rules(resource):
         world = [s for s in rule.sources if s.lower() in WORLD_V4 | WORLD_V6 | WORLD_AZURE]
-        if not world:
+        unresolved = [s for s in rule.sources if _interpolated(s) and not STACK_ADDRESS.fullmatch(s)]
+        if not world and not unresolved:
             continue
         for port, what in ADMIN_PORTS.items():
             if rule.low <= port <= rule.high:
+                opened = (
+                    f"open to the world ({world[0]})"
+                    if world
+                    else (f"open to {unresolved[0]!r}, which the gate cannot evaluate")
+                )
                 yield _finding(
                     "CLOUDER_WORLD_OPEN_ADMIN_PORT",
                     resource,
-                    f"{what} (port {port}) is open to the world ({world[0]}); "
-                    "allow network.adminCidrs or the VPC only.",
+                    f"{what} (port {port}) is {opened}; allow network.adminCidrs or the VPC only "
+                    "(as literal ranges).",
                 )
                 break
+
+
+def world_coverage(every: list[Resource]) -> Iterator[RuleFinding]:
+    """Ranges that together cover the whole address space (two /1s are the world, too) on an admin port,
+    across every ingress rule of the configuration."""
+    for port, what in ADMIN_PORTS.items():
+        opened: dict[int, list[tuple[Resource, Network]]] = {4: [], 6: []}
+        for resource in every:
+            for rule in ingress_rules(resource):
+                if rule.low <= port <= rule.high:
+                    for source in rule.sources:
+                        network = _network(source)
+                        if network is not None and network.prefixlen > 0:
+                            opened[network.version].append((resource, network))
+        for pairs in opened.values():
+            networks = [network for _, network in pairs]
+            if networks and any(n.prefixlen == 0 for n in _collapsed(networks)):
+                first = min(pairs, key=lambda pair: pair[1].prefixlen)[0]  # the widest range's rule
+                yield _finding(
+                    "CLOUDER_WORLD_OPEN_ADMIN_PORT",
+                    first,
+                    f"{what} (port {port}) is open to the world through "
+                    f"{', '.join(sorted({str(n) for n in networks}))} together "
+                    f"({', '.join(sorted({r.address for r, _ in pairs}))}).",
+                )
+
+
+def _collapsed(networks: list[Network]) -> list[Network]:
+    """One address family's ranges merged (``collapse_addresses`` wants them typed by family)."""
+    if isinstance(networks[0], ipaddress.IPv4Network):
+        return list(ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv4Network)))
+    return list(ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv6Network)))
+
+
+def _network(source: str) -> Network | None:
+    try:
+        return ipaddress.ip_network(source, strict=False)
+    except ValueError:
+        return None
+
+
+def _interpolated(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
 
 
 def api_exposure(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFinding]:
@@ -136,8 +191,11 @@ def api_exposure(spec: ClusterSpec, resource: Resource) -> Iterator[RuleFinding]
 
 
 def _inside(source: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
-    if source.startswith("${"):
-        return True  # a reference (security group, prefix list): not an address range
+    # An interpolation ("${var.x}", "${"0.0.0.0/0"}", a function) is not judged safe: Clouder's stacks write
+    # address ranges as literals, security groups or prefix lists are not in these fields, and the one
+    # reference they use is the address of a public IP the stack itself creates (one address, not chosen).
+    if STACK_ADDRESS.fullmatch(source):
+        return True
     try:
         network = ipaddress.ip_network(source, strict=False)
     except ValueError:
@@ -150,10 +208,10 @@ def ingress_rules(resource: Resource) -> Iterator[Ingress]:
     if resource.type == "aws_security_group":
         for rule in blocks(body.get("ingress")):
             yield _aws_rule(rule, rule.get("protocol"))
-    elif resource.type == "aws_security_group_rule" and body.get("type") == "ingress":
+    elif resource.type == "aws_security_group_rule" and _is(body.get("type"), "ingress"):
         yield _aws_rule(body, body.get("protocol"))
     elif resource.type == "aws_vpc_security_group_ingress_rule":
-        sources = tuple(s for s in (body.get("cidr_ipv4"), body.get("cidr_ipv6")) if s)
+        sources = _listed(body.get("cidr_ipv4")) + _listed(body.get("cidr_ipv6"))
         yield _ports(body.get("from_port"), body.get("to_port"), body.get("ip_protocol"), sources)
     elif resource.type == "azurerm_network_security_group":
         for rule in blocks(body.get("security_rule")):
@@ -163,7 +221,7 @@ def ingress_rules(resource: Resource) -> Iterator[Ingress]:
 
 
 def _aws_rule(rule: dict[str, Any], protocol: Any) -> Ingress:
-    sources = tuple([*(rule.get("cidr_blocks") or []), *(rule.get("ipv6_cidr_blocks") or [])])
+    sources = _listed(rule.get("cidr_blocks")) + _listed(rule.get("ipv6_cidr_blocks"))
     return _ports(rule.get("from_port"), rule.get("to_port"), protocol, sources)
 
 
@@ -177,10 +235,9 @@ def _ports(low: Any, high: Any, protocol: Any, sources: tuple[str, ...]) -> Ingr
 
 
 def _azure_rule(rule: dict[str, Any]) -> Iterator[Ingress]:
-    if str(rule.get("direction", "")).lower() != "inbound" or str(rule.get("access", "")).lower() != "allow":
+    if not (_is(rule.get("direction"), "inbound") and _is(rule.get("access"), "allow")):
         return
-    sources = tuple([rule["source_address_prefix"]] if rule.get("source_address_prefix") else [])
-    sources += tuple(rule.get("source_address_prefixes") or [])
+    sources = _listed(rule.get("source_address_prefix")) + _listed(rule.get("source_address_prefixes"))
     ranges = ([rule["destination_port_range"]] if rule.get("destination_port_range") else []) + list(
         rule.get("destination_port_ranges") or []
     )
@@ -190,6 +247,20 @@ def _azure_rule(rule: dict[str, Any]) -> Iterator[Ingress]:
         else:
             low, _, high = str(text).partition("-")
             yield _ports(low, high or low, "tcp", sources)
+
+
+def _is(value: Any, expected: str) -> bool:
+    """``value`` is ``expected``, or an interpolation that may evaluate to it (judged as if it did)."""
+    return str(value or "").lower() == expected or _interpolated(value)
+
+
+def _listed(value: Any) -> tuple[str, ...]:
+    """Sources as written: a list, one string (also a whole-list interpolation), or nothing."""
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list):
+        return tuple(str(item) for item in value if item)
+    return ()
 
 
 RULES: tuple[Rule, ...] = (imdsv2, encrypted_disks, admin_ports, api_exposure)

@@ -312,6 +312,9 @@ class _Runner:
         outcome = Outcome(service.name, "ready", service.version, service.namespace)
         outcome.started = round(started - self.began, 3)
         self.log.emit(Event(STAGE, service.name, "start"))
+        if service.name == RUNTIME_PLANE:
+            for warning in runtime.warnings(self.spec):
+                self.log.emit(Event(STAGE, service.name, "info", detail=f"WARNING: {warning}"))
         timeout = self.settings.timeout if self.settings.timeout is not None else service.readiness.timeout
 
         def changed(change: Change) -> None:

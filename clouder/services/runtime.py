@@ -9,6 +9,7 @@ the service's name in the service's namespace). Nothing is left to provider defa
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from clouder.catalog.services import SERVICE_PINS
@@ -17,6 +18,7 @@ from clouder.spec.model import ClusterSpec, RuntimeNamespace
 Obj = dict[str, Any]
 MANAGER_ROLE = "clouder-runtime-manager"
 RUNTIME_LABEL = "clouder.dev/runtime"
+IMDS = ipaddress.IPv4Network("169.254.169.254/32")  # AWS and Azure instance metadata
 # What a managing service may do in a runtime namespace: run and observe workloads, never change policy.
 MANAGER_RULES: list[Obj] = [
     {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "secrets", "persistentvolumeclaims",
@@ -75,7 +77,7 @@ def namespace_objects(spec: ClusterSpec, runtime: RuntimeNamespace) -> list[Obj]
     ]  # fmt: skip
     if runtime.egress:
         egress = [
-            {"to": [{"ipBlock": {"cidr": rule.cidr}}],
+            {"to": [{"ipBlock": _ip_block(rule.cidr)}],
              "ports": [{"protocol": rule.protocol, "port": port} for port in rule.ports]}
             for rule in runtime.egress
         ]  # fmt: skip
@@ -101,6 +103,26 @@ def namespace_objects(spec: ClusterSpec, runtime: RuntimeNamespace) -> list[Obj]
                       for namespace, account in accounts]},
     ]  # fmt: skip
     return objects
+
+
+def _ip_block(cidr: str) -> Obj:
+    """An egress allowance that never reaches the instance metadata service (node credentials), even when
+    the spec allows a range around it such as 0.0.0.0/0."""
+    network = ipaddress.ip_network(cidr, strict=False)
+    if isinstance(network, ipaddress.IPv4Network) and IMDS.subnet_of(network) and network != IMDS:
+        return {"cidr": cidr, "except": [str(IMDS)]}
+    return {"cidr": cidr}
+
+
+def warnings(spec: ClusterSpec) -> list[str]:
+    """What the runtime plane cannot promise on this cluster (said loudly at rollout)."""
+    if spec.runtime.namespaces and spec.cni.plugin == "flannel":
+        return [
+            "cni.plugin flannel does not enforce NetworkPolicies: the runtime namespaces' default-deny, DNS "
+            "and egress policies are written but NOT enforced (agents can reach anything, including other "
+            "namespaces). Use cilium or calico for a runtime plane."
+        ]
+    return []
 
 
 def _meta(namespace: str, name: str) -> Obj:

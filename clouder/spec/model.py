@@ -46,7 +46,7 @@ class Kubernetes(SpecModel):
     @field_validator("version")
     @classmethod
     def _pinned(cls, value: str) -> str:
-        match = VERSION_RE.match(value)
+        match = VERSION_RE.fullmatch(value)
         if not match:
             raise ValueError(f"{value!r} is not a pinned release like {DEFAULT_VERSION} (MAJOR.MINOR.PATCH)")
         minor = (int(match[1]), int(match[2]))
@@ -158,8 +158,9 @@ class ServiceOverride(SpecModel):
 
 class CustomService(SpecModel):
     name: DnsLabel
-    chart: str = Field(min_length=1)
-    repository: str = Field(pattern=r"^(https?|oci)://\S+$")
+    # A chart name as a repository index lists it (never a local path), from an https or oci repository.
+    chart: str = Field(pattern=r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
+    repository: str = Field(pattern=r"^(https|oci)://\S+$")
     version: str = Field(pattern=SEMVER_RE.pattern)
     namespace: DnsLabel
     depends_on: list[str] = Field(default_factory=list)
@@ -321,7 +322,10 @@ class Maintenance(SpecModel):
 
 
 class Terraform(SpecModel):
-    binary: str | None = Field(None, description="terraform, tofu, or a path; default: found on PATH.")
+    # Not a path: a pull request could name any file, run with the cloud credentials (CLOUDER_TERRAFORM can).
+    binary: Literal["terraform", "tofu"] | None = Field(
+        None, description="terraform or tofu, found on PATH (a path only through CLOUDER_TERRAFORM)."
+    )
 
 
 class ClusterSpec(SpecModel):

@@ -14,7 +14,7 @@ CLOUDS = ("aws", "azure")
 def render_starter(cloud: str, name: str) -> str:
     if cloud not in CLOUDS:
         raise BadInputError(f"--cloud {cloud!r} is not supported.", f"Use one of: {', '.join(CLOUDS)}.")
-    if not DNS_LABEL.match(name):
+    if not DNS_LABEL.fullmatch(name):
         raise BadInputError(f"--name {name!r} is not a DNS label.", "Use lower-case letters, digits and '-'.")
     template = files("clouder.spec").joinpath("starters", f"{cloud}.yaml").read_text(encoding="utf-8")
     return template.replace("__NAME__", name).replace("__K8S__", DEFAULT_VERSION)

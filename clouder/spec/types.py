@@ -40,7 +40,7 @@ class SpecModel(BaseModel):
 
 
 def _dns_label(value: str) -> str:
-    if not DNS_LABEL.match(value):
+    if not DNS_LABEL.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a DNS label: use 1-63 lower-case letters, digits and '-', "
             "starting with a letter and ending with a letter or digit"
@@ -60,7 +60,8 @@ def _cidr(value: str) -> str:
 
 def _label_key(value: str) -> str:
     prefix, _, name = value.rpartition("/")
-    if (prefix and (len(prefix) > 253 or not LABEL_PREFIX.match(prefix))) or not LABEL_NAME.match(name):
+    bad_prefix = prefix and (len(prefix) > 253 or not LABEL_PREFIX.fullmatch(prefix))
+    if bad_prefix or not LABEL_NAME.fullmatch(name):
         raise ValueError(
             f"{value!r} is not a Kubernetes label key: an optional DNS prefix and '/', then up to 63 "
             "letters, digits, '-', '_' or '.'"
@@ -69,7 +70,7 @@ def _label_key(value: str) -> str:
 
 
 def _label_value(value: str) -> str:
-    if len(value) > 63 or not LABEL_VALUE.match(value):
+    if len(value) > 63 or not LABEL_VALUE.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a Kubernetes label value (up to 63 letters, digits, '-', '_', '.')"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 from clouder.errors import BadInputError, ClouderError
 
 MINIMUM = (1, 5)
+BINARY_ENV = "CLOUDER_TERRAFORM"
 CANDIDATES = ("terraform", "tofu")
 
 
@@ -23,16 +25,32 @@ class TerraformBinary:
 
 
 def find_binary(named: str | None = None) -> TerraformBinary:
-    """The binary named in the spec (a name on PATH or a path), else terraform, else tofu on PATH."""
-    names = (named,) if named else CANDIDATES
-    for name in names:
-        path = name if Path(name).is_file() else shutil.which(name)
+    """``$CLOUDER_TERRAFORM`` (a name on PATH or a path: set by whoever runs Clouder), else the spec's
+    ``terraform``/``tofu`` on PATH, else terraform, else tofu on PATH.
+
+    A spec never names a path: in a pipeline the spec comes from a pull request, and the binary runs with
+    the cloud credentials."""
+    chosen = os.environ.get(BINARY_ENV)
+    if chosen:
+        path = chosen if os.sep in chosen else shutil.which(chosen)
+        if path and Path(path).is_file():
+            return _checked(path)
+        raise BadInputError(f"{BINARY_ENV}={chosen}: no such file or command on PATH.",
+                            "Point it at a Terraform >= 1.5 or OpenTofu binary.")  # fmt: skip
+    if named is not None and named not in CANDIDATES:
+        raise BadInputError(
+            f"spec.terraform.binary: {named!r} is not allowed; a spec may name only terraform or tofu "
+            "(found on PATH).",
+            f"Remove it from the spec and set {BINARY_ENV}=PATH where Clouder runs to choose another binary.",
+        )
+    for name in (named,) if named else CANDIDATES:
+        path = shutil.which(name)
         if path:
             return _checked(path)
     wanted = named or "terraform or tofu"
     raise BadInputError(
-        f"{wanted} was not found (looked on PATH and at the path itself).",
-        "Install Terraform >= 1.5 or OpenTofu, or name its path in spec.terraform.binary.",
+        f"{wanted} was not found on PATH.",
+        f"Install Terraform >= 1.5 or OpenTofu, or set {BINARY_ENV} to its path.",
     )
 
 
@@ -51,7 +69,7 @@ def _checked(path: str) -> TerraformBinary:
     if match is None or (int(match[1]), int(match[2])) < MINIMUM:
         raise BadInputError(
             f"{path} is version {version}; Clouder needs {'.'.join(map(str, MINIMUM))} or newer.",
-            "Upgrade Terraform (or use OpenTofu), or point spec.terraform.binary at a newer one.",
+            f"Upgrade Terraform (or use OpenTofu), or point {BINARY_ENV} at a newer one.",
         )
     return TerraformBinary(path=path, flavor=flavor, version=version)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from clouder.errors import ClouderError
 from clouder.terraform.runner import pid_alive
+from clouder.workdir import private_dir, write_private
 
 LOCK_SUMMARY = "Error acquiring the state lock"
 TAKE_WINDOW_S = 300.0  # Terraform takes the state lock at the start of a run
@@ -86,13 +87,12 @@ class RunRecords:
         self.folder = folder
 
     def start(self, terraform_pid: int, command: str) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         record = RunRecord(
             os.getpid(), terraform_pid, socket.gethostname(), this_holder(), time.time(), command
         )
         path = self.folder / f"{terraform_pid}.json"
-        path.write_text(json.dumps(asdict(record)), encoding="utf-8")
-        return path
+        return write_private(path, json.dumps(asdict(record)))
 
     def finish(self, terraform_pid: int) -> None:
         (self.folder / f"{terraform_pid}.json").unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from typing import Any
 from clouder.errors import ClouderError
 from clouder.spec.model import ClusterSpec
 from clouder.terraform.aws_orphans import Finder, Orphan, delete, search
+from clouder.workdir import write_private
 
 __all__ = [
     "ADOPT_FILE",
@@ -76,8 +77,7 @@ def write_adoption(folder: Path, orphans: list[Orphan]) -> Path | None:
     if not orphans:
         path.unlink(missing_ok=True)
         return None
-    path.write_text(json.dumps(import_document(orphans), indent=2) + "\n", encoding="utf-8")
-    return path
+    return write_private(path, json.dumps(import_document(orphans), indent=2) + "\n")
 
 
 def delete_orphans(spec: ClusterSpec, orphans: list[Orphan]) -> None:

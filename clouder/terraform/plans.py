@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from clouder import __version__
 from clouder.errors import BadInputError
 from clouder.terraform.summary import PlanSummary
+from clouder.workdir import write_private
 
 
 class PlanMeta(BaseModel):
@@ -32,6 +33,9 @@ class SavedPlan(BaseModel):
     path: Path
     meta: PlanMeta
     summary: PlanSummary
+    # True when ``summary`` was derived from the plan file by this process, False when read from the
+    # sidecar (which anyone with the plan file's folder can edit: ``clouder.terraform.guarded`` re-derives).
+    from_plan: bool = False
 
 
 def meta_path(plan: Path) -> Path:
@@ -55,9 +59,9 @@ def write_saved(path: Path, cluster: str, config_hash: str, summary: PlanSummary
         destroy=summary.destroy_plan,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    meta_path(path).write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    summary_path(path).write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    return SavedPlan(path=path, meta=meta, summary=summary)
+    write_private(meta_path(path), meta.model_dump_json(indent=2) + "\n", checked=False)
+    write_private(summary_path(path), summary.model_dump_json(indent=2) + "\n", checked=False)
+    return SavedPlan(path=path, meta=meta, summary=summary, from_plan=True)
 
 
 def read_saved(path: Path, cluster: str, config_hash: str) -> SavedPlan:

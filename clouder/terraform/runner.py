@@ -26,6 +26,7 @@ from typing import Any
 
 from clouder.errors import ClouderError
 from clouder.observe.events import Redactor
+from clouder.workdir import open_private
 
 Message = dict[str, Any]
 GUARD = Path(__file__).with_name("guard.py")
@@ -79,14 +80,13 @@ class Runner:
         """
         command = [self.binary, f"-chdir={self.root}", *args]
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("a", encoding="utf-8") as log:
-            os.chmod(self.log, 0o600)
+        with os.fdopen(open_private(self.log), "a", encoding="utf-8") as log:
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             log.write(f"\n=== {stamp} {' '.join(command[1:])}\n")
             log.flush()
             raw = self.log.parent / f".terraform-{uuid.uuid4().hex[:12]}.out"
-            with raw.open("w", encoding="utf-8") as sink:
-                os.chmod(raw, 0o600)
+            exclusive = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            with os.fdopen(os.open(raw, exclusive, 0o600), "w", encoding="utf-8") as sink:
                 proc, terraform_pid = _start_guarded(
                     command,
                     cwd=self.root,
@@ -173,8 +173,9 @@ def _start_guarded(command: list[str], **popen: Any) -> tuple[subprocess.Popen[s
     try:
         guard = [sys.executable, "-I", "-S", str(GUARD), str(os.getpid()), str(write_end), *command]
         proc = subprocess.Popen(
-            guard, text=True, stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=(write_end,), **popen
-        )
+            guard, text=True, stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=(write_end,),
+            umask=0o077, **popen,
+        )  # fmt: skip
     finally:
         os.close(write_end)
     with os.fdopen(read_end, "rb") as told:

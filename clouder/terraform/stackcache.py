@@ -1,7 +1,9 @@
 """Synthesize only when something that shapes the stack changed: a content hash of spec + Clouder version.
 
 Synthesis imports the CDKTF bindings (~10 s, ~0.6 GB); an unchanged spec reuses the stack folder from the
-last run, recorded with its hash in ``<work>/synth/.clouder-synth.json``.
+last run, recorded in ``<work>/synth/.clouder-synth.json`` with the hash of every file synthesis wrote. The
+stamp is trusted only for a stack inside that folder whose files still hash as recorded, so a planted stamp
+or an edited ``cdk.tf.json`` means a fresh synthesis, never a reused foreign stack.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from clouder import __version__
 from clouder.errors import BadInputError
 from clouder.spec.model import ClusterSpec
-from clouder.workdir import cluster_dir
+from clouder.workdir import cluster_dir, private_dir, read_private, write_private
 
 STAMP = ".clouder-synth.json"
 
@@ -24,15 +26,35 @@ def content_hash(spec: ClusterSpec) -> str:
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+def files_hash(stack: Path) -> str:
+    """The hash of every file in the stack folder (names and bytes; a symlink counts as foreign)."""
+    digest = hashlib.sha256()
+    for path in sorted(stack.rglob("*")):
+        if path.is_symlink():
+            return "symlink:" + str(path.relative_to(stack))
+        if path.is_file():
+            digest.update(str(path.relative_to(stack)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
 def cached_stack(spec: ClusterSpec) -> Path | None:
     """The stack folder from an earlier synthesis of exactly this spec and Clouder version, if any."""
-    stamp = cluster_dir(spec) / "synth" / STAMP
+    outdir = cluster_dir(spec) / "synth"
     try:
-        recorded = json.loads(stamp.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        recorded = json.loads(read_private(outdir / STAMP))
+    except (OSError, ValueError, BadInputError):
         return None
-    stack = Path(recorded.get("stack", ""))
-    if recorded.get("hash") == content_hash(spec) and any(stack.glob("*.tf.json")):
+    stack = Path(str(recorded.get("stack", "")))
+    try:
+        inside = stack.resolve().is_relative_to(outdir.resolve()) and not stack.is_symlink()
+    except OSError:
+        return None
+    if (
+        inside
+        and recorded.get("hash") == content_hash(spec)
+        and any(stack.glob("*.tf.json"))
+        and recorded.get("files") == files_hash(stack)
+    ):
         return stack
     return None
 
@@ -47,9 +69,10 @@ def ensure_stack(spec: ClusterSpec) -> tuple[Path, bool]:
     except ImportError:
         raise BadInputError("this installation cannot synthesize stacks (clouder.synth is missing).",
                             "Pass a synthesized stack folder with --stack DIR.") from None  # fmt: skip
-    outdir = cluster_dir(spec) / "synth"
+    outdir = private_dir(cluster_dir(spec) / "synth")
     stamp = outdir / STAMP
     stamp.unlink(missing_ok=True)
     stack = synthesize(spec, outdir)
-    stamp.write_text(json.dumps({"hash": content_hash(spec), "stack": str(stack)}), encoding="utf-8")
+    record = {"hash": content_hash(spec), "stack": str(stack), "files": files_hash(stack)}
+    write_private(stamp, json.dumps(record))
     return stack, True

@@ -24,16 +24,21 @@ from typing import Any
 from clouder.errors import BadInputError, ClouderError
 from clouder.observe.events import Event, EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
+from clouder.policy.gate import UNEXAMINED
 from clouder.spec.model import ClusterSpec
 from clouder.terraform import backend, locks, orphans
 from clouder.terraform.binary import TerraformBinary, find_binary
 from clouder.terraform.plans import SavedPlan, read_saved, write_saved
 from clouder.terraform.runner import Message, Runner, RunResult, wait_gone
 from clouder.terraform.summary import PlanSummary, summary_from_messages, summary_from_show
-from clouder.workdir import cluster_dir, outputs_path
+from clouder.workdir import cluster_dir, outputs_path, private_dir, write_private
 
 KEEP_IN_ROOT = {".terraform", ".terraform.lock.hcl", backend.OVERRIDE_FILE, ".clouder-init.json"}
 ORPHAN_WAIT_S = 600.0
+
+
+def _refused_in_stack(name: str) -> bool:
+    return name.endswith(UNEXAMINED) or name == orphans.ADOPT_FILE
 
 
 class InterruptedRunError(ClouderError):
@@ -55,7 +60,7 @@ class Workflow:
 
     def __post_init__(self) -> None:
         self.work = cluster_dir(self.spec)
-        self.root = self.work / "terraform"
+        self.root = private_dir(self.work / "terraform")
         self.plans = self.work / "plans"
         self.records = locks.RunRecords(self.work / "runs")
         self.marker = self.work / "apply-in-progress.json"
@@ -76,13 +81,24 @@ class Workflow:
     # -- the Terraform root -------------------------------------------------------------------------------
 
     def prepare(self) -> str:
-        """Copy the synthesized stack into the Terraform root, write the backend override; return its hash."""
-        if not any(self.stack_dir.glob("*.tf.json")) and not any(self.stack_dir.glob("*.tf")):
+        """Copy the synthesized stack into the Terraform root, write the backend override; return its hash.
+
+        Only Terraform JSON is taken: the policy gate reads JSON, so HCL (``*.tf``) would run unexamined.
+        An adoption file is never taken from the stack or the work folder: only ``handle_orphans`` of this
+        run writes one, straight into the root."""
+        if not any(self.stack_dir.glob("*.tf.json")):
             raise BadInputError(
                 f"{self.stack_dir} holds no Terraform configuration (*.tf.json).",
                 "Synthesize first (`clouder synth SPEC`) or name a stack folder.",
             )
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        refused = sorted(p.name for p in self.stack_dir.iterdir() if _refused_in_stack(p.name))
+        if refused:
+            raise BadInputError(
+                f"{self.stack_dir} holds {', '.join(refused)}: Clouder takes only Terraform JSON (*.tf.json) "
+                f"and writes {orphans.ADOPT_FILE} itself.",
+                "Convert HCL to Terraform JSON (the policy gate reads only JSON) and remove the other files.",
+            )
+        private_dir(self.root)
         for old in self.root.iterdir():
             if old.name not in KEEP_IN_ROOT:
                 shutil.rmtree(old) if old.is_dir() else old.unlink()
@@ -95,20 +111,18 @@ class Workflow:
                 continue
             target = self.root / item.name
             shutil.copytree(item, target) if item.is_dir() else shutil.copy2(item, target)
-        adoption = self.work / orphans.ADOPT_FILE
-        if adoption.exists():
-            shutil.copy2(adoption, self.root / orphans.ADOPT_FILE)
         override = backend.override_document(self.spec, self.work)
-        (self.root / backend.OVERRIDE_FILE).write_text(
-            json.dumps(override, indent=2) + "\n", encoding="utf-8"
-        )
+        write_private(self.root / backend.OVERRIDE_FILE, json.dumps(override, indent=2) + "\n")
         return self.config_hash()
 
     def config_hash(self) -> str:
+        """The configuration's hash; the adoption file is left out (``apply`` of a saved plan uses the
+        configuration the plan file holds, and the next run never takes this run's adoption file)."""
         digest = hashlib.sha256()
+        skipped = KEEP_IN_ROOT - {backend.OVERRIDE_FILE} | {orphans.ADOPT_FILE}
         for path in sorted(self.root.rglob("*")):
             relative = path.relative_to(self.root)
-            if relative.parts[0] in KEEP_IN_ROOT - {backend.OVERRIDE_FILE} or not path.is_file():
+            if relative.parts[0] in skipped or not path.is_file():
                 continue
             digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
         return "sha256:" + digest.hexdigest()
@@ -126,7 +140,7 @@ class Workflow:
                     raise ClouderError(
                         f"terraform init failed:\n{result.error_text()}", f"Full log: {self.runner.log}"
                     )
-            marker.write_text(wanted)
+            write_private(marker, wanted)
         if force_unlock:
             self.force_unlock(force_unlock)
 
@@ -160,7 +174,7 @@ class Workflow:
         if not destroy and (adopt or delete_orphans or self.marker.exists()):
             self.handle_orphans(delete_orphans)
         config_hash = self.config_hash()
-        self.plans.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.plans)
         path = (out or self.plans / ("destroy.tfplan" if destroy else "current.tfplan")).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         args = ["plan", "-input=false", "-no-color", "-json", "-lock-timeout=0s", f"-out={path}"]
@@ -180,10 +194,15 @@ class Workflow:
         )
         if not any(counts.get(key) for key in ("add", "change", "remove", "import")):
             return summary_from_messages(self.spec.name, destroy)
+        return summary_from_show(self.spec.name, self.show_plan(path), destroy)
+
+    def show_plan(self, path: Path) -> dict[str, Any]:
+        """``terraform show -json PLAN``: what the plan file itself will do."""
         shown = self._run(["show", "-json", "-no-color", str(path)], capture=True)
         if shown.returncode != 0:
             raise ClouderError(f"terraform show failed:\n{shown.error_text()}")
-        return summary_from_show(self.spec.name, json.loads(shown.stdout), destroy)
+        document: dict[str, Any] = json.loads(shown.stdout)
+        return document
 
     def wait_for_orphaned_runs(self) -> None:
         """A Terraform whose Clouder died got SIGINT and is writing its state: let it finish first."""
@@ -237,11 +256,7 @@ class Workflow:
             found = [o for o in found if o not in doomed]
             if found:
                 self._emit("orphans", f"adopting {len(found)}: {', '.join(o.address for o in found)}")
-            orphans.write_adoption(self.work, found)
-            if not found:
-                (self.root / orphans.ADOPT_FILE).unlink(missing_ok=True)
-            else:
-                shutil.copy2(self.work / orphans.ADOPT_FILE, self.root / orphans.ADOPT_FILE)
+            orphans.write_adoption(self.root, found)
         return found
 
     # -- apply --------------------------------------------------------------------------------------------
@@ -255,7 +270,7 @@ class Workflow:
         self.init(force_unlock)
         args = ["apply", "-input=false", "-no-color", "-json", "-lock-timeout=0s", str(saved.path)]
         with self._phase("destroy" if saved.meta.destroy else "apply"):
-            self.marker.write_text(json.dumps({"plan": str(saved.path), "hash": saved.meta.plan_hash}))
+            write_private(self.marker, json.dumps({"plan": str(saved.path), "hash": saved.meta.plan_hash}))
             result = self._locked(args, "apply")
             if result.returncode >= 0:  # Terraform ended its own run and wrote its state: nothing orphaned
                 self.marker.unlink(missing_ok=True)
@@ -282,9 +297,7 @@ class Workflow:
         if result.returncode != 0:
             raise ClouderError(f"terraform output failed:\n{result.error_text()}")
         document: dict[str, Any] = json.loads(result.stdout or "{}")
-        path = outputs_path(self.spec)
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        path.chmod(0o600)
+        write_private(outputs_path(self.spec), json.dumps(document, indent=2) + "\n")
         return document
 
     def outputs(self) -> ClusterOutputs:

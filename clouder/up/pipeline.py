@@ -112,15 +112,16 @@ class _Run:
         return ", ".join(f"{n} to {action}" for action, n in counts.items() if n) or "no changes"
 
     def gate(self) -> str | None:
-        from clouder.policy import check_approval, enforce, run_gate
+        from clouder.terraform.guarded import authorize
 
         assert self.saved is not None and self.workflow is not None
-        if not self.saved.summary.has_changes:
+        authorized = authorize(self.spec, self.workflow, self.saved, self.options.approve,
+                               self.options.approval_file)  # fmt: skip
+        self.saved = authorized.saved
+        if authorized.policy is None:
             return None
-        report = run_gate(self.spec, self.workflow.root)
-        enforce(report)
-        how = check_approval(self.spec, self.saved.summary, self.options.approve, self.options.approval_file)
-        return f"policy passed ({len(report.allowed)} accepted findings); approval: {how}"
+        accepted = len(authorized.policy.allowed)
+        return f"policy passed ({accepted} accepted findings); approval: {authorized.approval}"
 
     def apply(self) -> str | None:
         assert self.saved is not None and self.workflow is not None
@@ -245,7 +246,7 @@ class DownOptions:
 def down(spec: ClusterSpec, options: DownOptions, events: EventLog) -> UpReport:
     """Plan the destroy, check its approval, uninstall the services (so the load balancers and volumes
     their controllers made in the cloud go first), then destroy the infrastructure."""
-    from clouder.policy import check_approval
+    from clouder.terraform.guarded import authorize
     from clouder.terraform.stackcache import ensure_stack
     from clouder.terraform.workflow import Workflow
 
@@ -262,7 +263,10 @@ def down(spec: ClusterSpec, options: DownOptions, events: EventLog) -> UpReport:
         return f"{saved.summary.counts()['delete']} to destroy"
 
     def approval() -> str:
-        return check_approval(spec, state["saved"].summary, options.approve, options.approval_file)
+        workflow, saved = state["workflow"], state["saved"]
+        authorized = authorize(spec, workflow, saved, options.approve, options.approval_file)
+        state["saved"] = authorized.saved
+        return authorized.approval
 
     def services() -> str | None:
         from clouder.services.teardown import uninstall

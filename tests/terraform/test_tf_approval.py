@@ -50,6 +50,18 @@ def test_control_plane_replacement_needs_approval(
     assert "needs approval" in refused.stderr and "replace aws_instance.control_plane_0" in refused.stderr
     assert _instance_ids(moto_server, cluster) == before
 
+    # a summary edited to say the replacement needs no approval: the plan file itself decides
+    sidecar = plan_file.with_name(plan_file.name + ".summary.json")
+    genuine = sidecar.read_text()
+    forged = json.loads(genuine)
+    forged["changes"] = [{**c, "protected": None} for c in forged["changes"]]
+    sidecar.write_text(json.dumps(forged))
+    forged_run = tf_cli.run("apply", spec, str(plan_file), "--stack", str(stack))
+    assert forged_run.returncode == 2, forged_run.stderr
+    assert "does not describe" in forged_run.stderr
+    assert _instance_ids(moto_server, cluster) == before
+    sidecar.write_text(genuine)
+
     approval = tmp_path / "approval.yaml"
     approval.write_text(
         yaml.safe_dump({"cluster": cluster, "plans": ["sha256:" + "0" * 64], "approvedBy": "bob"})

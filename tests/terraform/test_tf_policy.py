@@ -136,3 +136,74 @@ def test_override_files_are_merged_before_the_gate_looks(tmp_path: Path) -> None
     } <= found
     report = run_gate(load_spec(spec), folder, use_checkov=False)
     assert {f.file for f in report.blocking} == {"cdk.tf.json"}, "findings name the file the resource is in"
+
+
+def _with_rule(body: dict[str, Any], name: str = "extra") -> dict[str, Any]:
+    document = copy.deepcopy(aws_stack("pol"))
+    document["resource"]["aws_security_group_rule"] = {
+        name: {"security_group_id": "${aws_security_group.nodes.id}", **body}
+    }
+    return document
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # two halves of the address space are the world
+        {"type": "ingress", "from_port": 22, "to_port": 22, "protocol": "tcp",
+         "cidr_blocks": ["0.0.0.0/1", "128.0.0.0/1"]},
+        # an interpolated literal is not a safe reference
+        {"type": "ingress", "from_port": 22, "to_port": 22, "protocol": "tcp",
+         "cidr_blocks": ['${"0.0.0.0/0"}']},
+        # a whole-list interpolation, and an interpolated rule type
+        {"type": '${"ingress"}', "from_port": 22, "to_port": 22, "protocol": "tcp",
+         "cidr_blocks": "${var.anywhere}"},
+    ],
+    ids=["two-halves", "interpolated-literal", "interpolated-list-and-type"],
+)  # fmt: skip
+def test_world_open_ssh_is_seen_through_ranges_and_interpolations(
+    tmp_path: Path, body: dict[str, Any]
+) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    found = _checks(spec, _config(tmp_path / "c", _with_rule(body)))
+    assert ("CLOUDER_WORLD_OPEN_ADMIN_PORT", "aws_security_group_rule.extra") in found
+
+
+def test_world_coverage_spans_separate_rules(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    document = copy.deepcopy(aws_stack("pol"))
+    document["resource"]["aws_vpc_security_group_ingress_rule"] = {
+        f"half_{i}": {"security_group_id": "${aws_security_group.nodes.id}", "from_port": 22, "to_port": 22,
+                      "ip_protocol": "tcp", "cidr_ipv4": cidr}
+        for i, cidr in enumerate(["0.0.0.0/1", "128.0.0.0/1"])
+    }  # fmt: skip
+    found = _checks(spec, _config(tmp_path / "c", document))
+    assert ("CLOUDER_WORLD_OPEN_ADMIN_PORT", "aws_vpc_security_group_ingress_rule.half_0") in found
+
+
+def test_interpolated_api_source_is_not_trusted(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    body = {"type": "ingress", "from_port": 6443, "to_port": 6443, "protocol": "tcp",
+            "cidr_blocks": ["${var.anywhere}"]}  # fmt: skip
+    found = _checks(spec, _config(tmp_path / "c", _with_rule(body)))
+    assert ("CLOUDER_API_EXPOSURE", "aws_security_group_rule.extra") in found
+
+
+def test_hcl_in_the_root_blocks_even_with_an_allowlist(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", "pol", allowlist=[
+        {"check": "CLOUDER_UNEXAMINED_FILE", "reason": "trying to wave it through"}])  # fmt: skip
+    folder = _config(tmp_path / "c", aws_stack("pol"))
+    (folder / "open.tf").write_text(
+        'resource "aws_security_group_rule" "ssh" {\n  type = "ingress"\n  from_port = 22\n  to_port = 22\n'
+        '  protocol = "tcp"\n  cidr_blocks = ["0.0.0.0/0"]\n  security_group_id = "sg-1"\n}\n'
+    )
+    found = _checks(spec, folder)
+    assert found == {("CLOUDER_UNEXAMINED_FILE", "open.tf")}
+
+
+def test_the_address_of_a_public_ip_the_stack_creates_is_a_single_address(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", "pol")
+    for port in (22, 6443):
+        body = {"type": "ingress", "from_port": port, "to_port": port, "protocol": "tcp",
+                "cidr_blocks": ["${aws_eip.nat.public_ip}/32"]}  # fmt: skip
+        assert _checks(spec, _config(tmp_path / f"c{port}", _with_rule(body))) == set()
