@@ -37,7 +37,10 @@ from clouder.observe.events import Redactor
 
 HASH_ANNOTATION = "clouder.dev/applied-hash"
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
-Action = Literal["created", "configured", "recreated", "unchanged", "pruned"]
+Action = Literal["created", "configured", "recreated", "unchanged", "pruned", "kept"]
+# Helm never deletes these when a release drops them or is uninstalled: a CRD takes every custom resource of
+# its kind, cluster-wide, with it; an object annotated resource-policy: keep was asked to outlive its release.
+KEEP_ANNOTATION = "helm.sh/resource-policy"
 # Kinds whose immutable fields (Job template; StorageClass parameters, reclaimPolicy …) change only by
 # deleting and creating again. A StorageClass carries its default-class annotation in what is re-applied.
 RECREATE = {"Job", "StorageClass"}
@@ -269,9 +272,8 @@ def apply_release(kube: Kube, release: Release, options: ApplyOptions) -> Releas
             inventory.write(kube, stopped, staged)
         raise
     current = frozenset(c.ref for c in result.changes)
-    for ref in prune_order(before.tracked - current):
-        if _owned(kube, ref, release.name) and kube.delete(ref):
-            note(Change(ref, "pruned"))
+    for change in _retire_all(kube, before.tracked - current, release.name):
+        note(change)
     final = inventory.Inventory(release.name, release.version, current, options.owner,
                                 hooks=_delete_hooks(hooks), ttl_jobs=_ttl_jobs(desired))  # fmt: skip
     inventory.write(kube, final, staged)
@@ -391,25 +393,41 @@ def uninstall_release(kube: Kube, name: str, timeout: float = 300.0, interval: f
         return result
     hooks = tuple(Hook.from_dict(item) for item in json.loads(recorded.hooks or "[]"))
     run_hooks(kube, hooks, "pre-delete", deadline, interval)
-    for ref in prune_order(recorded.tracked):
-        if _owned(kube, ref, name) and kube.delete(ref):
-            result.changes.append(Change(ref, "pruned"))
+    result.changes += _retire_all(kube, recorded.tracked, name)
     kube.delete(inventory.ref_for(name))
     run_hooks(kube, hooks, "post-delete", deadline, interval)
     result.seconds = round(time.monotonic() - started, 3)
     return result
 
 
-def _owned(kube: Kube, ref: ObjectRef, release: str) -> bool:
-    """Only delete what still carries this release's label (another release may have adopted it)."""
+def _retire_all(kube: Kube, refs: frozenset[ObjectRef], release: str) -> list[Change]:
+    """Delete what the release no longer renders, as Helm would; a Namespace holding a kept object stays."""
+    changes, holding = [], set()
+    for ref in prune_order(refs):
+        retired = _retire(kube, ref, release, keep=ref.kind == "Namespace" and ref.name in holding)
+        if retired == "kept" and ref.namespace:
+            holding.add(ref.namespace)
+        if retired is not None:
+            changes.append(Change(ref, retired))
+    return changes
+
+
+def _retire(kube: Kube, ref: ObjectRef, release: str, keep: bool) -> Action | None:
+    """Only what still carries this release's label (another release may have adopted it) is deleted, and
+    never a CRD or an object marked ``keep``."""
     try:
         live = kube.get(ref)
     except ClouderError:
-        return False  # its kind is gone (a CRD removed earlier): nothing left to delete
+        return None  # its kind is gone: nothing left to delete
     if live is None:
-        return False
-    labels = (live.get("metadata") or {}).get("labels") or {}
-    return bool(labels.get(inventory.RELEASE_LABEL) == release)
+        return None
+    metadata = live.get("metadata") or {}
+    if (metadata.get("labels") or {}).get(inventory.RELEASE_LABEL) != release:
+        return None
+    policy = (metadata.get("annotations") or {}).get(KEEP_ANNOTATION)
+    if keep or ref.kind == "CustomResourceDefinition" or policy == "keep":
+        return "kept"
+    return "pruned" if kube.delete(ref) else None
 
 
 def prune_order(refs: frozenset[ObjectRef]) -> list[ObjectRef]:

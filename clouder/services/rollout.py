@@ -235,7 +235,7 @@ def _remove_dropped(connect: Callable[[], Kube], graph: Graph, log: EventLog) ->
         for found in inventory.releases(kube, owner=STAGE):
             if found.release not in graph.deps:
                 result = uninstall_release(kube, found.release)
-                detail = f"no longer in the spec: uninstalled ({len(result.changes)} objects)"
+                detail = f"no longer in the spec: uninstalled ({result.summary()})"
                 log.emit(Event(STAGE, found.release, "ok", None, result.seconds, detail))
                 removed.append(found.release)
     return removed

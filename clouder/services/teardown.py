@@ -24,7 +24,11 @@ def uninstall(kube: Kube, spec: ClusterSpec, timeout: float = 300.0, interval: f
         if name not in installed:
             continue
         result = uninstall_release(kube, name)
-        claimed += [c.ref for c in result.changes if c.ref.kind in ("Service", "PersistentVolumeClaim")]
+        claimed += [
+            c.ref
+            for c in result.changes
+            if c.action == "pruned" and c.ref.kind in ("Service", "PersistentVolumeClaim")
+        ]
         removed.append(name)
     deadline = time.monotonic() + timeout
     while claimed and time.monotonic() < deadline:

@@ -127,9 +127,10 @@ def test_an_add_on_the_spec_drops_is_uninstalled_and_a_cni_switch_is_refused(
         )
         assert report.ok, report.as_dict()
         retired = report.steps[-1]
-        assert retired.name == "aws-load-balancer-controller" and retired.counts["pruned"] == 13
+        assert retired.name == "aws-load-balancer-controller"
+        assert retired.counts == {"pruned": 11, "kept": 2}  # its two CRDs stay, as Helm leaves crds/
         assert emulator.get("Deployment", "aws-load-balancer-controller", "kube-system") is None
-        assert emulator.get("CustomResourceDefinition", "targetgroupbindings.elbv2.k8s.aws") is None
+        assert emulator.get("CustomResourceDefinition", "targetgroupbindings.elbv2.k8s.aws") is not None
         assert (
             emulator.get("ConfigMap", "clouder-release-aws-load-balancer-controller", "kube-system") is None
         )

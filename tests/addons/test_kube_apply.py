@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from clouder.errors import ClouderError
-from clouder.kube import ApplyOptions, Change, Kube, Release, apply_release, inventory
+from clouder.kube import ApplyOptions, Change, Kube, Release, apply_release, inventory, uninstall_release
 from clouder.kube.validate import schema_version
 from support.kubeapi import KubeApi
 
@@ -142,6 +142,41 @@ def test_prune_deletes_only_what_the_release_still_owns(kube: Kube, kube_api: Ku
     assert sorted((str(c.ref), c.action) for c in result.changed) == [("ConfigMap apps/b", "pruned")]
     assert kube_api.emulator.get("ConfigMap", "b", "apps") is None
     assert kube_api.emulator.get("ConfigMap", "c", "apps") is not None
+
+
+def test_crds_and_keep_objects_outlive_their_release(kube: Kube, kube_api: KubeApi) -> None:
+    """Helm never deletes a CRD (every custom resource of its kind would go with it) nor an object annotated
+    helm.sh/resource-policy: keep (cert-manager's CRDs in templates/ carry it), on upgrade or uninstall."""
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.test"},
+        "spec": {
+            "group": "example.test", "scope": "Namespaced",
+            "names": {"kind": "Gadget", "plural": "gadgets", "singular": "gadget", "listKind": "GadgetList"},
+            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
+        },
+    }  # fmt: skip
+    keep = config_map("ca")
+    keep["metadata"]["annotations"] = {"helm.sh/resource-policy": "keep"}
+    assert apply_release(kube, Release("tools", "apps", "1", (crd, keep, config_map("plain"))), OPTIONS).ok
+    dropped = apply_release(kube, Release("tools", "apps", "2", (config_map("other"),)), OPTIONS)
+    assert sorted((str(c.ref), c.action) for c in dropped.changed if c.action != "created") == [
+        ("ConfigMap apps/ca", "kept"), ("ConfigMap apps/plain", "pruned"),
+        ("CustomResourceDefinition gadgets.example.test", "kept"),
+    ]  # fmt: skip
+    emulator = kube_api.emulator
+    assert emulator.get("CustomResourceDefinition", "gadgets.example.test") is not None
+    assert emulator.get("ConfigMap", "ca", "apps") is not None
+    assert emulator.get("ConfigMap", "plain", "apps") is None
+    assert apply_release(kube, Release("tools", "apps", "3", (crd, keep)), OPTIONS).ok
+    removed = uninstall_release(kube, "tools", timeout=1.5, interval=0.05)
+    assert sorted((str(c.ref), c.action) for c in removed.changes) == [
+        ("ConfigMap apps/ca", "kept"), ("CustomResourceDefinition gadgets.example.test", "kept"),
+        ("Namespace apps", "kept"),  # it holds the kept ConfigMap
+    ]  # fmt: skip
+    assert emulator.get("CustomResourceDefinition", "gadgets.example.test") is not None
+    assert emulator.get("ConfigMap", "ca", "apps") is not None
 
 
 def test_wait_report_names_objects_and_why_and_failed_jobs_end_the_wait(
