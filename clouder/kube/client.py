@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,20 @@ class Kube:
             raise ClouderError(f"listing {kind} failed: {self.explain(exc)}") from None
         items: list[Obj] = found.to_dict().get("items", [])
         return items
+
+    def changes(self, ref: ObjectRef, since: str, timeout: float) -> Iterator[tuple[str, Obj]]:
+        """The changes to one object after resourceVersion ``since`` (``ADDED``/``MODIFIED``/``DELETED``,
+        with the object), for at most ``timeout`` seconds: a watch sees states a poll can miss (a Job the
+        TTL controller deletes the moment it completes)."""
+        resource = self.resource(ref.api_version, ref.kind)
+        try:
+            for event in self.dynamic.watch(
+                resource, namespace=ref.namespace or None, field_selector=f"metadata.name={ref.name}",
+                resource_version=since, timeout=max(1, round(timeout)),
+            ):  # fmt: skip
+                yield str(event["type"]), dict(event["raw_object"])
+        except DynamicApiError as exc:
+            raise ClouderError(f"watching {ref} failed: {self.explain(exc)}") from None
 
     def apply(self, obj: Obj, dry_run: bool = False) -> Obj:
         """Server-side apply; ``dry_run``: what the server would store, nothing stored (no write)."""

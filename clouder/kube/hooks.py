@@ -92,14 +92,15 @@ def _run_one(kube: Kube, hook: Hook, event: str, deadline: float, interval: floa
     if "before-hook-creation" in hook.delete_policies:
         _delete_and_wait(kube, ref, deadline, interval)
     try:
-        kube.create(hook.manifest)
+        created = kube.create(hook.manifest)
     except ConflictError:
         raise ClouderError(
             f"{event} hook {ref} exists already and its delete policy {list(hook.delete_policies)} does not "
             "replace it.",
             f"Delete {ref} (or add before-hook-creation to its {DELETE_POLICY}), then run again.",
         ) from None
-    state = _wait_finished(kube, ref, deadline, interval)
+    since = str((created.get("metadata") or {}).get("resourceVersion") or "")
+    state = _wait_finished(kube, ref, since, deadline, interval)
     if state.ready:
         if "hook-succeeded" in hook.delete_policies:
             kube.delete(ref)
@@ -109,18 +110,26 @@ def _run_one(kube: Kube, hook: Hook, event: str, deadline: float, interval: floa
     raise ClouderError(f"{event} hook {ref} did not succeed: {state.reason}")
 
 
-def _wait_finished(kube: Kube, ref: ObjectRef, deadline: float, interval: float) -> Readiness:
-    """Helm waits for Jobs and Pods only; any other hook is done once created."""
+def _wait_finished(kube: Kube, ref: ObjectRef, since: str, deadline: float, interval: float) -> Readiness:
+    """Helm waits for Jobs and Pods only; any other hook is done once created.
+
+    Watched, as Helm watches, from the version Clouder created: a hook Job with ttlSecondsAfterFinished: 0
+    (ingress-nginx's certificate Jobs) is deleted the moment it completes, which a poll would only see as
+    gone; the watch sees it complete first.
+    """
     if ref.kind not in ("Job", "Pod"):
         return Readiness(True)
-    while True:
-        live = kube.get(ref)
-        state = Readiness(False, "it disappeared before finishing", True) if live is None else _finished(live)
-        if state.ready or state.failed:
-            return state
-        if time.monotonic() >= deadline:
-            return Readiness(False, f"not finished in time ({state.reason})")
-        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+    state = Readiness(False, "not started")
+    while (left := deadline - time.monotonic()) > 0:
+        for change, live in kube.changes(ref, since, left):
+            since = str(live["metadata"].get("resourceVersion") or since)
+            state = _finished(live)
+            if state.ready or state.failed:
+                return state
+            if change == "DELETED":
+                return Readiness(False, "it disappeared before finishing", True)
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))  # the server ended the watch
+    return Readiness(False, f"not finished in time ({state.reason})")
 
 
 def _finished(live: Obj) -> Readiness:

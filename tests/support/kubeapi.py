@@ -227,6 +227,9 @@ class KubeEmulator:
         self.namespace_termination = 0.0  # s a deleted Namespace stays Terminating (a real one: ~5 s)
         self.lock = threading.RLock()
         self._rv = itertools.count(1)
+        # Every change, for watches that start from a resourceVersion: a real server replays what happened
+        # since (its watch cache), deletions included, not just what still exists.
+        self.history: list[tuple[ResourceType, Obj]] = []
         self._uid = itertools.count(1)
         self._watchers: list[tuple[ResourceType, str | None, queue.Queue[Obj | None]]] = []
         self._stop = threading.Event()
@@ -437,6 +440,10 @@ class KubeEmulator:
         return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
 
     def _notify(self, rtype: ResourceType, event: str, obj: Obj) -> None:
+        if event == "DELETED":  # a real server gives the deletion a version of its own
+            obj = copy.deepcopy(obj)
+            obj["metadata"]["resourceVersion"] = str(next(self._rv))
+        self.history.append((rtype, {"type": event, "object": copy.deepcopy(obj)}))
         for wtype, namespace, sink in list(self._watchers):
             if wtype == rtype and namespace in (None, obj["metadata"].get("namespace")):
                 sink.put({"type": event, "object": copy.deepcopy(obj)})
@@ -1063,13 +1070,20 @@ class Handler(BaseHTTPRequestHandler):
         try:
             since = int(query.get("resourceVersion") or 0)
             with self.emu.lock:
-                backlog = [
-                    {"type": "ADDED", "object": copy.deepcopy(s.obj)}
-                    for s in self.emu.objects.values()
-                    if s.rtype == rtype
-                    and int(s.obj["metadata"]["resourceVersion"]) > since
-                    and namespace in (None, s.obj["metadata"].get("namespace"))
-                ]
+                if since:
+                    backlog = [
+                        copy.deepcopy(event)
+                        for wtype, event in self.emu.history
+                        if wtype == rtype
+                        and int(event["object"]["metadata"]["resourceVersion"]) > since
+                        and namespace in (None, event["object"]["metadata"].get("namespace"))
+                    ]
+                else:
+                    backlog = [
+                        {"type": "ADDED", "object": copy.deepcopy(s.obj)}
+                        for s in self.emu.objects.values()
+                        if s.rtype == rtype and namespace in (None, s.obj["metadata"].get("namespace"))
+                    ]
             for event in backlog:
                 self._chunk(event, fields, labels)
             while (left := deadline - time.monotonic()) > 0:
