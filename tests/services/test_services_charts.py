@@ -226,3 +226,30 @@ def test_custom_resources_are_checked_against_the_crds_of_their_release(service_
     assert "'exporters' is a required property" in outcome.reason
     fine = dry_run(spec(), None, settings).by_name()["observability"]
     assert fine.state == "planned", fine.reason
+
+
+def test_cert_manager_splits_as_helm_does_and_its_crds_outlive_the_release(
+    services_cluster: ServicesCluster,
+) -> None:
+    """cert-manager v1.19.1 renders '---# Permission to approve …' (one document per separator, as Helm
+    splits) and keeps its CRDs in templates/ with helm.sh/resource-policy: keep."""
+    from clouder.kube import uninstall_release
+
+    cluster = services_cluster
+    emulator = cluster.api.emulator
+    settings = RolloutSettings(interval=0.05, timeout=10.0, mirror=cluster.mirror, only=("cert-manager",))
+    connect = lambda: Kube.from_kubeconfig(cluster.kubeconfig)  # noqa: E731
+    report = rollout(connect, ClusterSpec.model_validate(spec_document()), None, settings)
+    assert report.ok, report.table()
+    assert emulator.get("ClusterRole", "cert-manager-controller-approve:cert-manager-io") is not None
+    crds = ("certificates.cert-manager.io", "clusterissuers.cert-manager.io")
+    for name in crds:
+        crd = emulator.get("CustomResourceDefinition", name)
+        assert crd is not None and crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    with connect() as kube:
+        removed = uninstall_release(kube, "cert-manager", timeout=5.0, interval=0.05)
+    assert {str(c.ref) for c in removed.changes if c.action == "kept"} >= {
+        f"CustomResourceDefinition {name}" for name in crds
+    }
+    assert all(emulator.get("CustomResourceDefinition", name) is not None for name in crds)
+    assert emulator.get("ClusterRole", "cert-manager-controller-approve:cert-manager-io") is None
