@@ -1,7 +1,7 @@
 """Synthesize only when something that shapes the stack changed: a content hash of spec + Clouder version.
 
 Synthesis imports the CDKTF bindings (~10 s, ~0.6 GB); an unchanged spec reuses the stack folder from the
-last run, recorded in ``<work>/synth/.clouder-synth.json`` with the hash of every file synthesis wrote. The
+last run, recorded in ``<work>/synth/.clouder-synth.json`` with the hash of the ``cdk.tf.json`` it wrote. The
 stamp is trusted only for a stack inside that folder whose files still hash as recorded, so a planted stamp
 or an edited ``cdk.tf.json`` means a fresh synthesis, never a reused foreign stack.
 """
@@ -27,14 +27,16 @@ def content_hash(spec: ClusterSpec) -> str:
 
 
 def files_hash(stack: Path) -> str:
-    """The hash of every file in the stack folder (names and bytes; a symlink counts as foreign)."""
-    digest = hashlib.sha256()
-    for path in sorted(stack.rglob("*")):
-        if path.is_symlink():
-            return "symlink:" + str(path.relative_to(stack))
-        if path.is_file():
-            digest.update(str(path.relative_to(stack)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return "sha256:" + digest.hexdigest()
+    """The hash of the JSON synthesis wrote (a symlink counts as foreign). What lands beside it later —
+    Terraform's own ``.terraform/`` and lock file, override files — changes nothing here: the policy gate
+    reads the effective configuration, overrides included, on every plan."""
+    synthesized = stack / "cdk.tf.json"
+    if synthesized.is_symlink():
+        return "symlink:cdk.tf.json"
+    try:
+        return "sha256:" + hashlib.sha256(synthesized.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
 
 
 def cached_stack(spec: ClusterSpec) -> Path | None:

@@ -215,7 +215,7 @@ def _assert_state_is_moto(cli: Cli, work: Path, moto: MotoServer, cluster: str) 
     assert objects == tracked
     for kind, held in children.items():
         assert held == tracked_children[kind], kind
-    assert len(tracked) == 32 and len(tracked_children["rules"]) == 20, "the whole example stack"
+    assert len(tracked) == 32 and len(tracked_children["rules"]) == 21, "the whole example stack"
 
 
 def _assert_converged(cli: Cli, spec: str, work: Path, moto: MotoServer) -> list[str]:
