@@ -32,6 +32,7 @@ EC2_TAGGED = {
     "aws_launch_template": "lt-",
 }
 REFERENCE = re.compile(r"^\$\{(\w+)\.([\w-]+)\.(\w+)\}$")
+EMBEDDED = re.compile(r"\$\{\w+\.[\w-]+\.\w+\}")  # a reference inside a longer string ("${…}/32")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,14 @@ class Finder:
         if address in self.found:
             return dict(self.found[address].attrs).get(wanted)
         return None
+
+    def interpolate(self, value: str) -> str | None:
+        """A configured string with every embedded reference resolved (None if one cannot be)."""
+        parts = [self.resolve(ref) for ref in EMBEDDED.findall(value)]
+        if any(part is None for part in parts):
+            return None
+        found = iter(parts)
+        return EMBEDDED.sub(lambda _: str(next(found)), value)
 
     def add(self, address: str, kind: str, import_id: str, **attrs: str) -> None:
         resolved = tuple(sorted({"id": import_id, **attrs}.items()))
@@ -285,7 +294,10 @@ def _rule_sources(finder: Finder, body: Attrs, group: str) -> list[str] | None:
         return None if source is None else [source]
     cidrs = [*body.get("cidr_blocks", []), *body.get("ipv6_cidr_blocks", [])]
     cidrs += body.get("prefix_list_ids", [])
-    return [str(c) for c in cidrs] or None
+    resolved = [finder.interpolate(str(c)) for c in cidrs]  # e.g. the NAT rule's "${aws_eip….public_ip}/32"
+    if any(c is None for c in resolved):
+        return None
+    return [str(c) for c in resolved] or None
 
 
 def _rule_exists(permissions: list[Attrs], protocol: str, low: int, high: int, source: str) -> bool:
