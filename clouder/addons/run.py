@@ -114,10 +114,8 @@ def _retire(kube: Kube, name: str, log: EventLog, settings: RunSettings) -> Step
         problem = kube.redactor.redact(exc.render())
         log.emit(Event(STAGE, name, "failed", detail=problem))
         return StepReport(name, "release", ok=False, problems=[problem])
-    counts: dict[str, int] = {}
-    for change in result.changes:  # "kept": CRDs and resource-policy: keep objects outlive the release
-        counts[change.action] = counts.get(change.action, 0) + 1
-    step = StepReport(name, "release", result.version, counts=counts, seconds=result.seconds)
+    # "kept": CRDs and resource-policy: keep objects outlive the release
+    step = StepReport(name, "release", result.version, counts=result.counts, seconds=result.seconds)
     log.emit(Event(STAGE, name, "ok", None, result.seconds, f"uninstalled ({result.summary()})"))
     return step
 

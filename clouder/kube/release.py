@@ -94,11 +94,16 @@ class ReleaseResult:
     def changed(self) -> list[Change]:
         return [c for c in self.changes if c.action != "unchanged"]
 
-    def summary(self) -> str:
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many objects took each action."""
         counts: dict[str, int] = {}
         for change in self.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
-        return ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing to apply"
+        return counts
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} {action}" for action, n in sorted(self.counts.items())) or "nothing to apply"
 
 
 @dataclass(frozen=True)
