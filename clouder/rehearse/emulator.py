@@ -5,6 +5,7 @@ moto gaps the overrides work around (each listed in ``stack_override``'s notes):
 (detailed monitoring off), an empty ``<association/>`` on every network interface (read back as a public
 IP, so the provider would replace the instance), an instance's ``user_data`` that came from its launch
 template reported differently, and a launch template's own tags added to its ``tag_specifications``.
+The server itself is started through ``moto_server``, which answers one error as AWS does.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def running_emulator(folder: Path, attempts: int = 3) -> Iterator[Emulator]:
         port = free_port()
         with log.open("w") as handle:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                [sys.executable, "-m", "clouder.rehearse.moto_server", "-H", "127.0.0.1", "-p", str(port)],
                 stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "MOTO_PORT": str(port)},
             )  # fmt: skip
         try:

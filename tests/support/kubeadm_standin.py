@@ -83,20 +83,24 @@ def fault(command: str, config_text: str = "") -> None:
     if kind in ("drop", "drop-once"):
         if kind == "drop-once":
             faults[HOST].pop(command)
-            path.write_text(json.dumps(faults))
+            (REGISTRY / f"faults.{HOST}").write_text(json.dumps(faults))
+            os.replace(REGISTRY / f"faults.{HOST}", path)  # other hosts' kubeadm may be reading it
         drop_connection()
 
 
 def drop_connection() -> None:
     """Kill this session's sshd processes (not the listener): the client sees the connection drop."""
+    session = []  # found before any is killed: a killed child's parent may exit before /proc is read
     pid = os.getppid()
     while pid > 1:
         status = Path(f"/proc/{pid}/status").read_text()
-        parent = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         if cmdline.startswith("sshd") and " -D" not in cmdline:
+            session.append(pid)
+        pid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+    for pid in session:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        pid = parent
     time.sleep(5)
     sys.exit(255)
 

@@ -9,10 +9,12 @@ import os
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from support.services import REPO, ServiceRepo
 from support.terraform import MIRROR
-from support.tfstack import Cli
+from support.moto import MotoServer
+from support.tfstack import Cli, boto, unique
 
 EXAMPLE = REPO / "examples" / "aws-minimal.yaml"
 
@@ -81,3 +83,16 @@ def test_rehearse_on_azure_says_what_it_cannot_rehearse(tmp_path: Path) -> None:
     states = {parts[0]: parts[1] for parts in lines if parts and parts[0] in ("synth", "gate")}
     assert states == {"synth": "ok", "gate": "ok"}
     assert "▶ synth" in result.stderr and os.sep + ".rehearsal" in result.stderr
+
+
+@pytest.mark.e2e
+def test_the_emulator_answers_a_gone_launch_template_as_aws_does(moto_server: MotoServer) -> None:
+    """AWS answers InvalidLaunchTemplateId.NotFound, which Terraform's provider takes as already deleted;
+    moto's own answer (InvalidLaunchTemplateName.NotFoundException) fails a destroy that repeats a delete."""
+    ec2 = boto(moto_server, "ec2")
+    made = ec2.create_launch_template(LaunchTemplateName=unique("lt"), LaunchTemplateData={})
+    template = made["LaunchTemplate"]["LaunchTemplateId"]
+    ec2.delete_launch_template(LaunchTemplateId=template)
+    with pytest.raises(ClientError) as gone:
+        ec2.delete_launch_template(LaunchTemplateId=template)
+    assert gone.value.response["Error"]["Code"] == "InvalidLaunchTemplateId.NotFound"
