@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 
 def phase_span(events_file: Path, phase: str) -> float:
-    from clouder.observe.events import read_events
+    from clouder.events import read_events
 
     stamps = [e.time for e in read_events(events_file) if e.phase == phase and e.outcome in ("start", "ok")]
     from datetime import datetime

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from clouder.events import Redactor
 from clouder.kube.objects import Obj, ObjectRef
-from clouder.observe.events import Redactor
 from clouder.outputs import AwsFacts, AzureFacts, ClusterOutputs
 from clouder.spec.model import ClusterSpec
 

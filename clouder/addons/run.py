@@ -12,10 +12,10 @@ from clouder.addons.nodes import wait_nodes_initialized
 from clouder.addons.plan import NodesInitialized, Step, plan, render_step
 from clouder.catalog.charts import Catalog, default_catalog
 from clouder.errors import ClouderError
+from clouder.events import Event, EventLog
 from clouder.kube import inventory
 from clouder.kube.client import Kube
 from clouder.kube.release import ApplyOptions, Change, apply_release, uninstall_release
-from clouder.observe.events import Event, EventLog
 
 STAGE = "addons"
 CNI_RELEASES = ("cilium", "calico", "flannel")

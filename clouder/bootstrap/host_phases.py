@@ -1,36 +1,22 @@
 """Phases that prepare and check a node, whatever its role. Each ``should_run`` asks the node itself.
 
-kubeadm commands and the probes that decide about them run under ``flock`` on the node (``node_locked``), so
-a command left running by a killed Clouder finishes before a new run looks at the node.
+kubeadm commands and the probes that decide about them run under ``flock`` on the node
+(``clouder.hosts.phases.node_locked``), so a command left running by a killed Clouder finishes before a new
+run looks at the node.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 
-from clouder.bootstrap.manager import Context, HostState, Phase
-from clouder.bootstrap.secrets import scrub
 from clouder.errors import ClouderError
+from clouder.hosts.manager import Context, HostState, Phase
+from clouder.hosts.secrets import scrub
 
 BOOT_FINISHED = "/var/lib/cloud/instance/boot-finished"
 CLOUD_INIT_RESULT = "/var/lib/cloud/data/result.json"
 KUBELET_CONF = "/etc/kubernetes/kubelet.conf"
 ADMIN_CONF = "/etc/kubernetes/admin.conf"
-
-
-def node_locked(ctx: Context, script: str) -> str:
-    state = shlex.quote(ctx.options.state_dir)
-    wait = int(ctx.options.ssh.command_timeout)
-    return f"mkdir -p {state} && flock -w {wait} {state}/kubeadm.lock sh -c {shlex.quote(script)}"
-
-
-class Connect(Phase):
-    name = "connect"
-    read_only = True
-
-    async def run(self, ctx: Context, host: HostState) -> None:
-        await host.shell().run("true", label="ssh check", sudo=False)
 
 
 class WaitForCloudInit(Phase):

@@ -167,7 +167,7 @@ def init_documents(spec: ClusterSpec, outputs: ClusterOutputs, certificate_key: 
         api_server=ApiServer(cert_sans=list(dict.fromkeys(sans))),
         controller_manager=ControlPlaneComponent(extra_args=[Arg(name="cloud-provider", value="external")]),
     )
-    if spec.kubernetes.container_checkpointing:  # the kubelet's checkpoint API (clouder.lifecycle.checkpoint)
+    if spec.kubernetes.container_checkpointing:  # the kubelet's checkpoint API (see checkpointing_check)
         return _yaml(init, cluster, KubeletConfiguration(feature_gates={"ContainerCheckpoint": True}))
     return _yaml(init, cluster)
 

@@ -9,11 +9,12 @@ import time
 from datetime import datetime
 
 from clouder.bootstrap import kubeadm
-from clouder.bootstrap.host_phases import ADMIN_CONF, KUBELET_CONF, node_locked
+from clouder.bootstrap.host_phases import ADMIN_CONF, KUBELET_CONF
 from clouder.bootstrap.kubeconfig import ca_cert_hash, write_kubeconfig
-from clouder.bootstrap.manager import Context, HostState, Phase
-from clouder.bootstrap.secrets import TOKEN_RE, new_certificate_key, scrub
 from clouder.errors import ClouderError
+from clouder.hosts.manager import Context, HostState, Phase
+from clouder.hosts.phases import node_locked
+from clouder.hosts.secrets import TOKEN_RE, new_certificate_key, scrub
 
 TOKEN_DESCRIPTION = "clouder bootstrap"
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import shlex
 
-from clouder.bootstrap.manager import Context, HostState, Phase
+from clouder.hosts.manager import Context, HostState, Phase
 
 MARK = "clouder-local-api"
 UNIT_PATH = f"/etc/systemd/system/{MARK}.service"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clouder.bootstrap.host_phases import Connect, EnsureKubelet, GatherFacts, WaitForCloudInit
+from clouder.bootstrap.host_phases import EnsureKubelet, GatherFacts, WaitForCloudInit
 from clouder.bootstrap.kubeadm_phases import (
     FetchKubeconfig,
     JoinControlPlanes,
@@ -13,7 +13,8 @@ from clouder.bootstrap.kubeadm_phases import (
     UploadCerts,
 )
 from clouder.bootstrap.local_api import LocalApiAfterJoin, LocalApiBeforeInit
-from clouder.bootstrap.manager import Phase
+from clouder.hosts.manager import Phase
+from clouder.hosts.phases import Connect
 
 PHASES: list[type[Phase]] = [
     Connect,

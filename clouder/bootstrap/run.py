@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clouder.bootstrap.lock import RemoteLock
-from clouder.bootstrap.manager import Context, HostState, PhaseManager
-from clouder.bootstrap.options import BootstrapOptions, SshOptions, parse_networks
 from clouder.bootstrap.phases import PHASES
-from clouder.bootstrap.ssh import SshPool
-from clouder.observe.events import EventLog
+from clouder.events import EventLog
+from clouder.hosts.lock import RemoteLock
+from clouder.hosts.manager import Context, HostState, PhaseManager
+from clouder.hosts.options import BootstrapOptions, SshOptions, parse_networks
+from clouder.hosts.ssh import SshPool
 from clouder.outputs import ClusterOutputs
 from clouder.spec.model import ClusterSpec
 

@@ -14,8 +14,8 @@ from clouder.errors import BadInputError
 
 if TYPE_CHECKING:
     from clouder.addons import AddonContext, AddonsReport
+    from clouder.events import Event, EventLog
     from clouder.kube import Kube
-    from clouder.observe.events import Event, EventLog
     from clouder.spec.model import ClusterSpec
 
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each step to be ready.")]
@@ -51,7 +51,7 @@ def _connect(spec: ClusterSpec, kubeconfig: Path | None, log: EventLog) -> Kube:
 
 def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
     from clouder import workdir
-    from clouder.observe.events import EventLog
+    from clouder.events import EventLog
 
     log = EventLog(workdir.events_path(spec))
     if fmt is Format.text:
@@ -144,8 +144,8 @@ def check(
     output: OutputOption = None,
 ) -> None:
     """Smoke-test the cluster: nodes, system pods, default StorageClass + PVC, LoadBalancer, DNS."""
+    from clouder.events import Event
     from clouder.observe.check import CheckSettings, run_checks
-    from clouder.observe.events import Event
 
     fmt = output_format(output)
     ctx = _context(spec, outputs)

@@ -14,7 +14,7 @@ from clouder.errors import BadInputError, ClouderError
 
 if TYPE_CHECKING:
     from clouder.bootstrap.run import BootstrapReport
-    from clouder.observe.events import Event
+    from clouder.events import Event
 
 
 def _progress(event: Event) -> None:
@@ -87,10 +87,10 @@ def bootstrap(
     """Bootstrap the cluster over SSH: kubeadm init, joins, admin kubeconfig. Safe to re-run."""
     import dataclasses
 
-    from clouder.bootstrap.options import parse_networks
     from clouder.bootstrap.run import bootstrap as run_bootstrap
     from clouder.bootstrap.run import default_options
-    from clouder.observe.events import EventLog
+    from clouder.events import EventLog
+    from clouder.hosts.options import parse_networks
     from clouder.outputs import read_outputs_file
     from clouder.spec import load_spec
     from clouder.workdir import events_path, outputs_path

@@ -25,9 +25,9 @@ from clouder.errors import BadInputError, ClouderError
 if TYPE_CHECKING:
     from typing import TypeVarTuple
 
+    from clouder.events import Event, EventLog
     from clouder.kube.client import Kube
     from clouder.lifecycle.session import LifecycleOptions, LifecycleReport
-    from clouder.observe.events import Event, EventLog
     from clouder.outputs import ClusterOutputs
     from clouder.spec.model import ClusterSpec
 
@@ -102,8 +102,8 @@ def _start(
     """Load the spec and its outputs contract, build the options from the CLI's, open the event log."""
     import dataclasses
 
-    from clouder.bootstrap.options import parse_networks
     from clouder.cli.bootstrap_cmd import _address_map
+    from clouder.hosts.options import parse_networks
     from clouder.lifecycle.session import default_options
 
     fmt = output_format(output)
@@ -149,7 +149,7 @@ def _run_on_nodes(
 
 
 def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
-    from clouder.observe.events import EventLog
+    from clouder.events import EventLog
     from clouder.workdir import events_path
 
     events = EventLog(events_path(spec))

@@ -32,7 +32,7 @@ def rehearse(
     apply against a local AWS emulator (moto), the outputs contract, each host's bootstrap phases, the
     add-on manifests and the services' rollout order; then destroy. Azure: synth and policy gate only."""
     from clouder.cli.up_cmd import progress
-    from clouder.observe.events import EventLog
+    from clouder.events import EventLog
     from clouder.rehearse.run import RehearsalOptions
     from clouder.rehearse.run import rehearse as run_rehearsal
     from clouder.spec import load_spec

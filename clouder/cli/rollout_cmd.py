@@ -12,7 +12,7 @@ from clouder.cli.app import Format, OutputOption, emit_report, output_format
 from clouder.cli.options import KubeconfigOpt, MirrorOpt, OutputsOpt, ReadinessPollOpt, SpecArg
 
 if TYPE_CHECKING:
-    from clouder.observe.events import Event
+    from clouder.events import Event
     from clouder.outputs import ClusterOutputs
     from clouder.services.rollout import RolloutReport
     from clouder.spec.model import ClusterSpec
@@ -77,8 +77,8 @@ def rollout(
 ) -> None:
     """Roll out the system and core services along their dependencies; re-run to resume."""
     from clouder import workdir
+    from clouder.events import EventLog
     from clouder.kube import Kube
-    from clouder.observe.events import EventLog
     from clouder.services.rollout import RolloutSettings
     from clouder.services.rollout import dry_run as plan_only
     from clouder.services.rollout import rollout as run_rollout

@@ -15,8 +15,8 @@ from clouder.cli.options import CommandOpt, ConnectOpt, SpecArg, SshAllowOpt, Ss
 from clouder.errors import BadInputError
 
 if TYPE_CHECKING:
-    from clouder.bootstrap.options import SshOptions
-    from clouder.observe.events import Event, EventLog
+    from clouder.events import Event, EventLog
+    from clouder.hosts.options import SshOptions
     from clouder.spec.model import ClusterSpec
     from clouder.up.dryrun import DryRunReport
     from clouder.up.pipeline import UpReport
@@ -59,7 +59,7 @@ def progress(event: Event) -> None:
 
 
 def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
-    from clouder.observe.events import EventLog
+    from clouder.events import EventLog
     from clouder.workdir import events_path
 
     log = EventLog(events_path(spec))
@@ -74,7 +74,7 @@ def _ssh(
     """How bootstrap reaches the nodes: rehearsal address map, address guard, timeouts."""
     import dataclasses
 
-    from clouder.bootstrap.options import parse_networks
+    from clouder.hosts.options import parse_networks
 
     mapping: dict[str, str] = {}
     if ssh_map is not None:

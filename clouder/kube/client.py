@@ -14,8 +14,8 @@ from kubernetes import dynamic
 from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
 
 from clouder.errors import BadInputError, ClouderError
+from clouder.events import Redactor
 from clouder.kube.objects import Obj, ObjectRef
-from clouder.observe.events import Redactor
 
 FIELD_MANAGER = "clouder"
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from clouder.errors import ClouderError
+from clouder.events import Redactor
 from clouder.kube import inventory
 from clouder.kube.client import Kube, RequestFailed
 from clouder.kube.hooks import Hook, run_hooks
@@ -33,7 +34,6 @@ from clouder.kube.readiness import needs_wait
 from clouder.kube.validate import validate
 from clouder.kube.wait import WaitReport, wait_ready
 from clouder.kube.webhooks import failing_closed, wait_for_webhooks
-from clouder.observe.events import Redactor
 
 HASH_ANNOTATION = "clouder.dev/applied-hash"
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}

@@ -8,8 +8,8 @@ from functools import cache, lru_cache
 from typing import Any
 
 from clouder.errors import ClouderError
+from clouder.events import Redactor
 from clouder.kube.objects import ObjectRef
-from clouder.observe.events import Redactor
 
 Obj = dict[str, Any]
 BUILTIN_GROUPS = {"", "apps", "batch", "policy", "autoscaling"}

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from clouder.bootstrap.manager import Context, HostState
 from clouder.errors import BadInputError
+from clouder.events import EventLog
+from clouder.hosts.manager import Context, HostState
+from clouder.hosts.phases import node_locked
 from clouder.kube.client import Kube
 from clouder.lifecycle import kubeops
 from clouder.lifecycle.session import (
@@ -23,11 +25,9 @@ from clouder.lifecycle.session import (
     LifecycleOptions,
     LifecycleReport,
     NodeReport,
-    node_locked,
     open_session,
     smoke,
 )
-from clouder.observe.events import EventLog
 from clouder.outputs import ClusterOutputs, Node
 from clouder.spec.model import ClusterSpec
 

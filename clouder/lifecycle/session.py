@@ -1,6 +1,6 @@
-"""What every day-2 operation shares: the bootstrap's phase manager and SSH pool, its lock, a report.
+"""What every day-2 operation shares: the phase manager and SSH pool of clouder.hosts, its lock, a report.
 
-Lifecycle phases are bootstrap ``Phase`` subclasses bound to the hosts they act on; the bootstrap's
+Lifecycle phases are ``Phase`` subclasses bound to the hosts they act on; the hosts'
 ``PhaseManager`` runs them (probe first, then an idempotent run, retries on dropped connections). Events are
 recorded under the stage ``lifecycle``. The bootstrap lock on the first control plane is taken for the
 whole operation, so a bootstrap, an upgrade and a scale never run at once.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import shlex
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -18,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from clouder.bootstrap.lock import RemoteLock
-from clouder.bootstrap.manager import Context, HostState, Phase, PhaseManager
-from clouder.bootstrap.options import BootstrapOptions
-from clouder.bootstrap.ssh import SshPool
-from clouder.observe.events import Event, EventLog, Outcome
+from clouder.events import Event, EventLog, Outcome
+from clouder.hosts.lock import RemoteLock
+from clouder.hosts.manager import Context, HostState, Phase, PhaseManager
+from clouder.hosts.options import BootstrapOptions
+from clouder.hosts.phases import Connect
+from clouder.hosts.ssh import SshPool
 from clouder.outputs import ClusterOutputs
 from clouder.spec.model import ClusterSpec
 
@@ -104,31 +104,6 @@ class LifecycleReport:
         return [node for node in self.nodes if node.state == "failed"]
 
 
-def node_locked(ctx: Context, script: str) -> str:
-    """Run under the node's kubeadm lock, the one the bootstrap's kubeadm commands take too."""
-    state = shlex.quote(ctx.options.state_dir)
-    wait = int(ctx.options.ssh.command_timeout)
-    return f"mkdir -p {state} && flock -w {wait} {state}/kubeadm.lock sh -c {shlex.quote(script)}"
-
-
-class LifecycleManager(PhaseManager):
-    """The bootstrap's phase manager, recording its events under the ``lifecycle`` stage."""
-
-    def _emit(
-        self, phase: Phase, host: HostState, outcome: str, detail: str = "", started: float | None = None
-    ) -> None:
-        took = round(time.monotonic() - started, 3) if started is not None else None
-        self.ctx.events.emit(Event(STAGE, phase.name, outcome, host.name, took, detail))  # type: ignore[arg-type]
-
-
-class Connect(Phase):
-    name = "connect"
-    read_only = True
-
-    async def run(self, ctx: Context, host: HostState) -> None:
-        await host.shell().run("true", label="ssh check", sudo=False)
-
-
 class Bound(Phase):
     """A phase acting on the hosts it was given (rather than on a role's hosts)."""
 
@@ -142,7 +117,7 @@ class Bound(Phase):
 @dataclass
 class Session:
     ctx: Context
-    manager: LifecycleManager
+    manager: PhaseManager
     options: LifecycleOptions
     visited: set[str] = field(default_factory=set)
 
@@ -199,7 +174,7 @@ async def open_session(
     wanted = None if only is None else {*only, outputs.control_planes[0].name}
     hosts = {node.name: HostState(node) for node in outputs.nodes if wanted is None or node.name in wanted}
     ctx = Context(spec, outputs, options.bootstrap, pool, events, hosts)
-    session = Session(ctx, LifecycleManager(ctx), options)
+    session = Session(ctx, PhaseManager(ctx, STAGE), options)
     remote: RemoteLock | None = None
     try:
         await session.manager.apply_one(Connect())

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from clouder.errors import ClouderError
+from clouder.events import Event, EventLog, Outcome
 from clouder.kube.client import Kube
 from clouder.kube.objects import Obj, ObjectRef
-from clouder.observe.events import Event, EventLog, Outcome
 from clouder.spec.model import ClusterSpec
 
 STAGE = "teardown"

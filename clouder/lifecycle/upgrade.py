@@ -20,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import shlex
 
-from clouder.bootstrap.manager import Context, HostState, Phase
-from clouder.bootstrap.secrets import scrub
 from clouder.errors import ClouderError
+from clouder.events import EventLog
+from clouder.hosts.manager import Context, HostState, Phase
+from clouder.hosts.phases import node_locked
+from clouder.hosts.secrets import scrub
 from clouder.kube.client import Kube
 from clouder.lifecycle import kubeops
 from clouder.lifecycle.session import (
@@ -30,12 +32,10 @@ from clouder.lifecycle.session import (
     LifecycleOptions,
     LifecycleReport,
     Session,
-    node_locked,
     open_session,
     smoke,
 )
 from clouder.lifecycle.versions import UpgradePath, check_path, package_version, parse
-from clouder.observe.events import EventLog
 from clouder.outputs import ClusterOutputs
 from clouder.spec.model import ClusterSpec
 

@@ -1,5 +1,1 @@
-"""Observability: structured events (JSON lines) with timings, secret redaction."""
-
-from clouder.observe.events import Event, EventLog, Redactor
-
-__all__ = ["Event", "EventLog", "Redactor"]
+"""Reading a running cluster: smoke checks (``check``) and the status report (``status``)."""

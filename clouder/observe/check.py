@@ -10,6 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
+
+import yaml
 
 from clouder.kube import inventory
 from clouder.kube.client import Kube
@@ -205,8 +208,6 @@ def run_checks(
     expected = [node.name for node in outputs.nodes] if outputs else []
     results = [_nodes(kube, expected), _system_pods(kube), _default_class(kube)]
     if spec.kubernetes.container_checkpointing:  # opt-in: evaluated only when the spec asks for it
-        from clouder.lifecycle.checkpoint import checkpointing_check
-
         results.append(checkpointing_check(kube))
     namespace = ObjectRef("v1", "Namespace", "", NAMESPACE)
     _clear_namespace(kube, settings)
@@ -228,3 +229,35 @@ def run_checks(
     finally:
         kube.delete(namespace)
     return results
+
+
+# Runtime checkpointing (``kubernetes.containerCheckpointing``): cloud-init installs CRIU on every node and
+# the bootstrap hands kubeadm a KubeletConfiguration with the ContainerCheckpoint gate (beta since 1.30),
+# which kubeadm stores in kube-system/kubelet-config for every joining node's kubelet.
+CHECKPOINT_GATE = "ContainerCheckpoint"
+KUBELET_CONFIG = ObjectRef("v1", "ConfigMap", "kube-system", "kubelet-config")
+
+
+def checkpointing_check(kube: Kube) -> CheckResult:
+    """The cluster-wide kubelet configuration kubeadm uploaded enables the ContainerCheckpoint gate."""
+    name = "container-checkpointing"
+    found = kube.get(KUBELET_CONFIG)
+    if found is None:
+        return CheckResult(name, False, f"ConfigMap {KUBELET_CONFIG} does not exist (was kubeadm used?)")
+    text = (found.get("data") or {}).get("kubelet")
+    try:
+        config: Any = yaml.safe_load(text or "")
+    except yaml.YAMLError as exc:
+        return CheckResult(name, False, f"{KUBELET_CONFIG} holds no readable KubeletConfiguration: {exc}")
+    gates = (config or {}).get("featureGates") or {} if isinstance(config, dict) else {}
+    if gates.get(CHECKPOINT_GATE) is not True:
+        return CheckResult(
+            name,
+            False,
+            f"the kubelet configuration ({KUBELET_CONFIG}) does not enable the {CHECKPOINT_GATE} feature "
+            "gate; "
+            "set kubernetes.containerCheckpointing before the bootstrap",
+        )
+    return CheckResult(
+        name, True, f"{CHECKPOINT_GATE} feature gate enabled in {KUBELET_CONFIG}; CRIU from cloud-init"
+    )

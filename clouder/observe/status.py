@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from clouder.errors import ClouderError
+from clouder.events import read_events
 from clouder.kube import inventory
 from clouder.kube.client import Kube
 from clouder.kube.readiness import assess, needs_wait
-from clouder.observe.events import read_events
 from clouder.outputs import ClusterOutputs
 from clouder.spec.model import ClusterSpec
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from clouder.errors import ClouderError
-from clouder.observe.events import Event, EventLog
+from clouder.events import Event, EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.rehearse import emulator
 from clouder.spec.model import AllowedFinding, ClusterSpec, LocalState

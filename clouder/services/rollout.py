@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from clouder.catalog.services import RUNTIME_PLANE
 from clouder.errors import BadInputError, ClouderError
+from clouder.events import Event, EventLog
+from clouder.events import Outcome as Outcome_
 from clouder.kube.objects import Obj, ObjectRef
 from clouder.kube.release import Release
 from clouder.kube.wait import NotReady
-from clouder.observe.events import Event, EventLog
-from clouder.observe.events import Outcome as Outcome_
 from clouder.outputs import ClusterOutputs
 from clouder.services import generated, runtime
 from clouder.services.catalog import Service, resolve, with_mirror

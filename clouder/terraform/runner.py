@@ -25,7 +25,7 @@ from types import FrameType
 from typing import Any
 
 from clouder.errors import ClouderError
-from clouder.observe.events import Redactor
+from clouder.events import Redactor
 from clouder.workdir import open_private
 
 Message = dict[str, Any]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from clouder.errors import BadInputError, ClouderError
-from clouder.observe.events import Event, EventLog
+from clouder.events import Event, EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.policy.gate import UNEXAMINED
 from clouder.spec.model import ClusterSpec

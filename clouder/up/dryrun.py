@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from clouder.errors import ClouderError
-from clouder.observe.events import EventLog
+from clouder.events import EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.services.rollout import RolloutSettings, dry_run
 from clouder.spec.model import ClusterSpec
@@ -80,9 +80,9 @@ def planned_outputs(spec: ClusterSpec) -> ClusterOutputs:
 
 def host_phases(spec: ClusterSpec, outputs: ClusterOutputs) -> dict[str, list[str]]:
     """The bootstrap phases each host would run on fresh nodes (the phase manager's own targeting)."""
-    from clouder.bootstrap.manager import Context, HostState
     from clouder.bootstrap.phases import PHASES
     from clouder.bootstrap.run import default_options
+    from clouder.hosts.manager import Context, HostState
 
     hosts = {node.name: HostState(node) for node in outputs.nodes}
     ctx = Context(spec, outputs, default_options(spec), cast(Any, None), EventLog(), hosts)

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from clouder.errors import ClouderError
-from clouder.observe.events import Event, EventLog
+from clouder.events import Event, EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.spec.model import ClusterSpec
 
 if TYPE_CHECKING:
-    from clouder.bootstrap.options import SshOptions
+    from clouder.hosts.options import SshOptions
     from clouder.kube.client import Kube
     from clouder.terraform.plans import SavedPlan
     from clouder.terraform.workflow import Workflow

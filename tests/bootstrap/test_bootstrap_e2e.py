@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clouder.observe.events import read_events
+from clouder.events import read_events
 from clouder.workdir import work_root
 from support.hosts import USER, SshLab
 from support.parts import require_binary

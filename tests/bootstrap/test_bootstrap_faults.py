@@ -12,7 +12,7 @@ import time
 import asyncssh
 import pytest
 
-from clouder.bootstrap.lock import LockHeldError
+from clouder.hosts.lock import LockHeldError
 from clouder.workdir import work_root
 from support.hosts import SshLab
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from clouder.bootstrap.local_api import UNIT_PATH, apply_script, hosts_line, probe_script
-from clouder.observe.events import read_events
+from clouder.events import read_events
 from clouder.workdir import work_root
 from support.hosts import SshLab
 from support.parts import require_binary

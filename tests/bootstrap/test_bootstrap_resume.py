@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from clouder.observe.events import read_events
+from clouder.events import read_events
 from support.hosts import LabCluster, SshLab
 
 pytestmark = pytest.mark.e2e

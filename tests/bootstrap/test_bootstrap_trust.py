@@ -15,9 +15,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from clouder.bootstrap.hostkeys import KnownHosts
 from clouder.bootstrap.kubeadm_phases import _with_secret_file
 from clouder.errors import ClouderError, InvalidDocumentError
+from clouder.hosts.hostkeys import KnownHosts
 from clouder.outputs import parse_terraform_outputs
 from support.cli import run
 
@@ -84,8 +84,8 @@ def test_outputs_naming_a_node_outside_the_spec_network_are_never_dialled(
     import asyncssh
 
     from clouder.bootstrap.run import default_options
-    from clouder.bootstrap.ssh import SshPool, TargetRefusedError
-    from clouder.observe.events import Redactor
+    from clouder.events import Redactor
+    from clouder.hosts.ssh import SshPool, TargetRefusedError
     from clouder.spec.model import ClusterSpec
 
     monkeypatch.setenv("CLOUDER_WORK_DIR", str(tmp_path / "work"))
@@ -162,7 +162,7 @@ def _console(*fingerprints: str) -> str:
 def test_a_first_host_key_must_match_the_console_fingerprints(tmp_path: Path) -> None:
     import asyncssh
 
-    from clouder.bootstrap.hostkeys import HostKeyNotInConsoleError, console_fingerprints, fingerprint
+    from clouder.hosts.hostkeys import HostKeyNotInConsoleError, console_fingerprints, fingerprint
 
     genuine = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
     intruder = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()

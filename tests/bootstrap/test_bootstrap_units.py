@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clouder.bootstrap.hostkeys import KnownHosts
 from clouder.bootstrap.kubeadm import init_documents, join_document
 from clouder.bootstrap.kubeconfig import merge, write_private
-from clouder.bootstrap.secrets import new_certificate_key, new_token, scrub
-from clouder.observe.events import Redactor
+from clouder.events import Redactor
+from clouder.hosts.hostkeys import KnownHosts
+from clouder.hosts.secrets import new_certificate_key, new_token, scrub
 from clouder.outputs import parse_terraform_outputs
 from clouder.spec.model import ClusterSpec
 

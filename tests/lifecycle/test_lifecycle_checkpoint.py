@@ -12,11 +12,10 @@ import yaml
 
 from clouder.bootstrap.kubeadm import init_documents
 from clouder.kube.client import Kube
-from clouder.lifecycle.checkpoint import KUBELET_CONFIG, checkpointing_check
 from clouder.modules.aws.userdata import NodeUserDataProps, node_user_data
 from clouder.modules.azure.userdata import node_custom_data
 from clouder.modules.common.userdata import NODE_PACKAGES_PATH, shell_scripts
-from clouder.observe.check import CheckSettings, run_checks
+from clouder.observe.check import KUBELET_CONFIG, CheckSettings, checkpointing_check, run_checks
 from clouder.outputs import parse_terraform_outputs
 from clouder.spec.model import ClusterSpec
 from support.clusters import REPO, outputs_document

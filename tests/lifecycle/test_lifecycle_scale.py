@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from clouder.events import EventLog
 from clouder.lifecycle.infra import TerraformInfra
 from clouder.lifecycle.nodes import remove_async, repair_async, scale_async
-from clouder.observe.events import EventLog
 from clouder.terraform.workflow import Workflow
 from support.day2 import Day2, node_stack, vm_log
 from support.parts import require_binary

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from clouder.events import EventLog
 from clouder.lifecycle.kubeops import CORDONED_BY
 from clouder.lifecycle.upgrade import upgrade
-from clouder.observe.events import EventLog
 from support.cli import run as run_cli
 from support.day2 import Day2
 

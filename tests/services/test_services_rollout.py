@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from clouder.events import read_events
 from clouder.kube import Kube
-from clouder.observe.events import read_events
 from clouder.outputs import parse_terraform_outputs
 from clouder.services.catalog import resolve
 from clouder.services.dag import Graph

@@ -62,7 +62,7 @@ class Day2:
         return parse_terraform_outputs(self.outputs_now_document())
 
     def options(self, spec: Any, **changes: Any) -> Any:
-        from clouder.bootstrap.options import parse_networks
+        from clouder.hosts.options import parse_networks
         from clouder.lifecycle.session import default_options
         from support.hosts import FAST_SSH
 
@@ -190,7 +190,7 @@ def open_day2(
     lab: SshLab, tmp: Path, control_planes: int, workers: int, version: str = "1.33.5", **spec_changes: Any
 ) -> tuple[Day2, Any]:
     from clouder.bootstrap.run import bootstrap
-    from clouder.observe.events import EventLog
+    from clouder.events import EventLog
     from support.kubeapi import start
 
     cluster = lab.cluster(control_planes, workers, mode="direct")

@@ -458,9 +458,9 @@ class LabCluster:
 
     def bootstrap(self, **changes: Any) -> BootstrapReport:
         """Run the bootstrap in-process against the lab (work folder from $CLOUDER_WORK_DIR)."""
-        from clouder.bootstrap.options import parse_networks
         from clouder.bootstrap.run import bootstrap, default_options
-        from clouder.observe.events import EventLog
+        from clouder.events import EventLog
+        from clouder.hosts.options import parse_networks
         from clouder.outputs import parse_terraform_outputs
         from clouder.spec.model import ClusterSpec
         from clouder.workdir import events_path

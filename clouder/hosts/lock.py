@@ -19,8 +19,8 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 
-from clouder.bootstrap.ssh import HostSession, SshPool
 from clouder.errors import ClouderError
+from clouder.hosts.ssh import HostSession, SshPool
 from clouder.outputs import Node
 
 

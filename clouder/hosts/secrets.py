@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets as _random
 
-from clouder.observe.events import REDACTED, Redactor
+from clouder.events import REDACTED, Redactor
 
 # kubeadm's own formats: token "[a-z0-9]{6}.[a-z0-9]{16}", certificate key 32 bytes hex.
 TOKEN_RE = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")

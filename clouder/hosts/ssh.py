@@ -16,11 +16,11 @@ from typing import Any
 import asyncssh
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from clouder.bootstrap.hostkeys import HostKeyChangedError, KnownHosts, console_fingerprints
-from clouder.bootstrap.options import SshOptions
-from clouder.bootstrap.secrets import scrub
 from clouder.errors import BadInputError, ClouderError
-from clouder.observe.events import Redactor
+from clouder.events import Redactor
+from clouder.hosts.hostkeys import HostKeyChangedError, KnownHosts, console_fingerprints
+from clouder.hosts.options import SshOptions
+from clouder.hosts.secrets import scrub
 from clouder.outputs import ClusterOutputs, Node
 
 BASTION = "bastion"

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, ClassVar
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from clouder.errors import ClouderError
-from clouder.observe.events import Event, EventLog
+from clouder.events import Event, EventLog
 
 if TYPE_CHECKING:
-    from clouder.bootstrap.options import BootstrapOptions
-    from clouder.bootstrap.ssh import HostSession, SshPool
+    from clouder.hosts.options import BootstrapOptions
+    from clouder.hosts.ssh import HostSession, SshPool
     from clouder.outputs import ClusterOutputs, Node
     from clouder.spec.model import ClusterSpec
 
@@ -107,8 +107,11 @@ def _transient(exc: BaseException) -> bool:
 
 
 class PhaseManager:
-    def __init__(self, ctx: Context) -> None:
+    """Runs phases over the hosts of ``ctx``, recording their events under ``stage``."""
+
+    def __init__(self, ctx: Context, stage: str = STAGE) -> None:
         self.ctx = ctx
+        self.stage = stage
 
     async def apply(self, phases: list[Phase], before: Callable[[], None] | None = None) -> None:
         """Apply ``phases`` in order, each ``with_previous`` phase at once with the one before it;
@@ -190,4 +193,4 @@ class PhaseManager:
         self, phase: Phase, host: HostState, outcome: str, detail: str = "", started: float | None = None
     ) -> None:
         took = round(time.monotonic() - started, 3) if started is not None else None
-        self.ctx.events.emit(Event(STAGE, phase.name, outcome, host.name, took, detail))  # type: ignore[arg-type]
+        self.ctx.events.emit(Event(self.stage, phase.name, outcome, host.name, took, detail))  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""Knobs of a bootstrap run. Defaults suit real clouds; tests shrink the timeouts."""
+"""Knobs of a run over the hosts (the bootstrap and the day-2 commands). Defaults suit real clouds; tests
+shrink the timeouts."""
 
 from __future__ import annotations
 
