@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from clouder.contexts.secrets import refuse_secret
+from clouder.credentials import refuse_secret
 from clouder.spec.types import DnsLabel, SpecModel
 
 AWS_SOURCES = ("profile", "environment", "instance-role")

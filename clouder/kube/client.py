@@ -44,7 +44,7 @@ def _new_client(config_file: str) -> Any:
     runs that died without cleaning up."""
     from kubernetes import client
 
-    from clouder.terraform.runner import pid_alive
+    from clouder.processes import pid_alive
     from clouder.workdir import private_dir, work_root
 
     base = private_dir(private_dir(work_root()) / CREDENTIALS_DIR)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from clouder.catalog.charts import CHARTS
 from clouder.catalog.regions import AWS_REGIONS, AZURE_LOCATIONS, AZURE_ZONES, aws_zones
 from clouder.catalog.services import CORE_SERVICES, RUNTIME_PLANE
+from clouder.credentials import secret_kind
 from clouder.errors import Problem
 from clouder.spec.model import BUILTIN_SERVICES, ClusterSpec, S3State
 from clouder.spec.types import network_of
@@ -459,8 +460,6 @@ def _azure_names(spec: ClusterSpec) -> Iterator[Problem]:
 
 
 def _tags(spec: ClusterSpec) -> Iterator[Problem]:
-    from clouder.contexts.secrets import secret_kind
-
     sections = {"metadata.labels": spec.metadata.labels}
     if spec.aws is not None:
         sections["aws.tags"] = spec.aws.tags

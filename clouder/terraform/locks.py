@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from clouder.errors import ClouderError
-from clouder.terraform.runner import pid_alive
+from clouder.processes import pid_alive
 from clouder.workdir import private_dir, write_private
 
 LOCK_SUMMARY = "Error acquiring the state lock"

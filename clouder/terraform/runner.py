@@ -26,6 +26,7 @@ from typing import Any
 
 from clouder.errors import ClouderError
 from clouder.events import Redactor
+from clouder.processes import pid_alive
 from clouder.workdir import open_private
 
 Message = dict[str, Any]
@@ -214,19 +215,3 @@ def wait_gone(pid: int, timeout: float) -> bool:
             return True
         time.sleep(0.5)
     return not pid_alive(pid)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():
-        try:
-            return stat.read_text().split(") ", 1)[1].split()[0] != "Z"
-        except (OSError, IndexError):
-            return True
-    return True

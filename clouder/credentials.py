@@ -1,4 +1,4 @@
-"""Recognise values that look like credentials, so they never land in a context file."""
+"""Recognise values that look like credentials, so they never land in a context file or a tag."""
 
 from __future__ import annotations
 
