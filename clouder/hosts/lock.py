@@ -85,6 +85,7 @@ class RemoteLock:
         self.took_over: LockInfo | None = None
         self.lost_to: str | None = None
         self._beat: asyncio.Task[None] | None = None
+        self._released = False
 
     async def _shell(self) -> HostSession:
         """A fresh session each time: the lock outlives a dropped connection."""
@@ -150,7 +151,7 @@ class RemoteLock:
             f"if grep -q {self.run_id} {path}; then cat > {path}.new && mv {path}.new {path} && echo OURS; "
             f"else cat {path} 2>/dev/null; fi",
         )
-        while self.lost_to is None:
+        while self.lost_to is None and not self._released:
             await asyncio.sleep(self.heartbeat_s)
             beat = _mine(self.run_id, self.started).text()
             with contextlib.suppress(ClouderError):
@@ -177,10 +178,12 @@ class RemoteLock:
             )
 
     async def release(self) -> None:
+        # The flag, not only the cancel: Python 3.11's wait_for (under asyncssh's run(timeout=...)) drops a
+        # cancel that arrives as the command finishes, and the beat would go on, with release awaiting it.
+        self._released = True
         if self._beat is not None:
             self._beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beat
+            await asyncio.wait({self._beat}, timeout=self.heartbeat_s + max(self.heartbeat_s, 5.0))
         path = shlex.quote(self.path)
         with contextlib.suppress(ClouderError):
             await (await self._shell()).run(
