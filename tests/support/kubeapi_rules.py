@@ -160,6 +160,7 @@ def continue_key(token: str) -> tuple[str, str]:
 
 # -- names (case 047) --------------------------------------------------------------------------------------
 
+PATH_SEGMENT_NAMES = {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Event"}
 SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
@@ -168,7 +169,12 @@ def check_name(kind: str, group: str, meta: Obj) -> None:
     if not name:
         raise invalid(kind, group, "", [("metadata.name", "FieldValueRequired",
                                          "Required value: name or generateName is required")])  # fmt: skip
-    if kind != "Event" and (len(name) > 253 or not SUBDOMAIN.fullmatch(name)):
+    if kind in PATH_SEGMENT_NAMES:  # any path segment: "system:cloud-controller-manager" is a ClusterRole
+        if name in (".", "..") or "/" in name or "%" in name:
+            message = f'Invalid value: "{name}": may not contain \'/\' or \'%\', nor be "." or ".."'
+            raise invalid(kind, group, name, [("metadata.name", "FieldValueInvalid", message)])
+        return
+    if len(name) > 253 or not SUBDOMAIN.fullmatch(name):
         message = (
             f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric '
             "characters, '-' or '.', and must start and end with an alphanumeric character"
