@@ -7,8 +7,9 @@ message says "immutable"). Placeholders of the corpus (``<rv:3>``, ``<uid:2>``, 
 names) are bound to the emulator's own values as they appear, and sent back in later requests. Steps
 recorded as the end of a poll loop are polled here too.
 
-37 of the 50 cases agree (18 did, on status alone, before); most of the 13 left need kube-controller-manager's controllers (ReplicaSets,
-pods, ControllerRevisions, Events, the disruption controller), which the emulator does not run.
+37 of the 50 cases agree (18 did, on status alone, before); most of the 13 left need
+kube-controller-manager's controllers (ReplicaSets, pods, ControllerRevisions, Events), which the emulator
+does not run.
 
 The cases the emulator does not model yet are listed in ``UNMODELLED`` with what it lacks; each of them
 must still disagree (so the list shrinks as the emulator grows), every other case must agree.
@@ -146,11 +147,11 @@ OBJECT_FIELDS: dict[tuple[str, ...], tuple[Any, str]] = {
 # Status errors: Clouder tells 404/409/422/429 apart by HTTP status (client.py, kubeops.py) and recreates an
 # object whose 422 message says "immutable" (release.py); it shows the message, it reads no causes.
 STATUS_FIELDS = ("kind", "status", "reason", "code")
-TRIMMED = "note"
+TRIMMED = "note"  # a response the recorder trimmed: only the fields it kept can be compared
 # Kinds whose status controllers write on their own schedule (real kcm and the emulator's differ): their
 # resourceVersion is compared by presence only.
 CONTROLLED = {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "PodDisruptionBudget",
-              "CustomResourceDefinition", "PersistentVolumeClaim"}  # fmt: skip  # a response the recorder trimmed: only the fields it kept can be compared
+              "CustomResourceDefinition", "PersistentVolumeClaim"}  # fmt: skip
 
 
 def read_fields(step: dict[str, Any], answer: Any, names: dict[str, str]) -> list[str]:
@@ -213,7 +214,7 @@ def _same(want: Any, have: Any, names: dict[str, str]) -> bool:
         return have is not None
     if isinstance(want, str) and (found := PLACEHOLDER.search(want)):
         if found[0] in names:
-            return substitute(want, names) == str(have)
+            return bool(substitute(want, names) == str(have))
         pattern = re.escape(want[: found.start()]) + ".+" + re.escape(want[found.end() :])
         # a value not seen yet must be new: not one the emulator gave for another placeholder
         return (

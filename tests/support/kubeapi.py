@@ -47,6 +47,7 @@ from support import kubeapi_rules as rules
 from support.kubeapi_rules import ApiError
 
 Obj = dict[str, Any]
+Objs = list[Obj]  # (inside KubeEmulator, ``list`` is a method)
 
 
 @dataclass(frozen=True)
@@ -374,8 +375,10 @@ class KubeEmulator:
         """What kcm puts into every new namespace (cases 010, 035): the ``default`` ServiceAccount and the
         ``kube-root-ca.crt`` ConfigMap."""
         for obj in (
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}},
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt", "namespace": namespace},
+            {"apiVersion": "v1", "kind": "ServiceAccount",
+             "metadata": {"name": "default", "namespace": namespace}},
+            {"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "kube-root-ca.crt", "namespace": namespace},
              "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\n(emulator)\n-----END CERTIFICATE-----\n"}},
         ):  # fmt: skip
             self._store(self._type_of(obj), obj, keep_status=False, record=None)
@@ -401,8 +404,8 @@ class KubeEmulator:
     def _defaults(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
         """What the real server and its admission fill in on a write (``old``: the stored object)."""
         meta, kind = obj["metadata"], rtype.kind
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-        before = (old or {}).get("spec") or {}
+        spec: Obj = obj.setdefault("spec", {}) if kind in ("Service", "PersistentVolumeClaim") else {}
+        before: Obj = (old or {}).get("spec") or {}
         if kind == "Namespace":
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
@@ -482,7 +485,8 @@ class KubeEmulator:
     ) -> Obj:
         """Delete as the real server does (cases 027, 031-034, 043): at once when nothing holds the object,
         else marked with a deletionTimestamp until its finalizers are gone (Foreground/Orphan: the garbage
-        collector's, ended here after ``gc_delay``; a graceful pod deletion: the kubelet's, ``pod_termination``)."""
+        collector's, ended here after ``gc_delay``; a graceful pod deletion: the kubelet's,
+        ``pod_termination``)."""
         stored = self.objects[key]
         meta = stored.obj["metadata"]
         if stored.rtype.kind == "CustomResourceDefinition":
@@ -596,8 +600,8 @@ class KubeEmulator:
                         "TooManyRequests",
                         "Cannot evict pod as it would violate the pod's disruption budget.",
                         {"causes": [{"reason": "DisruptionBudget", "message": f"The disruption budget "
-                                     f"{budget['metadata']['name']} needs {need} healthy pods and has {healthy} "
-                                     "currently"}]},
+                                     f"{budget['metadata']['name']} needs {need} healthy pods and has "
+                                     f"{healthy} currently"}]},
                     )  # fmt: skip
         self._delete(key, record="evict", grace=30)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
@@ -612,7 +616,8 @@ class KubeEmulator:
         ]  # fmt: skip
         healthy = sum(
             1 for pod in pods
-            if not pod["metadata"].get("deletionTimestamp") and (pod.get("status") or {}).get("phase") == "Running"
+            if not pod["metadata"].get("deletionTimestamp")
+            and (pod.get("status") or {}).get("phase") == "Running"
             and any(c.get("type") == "Ready" and c.get("status") == "True"
                     for c in (pod.get("status") or {}).get("conditions") or [])
         )  # fmt: skip
@@ -696,7 +701,7 @@ class KubeEmulator:
         self.objects[key].applied[manager_key] = copy.deepcopy(body)
         return result
 
-    def as_of(self, rtype: ResourceType, version: int) -> list[Obj]:
+    def as_of(self, rtype: ResourceType, version: int) -> Objs:
         """The objects of a type as they were at ``version``, from the history (an Exact LIST, case 037)."""
         state: dict[tuple[str, str], Obj] = {}
         for wtype, event in self.history:
@@ -1188,12 +1193,13 @@ class Handler(BaseHTTPRequestHandler):
         raise ApiError(405, "MethodNotAllowed", f"{verb} is not allowed on a collection")
 
     def _list(self, rtype: ResourceType, ns: str, query: dict[str, str]) -> Obj:
-        """A LIST: label and field selectors (cases 035, 036), limit/continue, the events.k8s.io view (045)."""
+        """A LIST: label and field selectors (cases 035, 036), limit/continue, events.k8s.io (045)."""
         emu = self.emu
         _resource_version(query)
         labels = rules.parse_label_selector(query.get("labelSelector", ""))
         fields = rules.parse_field_selector(query.get("fieldSelector", ""), rtype.kind)
         source = emu.types[("", "events")] if rtype.group == "events.k8s.io" else rtype
+        found: Objs
         if query.get("resourceVersionMatch") == "Exact" and query.get("resourceVersion"):
             found = emu.as_of(source, int(query["resourceVersion"]))
         else:
@@ -1261,7 +1267,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(
                 422,
                 "Invalid",
-                'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+                'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: '
+                "may not be specified for non-apply patch",
                 {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{"reason": "FieldValueForbidden",
                  "message": "Forbidden: may not be specified for non-apply patch", "field": "force"}]},
             )  # fmt: skip
@@ -1340,8 +1347,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise _not_found(rtype, name)
             meta.pop("resourceVersion", None)
         elif not sent and rtype.kind == "Lease":
-            raise rules.invalid(rtype.plural, rtype.group, name, [("metadata.resourceVersion",
-                                "FieldValueInvalid", "Invalid value: 0: must be specified for an update")])  # fmt: skip
+            message = "Invalid value: 0: must be specified for an update"
+            raise rules.invalid(
+                rtype.plural, rtype.group, name, [("metadata.resourceVersion", "FieldValueInvalid", message)]
+            )
         elif sent and sent != stored.obj["metadata"]["resourceVersion"]:  # optimistic concurrency
             shown = f"{rtype.plural}.{rtype.group}" if rtype.group else rtype.plural
             raise ApiError(
@@ -1374,14 +1383,23 @@ class Handler(BaseHTTPRequestHandler):
         options = _json_body(body) if body else {}
         policy = query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
         if policy not in PROPAGATION:
-            message = f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan", "nil"'
-            raise ApiError(422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: {message}',
-                           {"group": "meta.k8s.io", "kind": "DeleteOptions", "causes": [
-                               {"reason": "FieldValueNotSupported", "message": message, "field": "propagationPolicy"}]})  # fmt: skip
+            supported = '"Foreground", "Background", "Orphan", "nil"'
+            message = f'Unsupported value: "{policy}": supported values: {supported}'
+            cause = {"reason": "FieldValueNotSupported", "message": message, "field": "propagationPolicy"}
+            raise ApiError(
+                422,
+                "Invalid",
+                f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: {message}',
+                {"group": "meta.k8s.io", "kind": "DeleteOptions", "causes": [cause]},
+            )
         _dry_run(query)
         if rtype.kind == "Namespace" and name in PROTECTED_NAMESPACES:
-            raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                           {"name": name, "kind": "namespaces"})  # fmt: skip
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                {"name": name, "kind": "namespaces"},
+            )
         stored = emu.objects.get(key)
         if stored is None:
             raise _not_found(rtype, name)
@@ -1392,9 +1410,9 @@ class Handler(BaseHTTPRequestHandler):
                 why = "modified" if field_ == "resourceVersion" else "deleted and then recreated"
                 raise ApiError(
                     409, "Conflict",
-                    f'Operation cannot be fulfilled on {rtype.kind} "{name}": the {shown} in the precondition '
-                    f"({wanted}) does not match the {shown} in record ({meta[field_]}). The object might have "
-                    f"been {why}",
+                    f'Operation cannot be fulfilled on {rtype.kind} "{name}": the {shown} in the '
+                    f"precondition ({wanted}) does not match the {shown} in record ({meta[field_]}). "
+                    f"The object might have been {why}",
                     {"name": name, "kind": rtype.kind},
                 )  # fmt: skip
         if query.get("dryRun"):
@@ -1557,9 +1575,9 @@ def _patched(live: Obj, sent: Any, ctype: str) -> Obj:
                 422, "Invalid", "the server rejected our request due to an error in our request", {}
             ) from None
         return patched
-    if ctype == "application/strategic-merge-patch+json":
-        return _strategic(live, sent)
-    return _merge(live, sent)
+    strategic = ctype == "application/strategic-merge-patch+json"
+    merged: Obj = _strategic(live, sent) if strategic else _merge(live, sent)
+    return merged
 
 
 def _strategic(base: Any, patch: Any) -> Any:
@@ -1578,13 +1596,13 @@ def _strategic(base: Any, patch: Any) -> Any:
         return out
     if not isinstance(patch, dict) or not isinstance(base, dict):
         return copy.deepcopy(patch)
-    out = dict(base)
+    merged = dict(base)
     for key, value in patch.items():
         if value is None:
-            out.pop(key, None)
+            merged.pop(key, None)
         else:
-            out[key] = _strategic(out.get(key), value)
-    return out
+            merged[key] = _strategic(merged.get(key), value)
+    return merged
 
 
 def _as_events_v1(event: Obj) -> Obj:
@@ -1603,7 +1621,8 @@ def _resource_version(query: dict[str, str]) -> None:
         raise ApiError(
             500,
             "",
-            f'resourceVersion: Invalid value: "{version}": strconv.ParseUint: parsing "{version}": invalid syntax',
+            f'resourceVersion: Invalid value: "{version}": '
+            f'strconv.ParseUint: parsing "{version}": invalid syntax',
         )
 
 

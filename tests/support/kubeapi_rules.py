@@ -176,8 +176,8 @@ def check_name(kind: str, group: str, meta: Obj) -> None:
         return
     if len(name) > 253 or not SUBDOMAIN.fullmatch(name):
         message = (
-            f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric '
-            "characters, '-' or '.', and must start and end with an alphanumeric character"
+            f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
+            "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
         )
         raise invalid(kind, group, name, [("metadata.name", "FieldValueInvalid", message)])
 
@@ -216,7 +216,10 @@ def check_cluster_ip(service: Obj) -> None:
         inside = False
     if not inside:
         name = service["metadata"]["name"]
-        message = f'Invalid value: ["{ip}"]: failed to allocate IP {ip}: the provided network does not match the current range'
+        message = (
+            f'Invalid value: ["{ip}"]: failed to allocate IP {ip}: '
+            "the provided network does not match the current range"
+        )
         raise invalid("Service", "", name, [("spec.clusterIPs", "FieldValueInvalid", message)])
 
 
@@ -253,7 +256,8 @@ def validate(kind: str, group: str, obj: Obj) -> None:
         labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         wanted = (spec.get("selector") or {}).get("matchLabels") or {}
         if any(labels.get(k) != v for k, v in wanted.items()):
-            message = f"Invalid value: {json.dumps(labels, separators=(',', ':'))}: `selector` does not match template `labels`"
+            shown = json.dumps(labels, separators=(",", ":"))
+            message = f"Invalid value: {shown}: `selector` does not match template `labels`"
             problems.append(("spec.template.metadata.labels", "FieldValueInvalid", message))
     if kind == "Job":
         spec = obj.get("spec") or {}
@@ -320,8 +324,9 @@ IMMUTABLE = {
     "RoleBinding": (("roleRef",),),
 }
 DEFAULTS = {("StorageClass", "reclaimPolicy"): "Delete", ("StorageClass", "volumeBindingMode"): "Immediate"}
+RBAC = "rbac.authorization.k8s.io"
 GROUPS = {"Job": "batch", "StorageClass": "storage.k8s.io", "Deployment": "apps",
-          "ClusterRoleBinding": "rbac.authorization.k8s.io", "RoleBinding": "rbac.authorization.k8s.io"}  # fmt: skip
+          "ClusterRoleBinding": RBAC, "RoleBinding": RBAC}  # fmt: skip
 
 
 def refuse_immutable_change(kind: str, name: str, old: Obj, new: Obj) -> None:
