@@ -20,6 +20,8 @@ def pod(api: KubeApi, name: str, node: str, owner: str = "ReplicaSet", mirror: b
                      "annotations": annotations,
                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner, "name": "o", "uid": "u"}]},
         "spec": {"nodeName": node, "containers": [{"name": "c", "image": "i"}]},
+        # what the kubelet reports: a real API server checks PodDisruptionBudgets for Running pods only
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
     })  # fmt: skip
 
 

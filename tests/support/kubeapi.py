@@ -39,10 +39,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jsonpatch
 import pytest
 import yaml
 
+from support import kubeapi_rules as rules
+from support.kubeapi_rules import ApiError
+
 Obj = dict[str, Any]
+Objs = list[Obj]  # (inside KubeEmulator, ``list`` is a method)
 
 
 @dataclass(frozen=True)
@@ -106,9 +111,21 @@ BUILTIN = [
     ResourceType("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True),
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
+    ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", True),
+    ResourceType("events.k8s.io", "v1", "Event", "events", True),  # a view of the core Events (case 045)
 ]
 
 WORKLOADS = {"Deployment", "DaemonSet", "StatefulSet", "Job"}
+# Kinds whose objects carry metadata.generation (case 040); ConfigMaps, Services, Namespaces … have none.
+GENERATION = {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "CronJob", "Pod",
+              "CustomResourceDefinition", "PodDisruptionBudget", "MutatingWebhookConfiguration",
+              "ValidatingWebhookConfiguration", "NetworkPolicy", "IngressClass"}  # fmt: skip
+BUILTIN_GROUPS = {t.group for t in BUILTIN}
+# A deletion answers with the object for these kinds, with a Status for the others (case 033).
+DELETE_RETURNS_OBJECT = {"Pod", "Service", "ServiceAccount", "StorageClass", "Namespace", "Node",
+                         "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition"}  # fmt: skip
+PROTECTED_NAMESPACES = {"default", "kube-system", "kube-public"}
+PROPAGATION = ("Foreground", "Background", "Orphan")
 SCHEDULED = WORKLOADS | {"CustomResourceDefinition", "Service", "PersistentVolumeClaim"}
 
 
@@ -129,12 +146,7 @@ class Stored:
     changed_at: float = field(default_factory=time.monotonic)
     applied: dict[str, Obj] = field(default_factory=dict)
     finished_at: float | None = None  # a Job's completion, for the TTL-after-finished controller
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
+    remove_at: float | None = None  # a deferred deletion's end: garbage collector, kubelet
 
 
 def _now() -> str:
@@ -225,8 +237,11 @@ class KubeEmulator:
         self.reject: dict[tuple[str, str], tuple[int, str]] = {}
         self.applies: list[tuple[str, str, str]] = []  # every apply request (no-op or not), not dry runs
         self.namespace_termination = 0.0  # s a deleted Namespace stays Terminating (a real one: ~5 s)
+        self.gc_delay = 0.1  # s the garbage collector takes to end a Foreground/Orphan deletion (case 031)
+        self.pod_termination = 0.2  # s a kubelet takes to end a pod's graceful deletion
         self.lock = threading.RLock()
         self._rv = itertools.count(1)
+        self._cluster_ips = itertools.count(10)
         # Every change, for watches that start from a resourceVersion: a real server replays what happened
         # since (its watch cache), deletions included, not just what still exists.
         self.history: list[tuple[ResourceType, Obj]] = []
@@ -300,9 +315,10 @@ class KubeEmulator:
             obj = _normalised(obj)
             meta = obj["metadata"]
         if record and record != "delete":
+            self._check(rtype, obj, old)
             self._admit(rtype, obj)
         if old is not None and record:
-            _refuse_immutable_change(rtype.kind, meta["name"], old.obj, obj)
+            rules.refuse_immutable_change(rtype.kind, meta["name"], old.obj, obj)
         if old is None and rtype.namespaced and record:
             space = self.objects[("", "namespaces", "", namespace)].obj
             if space["metadata"].get("deletionTimestamp"):
@@ -319,29 +335,105 @@ class KubeEmulator:
                 obj.pop("status", None)
                 if "status" in old.obj:
                     obj["status"] = old.obj["status"]
-            meta["generation"] = old.obj["metadata"].get("generation", 1)
+            for name in ("generation", "deletionTimestamp", "deletionGracePeriodSeconds"):
+                if name in old.obj["metadata"]:
+                    meta[name] = old.obj["metadata"][name]
             meta["resourceVersion"] = old.obj["metadata"]["resourceVersion"]
+            self._defaults(rtype, obj, old.obj)
             if obj == old.obj:
                 return copy.deepcopy(obj)
             if _spec(obj) != _spec(old.obj):
-                meta["generation"] += 1
+                if "generation" in meta:
+                    meta["generation"] += 1
                 old.changed_at = time.monotonic()
+            if meta.get("deletionTimestamp") and not meta.get("finalizers") and rtype.kind != "Namespace":
+                old.obj = obj  # the last finalizer is gone: so is the object (case 034)
+                answer = copy.deepcopy(obj)  # with the version it had: the removal's own is not shown
+                self._remove(key, record)
+                return answer
             meta["resourceVersion"] = str(next(self._rv))
             old.obj = obj
             event = "MODIFIED"
         else:
             if keep_status and rtype.status:
                 obj.pop("status", None)  # status is written through the status subresource only
-            meta.update(uid=f"uid-{next(self._uid)}", creationTimestamp=_now(), generation=1)
+            meta.update(uid=f"uid-{next(self._uid)}", creationTimestamp=_now())
+            if rtype.kind in GENERATION or rtype.group not in BUILTIN_GROUPS:
+                meta["generation"] = 1
             meta["resourceVersion"] = str(next(self._rv))
-            if rtype.kind == "Namespace":
-                obj["status"] = {"phase": "Active"}
+            self._defaults(rtype, obj, None)
             self.objects[key] = Stored(rtype, obj)
             event = "ADDED"
         if record:
             self._record(record, rtype.kind, namespace, meta["name"])
         self._notify(rtype, event, obj)
+        if event == "ADDED" and rtype.kind == "Namespace":
+            self._publish(meta["name"])
         return copy.deepcopy(obj)
+
+    def _publish(self, namespace: str) -> None:
+        """What kcm puts into every new namespace (cases 010, 035): the ``default`` ServiceAccount and the
+        ``kube-root-ca.crt`` ConfigMap."""
+        for obj in (
+            {"apiVersion": "v1", "kind": "ServiceAccount",
+             "metadata": {"name": "default", "namespace": namespace}},
+            {"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "kube-root-ca.crt", "namespace": namespace},
+             "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\n(emulator)\n-----END CERTIFICATE-----\n"}},
+        ):  # fmt: skip
+            self._store(self._type_of(obj), obj, keep_status=False, record=None)
+
+    def _check(self, rtype: ResourceType, obj: Obj, old: Stored | None) -> None:
+        """The real server's validation of a client write (kubeapi_rules names the cases)."""
+        meta = obj["metadata"]
+        rules.check_name(rtype.kind, rtype.group, meta)
+        rules.validate(rtype.kind, rtype.group, obj)
+        rules.check_micro_times(rtype.kind, obj)
+        if rtype.kind == "Service" and old is None:
+            rules.check_cluster_ip(obj)
+        before = set((old.obj["metadata"].get("finalizers") or []) if old else [])
+        added = [f for f in meta.get("finalizers") or [] if f not in before]
+        if old is not None and old.obj["metadata"].get("deletionTimestamp") and added:
+            message = (
+                "Forbidden: no new finalizers can be added if the object is being deleted, "
+                f"found new finalizers []string{{{', '.join(json.dumps(f) for f in added)}}}"
+            )
+            raise rules.invalid(rtype.kind, rtype.group, meta["name"], [("metadata.finalizers",
+                                "FieldValueForbidden", message)] * 2)  # fmt: skip
+
+    def _defaults(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
+        """What the real server and its admission fill in on a write (``old``: the stored object)."""
+        meta, kind = obj["metadata"], rtype.kind
+        spec: Obj = obj.setdefault("spec", {}) if kind in ("Service", "PersistentVolumeClaim") else {}
+        before: Obj = (old or {}).get("spec") or {}
+        if kind == "Namespace":
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+            obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+            obj.setdefault("status", {"phase": "Active"})
+        elif kind == "Service":
+            for name in ("clusterIP", "clusterIPs"):
+                if name in before and name not in spec:
+                    spec[name] = before[name]
+            if not spec.get("clusterIP") and spec.get("type") != "ExternalName":
+                spec["clusterIP"] = str(rules.SERVICE_RANGE[next(self._cluster_ips)])
+            rules.service_defaults(obj, 0)
+        elif kind == "Job":
+            rules.job_defaults(obj, meta["uid"])
+        elif kind == "Pod" and old is None:
+            obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
+        elif kind == "PersistentVolumeClaim" and old is not None:
+            for name in ("storageClassName", "volumeMode"):
+                if name in before and name not in spec:
+                    obj.setdefault("spec", {})[name] = before[name]
+        elif kind == "PersistentVolumeClaim":
+            obj.setdefault("status", {"phase": "Pending"})
+            spec = obj.setdefault("spec", {})
+            defaults = [
+                s.obj for s in self.objects.values() if s.rtype.kind == "StorageClass" and _is_default(s.obj)
+            ]
+            if "storageClassName" not in spec and len(defaults) == 1:
+                spec["storageClassName"] = defaults[0]["metadata"]["name"]  # DefaultStorageClass admission
+            spec.setdefault("volumeMode", "Filesystem")
 
     def _admit(self, rtype: ResourceType, obj: Obj) -> None:
         """A failurePolicy: Fail webhook whose Service has no ready endpoint refuses what it intercepts
@@ -388,8 +480,35 @@ class KubeEmulator:
                 return True
         return False
 
-    def _delete(self, key: tuple[str, str, str, str], record: str | None) -> Obj:
+    def _delete(
+        self, key: tuple[str, str, str, str], record: str | None, policy: str = "Background", grace: int = 0
+    ) -> Obj:
+        """Delete as the real server does (cases 027, 031-034, 043): at once when nothing holds the object,
+        else marked with a deletionTimestamp until its finalizers are gone (Foreground/Orphan: the garbage
+        collector's, ended here after ``gc_delay``; a graceful pod deletion: the kubelet's,
+        ``pod_termination``)."""
         stored = self.objects[key]
+        meta = stored.obj["metadata"]
+        if stored.rtype.kind == "CustomResourceDefinition":
+            return self._delete_crd(key, record)
+        finalizers = list(meta.get("finalizers") or [])
+        if policy in ("Foreground", "Orphan") and stored.rtype.kind in WORKLOADS | {"ReplicaSet"}:
+            finalizers.append("foregroundDeletion" if policy == "Foreground" else "orphan")
+            stored.remove_at = time.monotonic() + self.gc_delay
+        elif grace and stored.rtype.kind == "Pod" and (stored.obj.get("spec") or {}).get("nodeName"):
+            stored.remove_at = time.monotonic() + self.pod_termination
+        if (finalizers or stored.remove_at) and stored.rtype.kind != "Namespace":
+            if not meta.get("deletionTimestamp"):
+                meta.update(deletionTimestamp=_now(), deletionGracePeriodSeconds=grace)
+                if finalizers:
+                    meta["finalizers"] = finalizers
+                if "generation" in meta:
+                    meta["generation"] += 1
+                meta["resourceVersion"] = str(next(self._rv))
+                self._notify(stored.rtype, "MODIFIED", stored.obj)
+                if record:
+                    self._record(record, stored.rtype.kind, key[2], key[3])
+            return copy.deepcopy(stored.obj)
         if stored.rtype.kind == "Namespace" and self.namespace_termination > 0:
             # Like the namespace controller: Terminating for a while (creates inside get 403), then gone.
             meta = stored.obj["metadata"]
@@ -403,6 +522,38 @@ class KubeEmulator:
             return copy.deepcopy(stored.obj)
         return self._remove(key, record)
 
+    def _empty_namespace(self, key: tuple[str, str, str, str], space: Stored) -> None:
+        """The namespace controller (case 022): deletes what is inside, reports what still holds the namespace
+        (objects with finalizers), and removes it once it is empty."""
+        inside = [k for k, s in self.objects.items() if s.rtype.namespaced and k[2] == key[3]]
+        for other in inside:
+            if not self.objects[other].obj["metadata"].get("deletionTimestamp"):
+                self._delete(other, record=None)
+        if not any(k in self.objects for k in inside):
+            self._remove(key, record=None)
+        elif not space.obj["status"].get("conditions"):
+            status = {"phase": "Terminating", "conditions": [{"type": "NamespaceFinalizersRemaining",
+                      "status": "True", "reason": "SomeFinalizersRemain",
+                      "message": "Some content in the namespace has finalizers remaining"}]}  # fmt: skip
+            self._store(
+                space.rtype, {**copy.deepcopy(space.obj), "status": status}, keep_status=False, record=None
+            )
+
+    def _delete_crd(self, key: tuple[str, str, str, str], record: str | None) -> Obj:
+        """A CRD goes with its custom resources and their discovery (case 027)."""
+        crd = self.objects[key].obj
+        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+        for other, stored in list(self.objects.items()):
+            if (stored.rtype.group, stored.rtype.plural) == (group, plural):
+                self._remove(other, record=None)
+        self.types.pop((group, plural), None)
+        answer = copy.deepcopy(crd)
+        answer["metadata"].update(
+            deletionTimestamp=_now(), finalizers=["customresourcecleanup.apiextensions.k8s.io"]
+        )
+        self._remove(key, record)
+        return answer
+
     def _remove(self, key: tuple[str, str, str, str], record: str | None) -> Obj:
         stored = self.objects.pop(key)
         if stored.rtype.kind == "Namespace":
@@ -410,6 +561,11 @@ class KubeEmulator:
                 self._remove(other, record=None)
         if record:
             self._record(record, stored.rtype.kind, key[2], key[3])
+        meta = stored.obj["metadata"]
+        meta["resourceVersion"] = str(next(self._rv))  # a real server gives the deletion a version of its own
+        if stored.rtype.kind == "Pod" and not meta.get("deletionTimestamp"):
+            meta["deletionTimestamp"] = _now()  # an unbound pod: graceful deletion ends at once (case 033)
+            meta["generation"] = meta.get("generation", 1) + 1
         self._notify(stored.rtype, "DELETED", stored.obj)
         return stored.obj
 
@@ -418,31 +574,62 @@ class KubeEmulator:
         self.journal.append((time.time(), verb, kind, namespace, name))
 
     def evict(self, namespace: str, name: str) -> Obj:
-        """The Eviction API: delete the pod unless a PodDisruptionBudget selecting it allows no disruption."""
+        """The Eviction API (cases 043, 044): a Running pod is refused (429) while a PodDisruptionBudget
+        selecting it allows no disruption (as the disruption controller counts it, or as its status says);
+        a pod that is not Running is evicted regardless. A pod bound to a node is deleted gracefully."""
         key = ("", "pods", namespace, name)
         stored = self.objects.get(key)
         if stored is None:
             raise ApiError(404, "NotFound", f'pods "{name}" not found')
-        labels = stored.obj["metadata"].get("labels", {})
-        for other in self.objects.values():
-            budget = other.obj
-            if other.rtype.kind != "PodDisruptionBudget" or budget["metadata"].get("namespace") != namespace:
-                continue
-            wanted = (other.obj.get("spec", {}).get("selector") or {}).get("matchLabels", {})
-            selects = all(labels.get(k) == v for k, v in wanted.items())
-            if selects and other.obj.get("status", {}).get("disruptionsAllowed", 1) < 1:
-                raise ApiError(
-                    429,
-                    "TooManyRequests",
-                    "Cannot evict pod as it would violate the pod's disruption budget.",
-                )
-        self._delete(key, record="evict")
-        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
+        if (stored.obj.get("status") or {}).get("phase") == "Running":
+            labels = stored.obj["metadata"].get("labels", {})
+            for other in self.objects.values():
+                budget = other.obj
+                if (
+                    other.rtype.kind != "PodDisruptionBudget"
+                    or budget["metadata"].get("namespace") != namespace
+                ):
+                    continue
+                if not _label_selects((budget.get("spec") or {}).get("selector") or {}, labels):
+                    continue
+                healthy, allowed = self._disruptions(budget)
+                if allowed < 1:
+                    need = (budget.get("spec") or {}).get("minAvailable", healthy)
+                    raise ApiError(
+                        429,
+                        "TooManyRequests",
+                        "Cannot evict pod as it would violate the pod's disruption budget.",
+                        {"causes": [{"reason": "DisruptionBudget", "message": f"The disruption budget "
+                                     f"{budget['metadata']['name']} needs {need} healthy pods and has "
+                                     f"{healthy} currently"}]},
+                    )  # fmt: skip
+        self._delete(key, record="evict", grace=30)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+    def _disruptions(self, budget: Obj) -> tuple[int, int]:
+        """(healthy pods, disruptions allowed) of a budget, as the disruption controller counts them."""
+        spec, namespace = budget.get("spec") or {}, budget["metadata"].get("namespace")
+        pods = [
+            s.obj for s in self.objects.values()
+            if s.rtype.kind == "Pod" and s.obj["metadata"].get("namespace") == namespace
+            and _label_selects(spec.get("selector") or {}, s.obj["metadata"].get("labels") or {})
+        ]  # fmt: skip
+        healthy = sum(
+            1 for pod in pods
+            if not pod["metadata"].get("deletionTimestamp")
+            and (pod.get("status") or {}).get("phase") == "Running"
+            and any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (pod.get("status") or {}).get("conditions") or [])
+        )  # fmt: skip
+        allowed = 1 << 30
+        if isinstance(spec.get("minAvailable"), int):
+            allowed = healthy - spec["minAvailable"]
+        elif isinstance(spec.get("maxUnavailable"), int):
+            allowed = spec["maxUnavailable"] - (len(pods) - healthy)
+        stated = (budget.get("status") or {}).get("disruptionsAllowed")
+        return healthy, min(allowed, stated) if isinstance(stated, int) else allowed
 
     def _notify(self, rtype: ResourceType, event: str, obj: Obj) -> None:
-        if event == "DELETED":  # a real server gives the deletion a version of its own
-            obj = copy.deepcopy(obj)
-            obj["metadata"]["resourceVersion"] = str(next(self._rv))
         self.history.append((rtype, {"type": event, "object": copy.deepcopy(obj)}))
         for wtype, namespace, sink in list(self._watchers):
             if wtype == rtype and namespace in (None, obj["metadata"].get("namespace")):
@@ -451,8 +638,23 @@ class KubeEmulator:
     # -- API verbs -----------------------------------------------------------------------------------------
 
     def apply(
-        self, rtype: ResourceType, namespace: str, name: str, body: Obj, manager: str, dry_run: bool = False
+        self,
+        rtype: ResourceType,
+        namespace: str,
+        name: str,
+        body: Obj,
+        manager: str,
+        dry_run: bool = False,
+        force: bool = True,
+        status: bool = False,
     ) -> Obj:
+        """Server-side apply; ``status``: through the status subresource, which writes only the status
+        (and whose fields a manager owns apart from the main resource's, case 025)."""
+        if status:
+            body = {"metadata": {}, "status": body.get("status") or {}}
+            manager_key = f"{manager}/status"
+        else:
+            manager_key = manager
         body.setdefault("metadata", {})
         if rtype.namespaced:
             body["metadata"].setdefault("namespace", namespace)
@@ -463,7 +665,16 @@ class KubeEmulator:
             previous: Obj = {}
         else:
             live = copy.deepcopy(old.obj)
-            previous = old.applied.get(manager, {})
+            previous = old.applied.get(manager_key, {})
+            # Field ownership (case 011): a field another manager applied with another value is a conflict
+            # unless forced; forced, it changes hands.
+            taken = rules.conflicts(body, manager_key, old.applied)
+            if taken and not force:
+                raise rules.conflict_error(taken)
+            if taken and not dry_run:
+                for other, fields in taken.items():
+                    paths = {path for path in rules.leaves(body) if "".join(path) in fields}
+                    old.applied[other] = rules.drop_paths(old.applied[other], paths)
         merged = _merge(_forget(live, previous, body), body)
         managers = [m for m in merged["metadata"].get("managedFields", []) if m.get("manager") != manager]
         managers.append(
@@ -486,9 +697,23 @@ class KubeEmulator:
             preview["apiVersion"], preview["kind"] = rtype.group_version, rtype.kind
             return preview
         self.applies.append((rtype.kind, namespace if rtype.namespaced else "", name))
-        result = self._store(rtype, merged, keep_status=True, record="apply")
-        self.objects[key].applied[manager] = copy.deepcopy(body)
+        result = self._store(rtype, merged, keep_status=not status, record="status" if status else "apply")
+        self.objects[key].applied[manager_key] = copy.deepcopy(body)
         return result
+
+    def as_of(self, rtype: ResourceType, version: int) -> Objs:
+        """The objects of a type as they were at ``version``, from the history (an Exact LIST, case 037)."""
+        state: dict[tuple[str, str], Obj] = {}
+        for wtype, event in self.history:
+            obj = event["object"]
+            if wtype != rtype or int(obj["metadata"]["resourceVersion"]) > version:
+                continue
+            where = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+            if event["type"] == "DELETED":
+                state.pop(where, None)
+            else:
+                state[where] = obj
+        return list(state.values())
 
     def maybe_reject(self, rtype: ResourceType, name: str, body: bytes) -> None:
         rejected = self.reject.get((rtype.kind, name))
@@ -509,7 +734,11 @@ class KubeEmulator:
                     and deleted
                     and now >= stored.changed_at + self.namespace_termination
                 ):
+                    self._empty_namespace(key, stored)
+                held = set(stored.obj["metadata"].get("finalizers") or []) - {"foregroundDeletion", "orphan"}
+                if stored.remove_at is not None and now >= stored.remove_at and not held:
                     self._remove(key, record=None)
+                    continue
                 ttl = (stored.obj.get("spec") or {}).get("ttlSecondsAfterFinished")
                 if stored.finished_at is not None and ttl is not None and now >= stored.finished_at + ttl:
                     self._remove(key, record=None)  # the TTL-after-finished controller
@@ -836,14 +1065,16 @@ class Handler(BaseHTTPRequestHandler):
         self.emu.requests.append((verb, url.path, content_type))
         try:
             if verb == "GET" and query.get("watch") in ("true", "1"):
+                _resource_version(query)
                 self._watch(url.path, query)
                 return
             code, payload = self._route(verb, url.path, query, body, content_type)
         except ApiError as err:
-            code, payload = err.code, _status(err.code, err.reason, err.message)
-        data = json.dumps(payload).encode()
+            code, payload = err.code, _status(err.code, err.reason, err.message, err.details)
+        plain = isinstance(payload, str)  # the real server's "404 page not found" of unknown paths (case 002)
+        data = payload.encode() if plain else json.dumps(payload).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/plain; charset=utf-8" if plain else "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -862,9 +1093,12 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
         if path == "/apis":
             return 200, self._groups()
+        served = {t.group for t in emu.types.values()}
+        if (alone := re.fullmatch(r"/apis/([^/]+)/?", path)) and alone[1] in served:
+            return 200, self._group(alone[1])
         match = PATH.match(path)
-        if not match:
-            raise ApiError(404, "NotFound", f"the server could not find the requested resource {path}")
+        if not match or (match["g"] or "") not in served:
+            return 404, "404 page not found\n"
         group = match["g"] or ""
         version = match["cv"] or match["v"]
         parts = [p for p in (match["rest"] or "").split("/") if p]
@@ -874,14 +1108,18 @@ class Handler(BaseHTTPRequestHandler):
         if parts[0] == "namespaces" and len(parts) >= 3 and not (len(parts) == 3 and parts[2] == "status"):
             namespace, parts = parts[1], parts[2:]
         rtype = emu.types.get((group, parts[0]))
-        if rtype is None or rtype.version != version:
-            raise ApiError(404, "NotFound", f"the server could not find the requested resource {path}")
+        if rtype is None or rtype.version != version or (namespace and not rtype.namespaced):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         name = parts[1] if len(parts) > 1 else None
         sub = parts[2] if len(parts) > 2 else None
         with emu.lock:
             if name is None:
                 return self._collection(verb, rtype, namespace, query, body)
             return self._item(verb, rtype, namespace, name, sub, query, body, ctype)
+
+    def _group(self, group: str) -> Obj:
+        entry = next(g for g in self._groups()["groups"] if g["name"] == group)
+        return {"kind": "APIGroup", "apiVersion": "v1", **entry}
 
     def _groups(self) -> Obj:
         versions: dict[str, list[str]] = {}
@@ -930,42 +1168,72 @@ class Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, Any]:
         emu = self.emu
         if verb == "GET":
-            items = [
-                copy.deepcopy(s.obj)
-                for k, s in emu.objects.items()
-                if s.rtype == rtype
-                and (not ns or k[2] == ns)
-                and _selects(query.get("labelSelector", ""), s.obj["metadata"].get("labels", {}))
-                and _field_selects(query.get("fieldSelector", ""), s.obj)
-            ]
-            items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-            rv = str(
-                max((int(s.obj["metadata"]["resourceVersion"]) for s in emu.objects.values()), default=0)
-            )
-            return 200, {
-                "apiVersion": rtype.group_version,
-                "kind": f"{rtype.kind}List",
-                "metadata": {"resourceVersion": rv},
-                "items": items,
-            }
+            return 200, self._list(rtype, ns, query)
         if verb == "POST":
-            try:
-                obj = json.loads(body)
-            except ValueError:
-                raise ApiError(400, "BadRequest", "the request body is not valid JSON") from None
-            emu.maybe_reject(rtype, obj.get("metadata", {}).get("name", ""), body)
+            obj = _json_body(body)
+            meta = obj.setdefault("metadata", {})
+            emu.maybe_reject(rtype, meta.get("name", ""), body)
             if rtype.namespaced:
-                obj.setdefault("metadata", {}).setdefault("namespace", ns)
-            name = obj.get("metadata", {}).get("name")
-            if not name and obj.get("metadata", {}).get("generateName"):
-                name = obj["metadata"]["generateName"] + f"{next(emu._uid):05d}"
-                obj["metadata"]["name"] = name
+                if meta.get("namespace") and meta["namespace"] != ns:
+                    raise ApiError(400, "BadRequest", NAMESPACE_MISMATCH)
+                meta["namespace"] = ns
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = meta["generateName"] + f"{next(emu._uid):05d}"
+            rules.check_name(rtype.kind, rtype.group, meta)
+            _strict_fields(rtype, obj, query)
+            name = meta["name"]
             if emu._key(rtype, ns, name) in emu.objects:
                 raise ApiError(409, "AlreadyExists", f'{rtype.plural} "{name}" already exists')
+            _dry_run(query)
             if query.get("dryRun"):
-                return 201, obj
+                preview = _normalised(obj)
+                preview["metadata"].update(uid="dry-run", creationTimestamp=_now())
+                return 201, preview
             return 201, emu._store(rtype, obj, keep_status=True, record="create")
         raise ApiError(405, "MethodNotAllowed", f"{verb} is not allowed on a collection")
+
+    def _list(self, rtype: ResourceType, ns: str, query: dict[str, str]) -> Obj:
+        """A LIST: label and field selectors (cases 035, 036), limit/continue, events.k8s.io (045)."""
+        emu = self.emu
+        _resource_version(query)
+        labels = rules.parse_label_selector(query.get("labelSelector", ""))
+        fields = rules.parse_field_selector(query.get("fieldSelector", ""), rtype.kind)
+        source = emu.types[("", "events")] if rtype.group == "events.k8s.io" else rtype
+        found: Objs
+        if query.get("resourceVersionMatch") == "Exact" and query.get("resourceVersion"):
+            found = emu.as_of(source, int(query["resourceVersion"]))
+        else:
+            found = [s.obj for s in emu.objects.values() if s.rtype == source]
+        items = [
+            _as_events_v1(o) if source is not rtype else copy.deepcopy(o)
+            for o in found
+            if not ns or o["metadata"].get("namespace") == ns
+        ]
+        items = [
+            o for o in items
+            if rules.labels_match(labels, o["metadata"].get("labels") or {}) and rules.fields_match(fields, o)
+        ]  # fmt: skip
+        items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        if query.get("continue"):
+            after = rules.continue_key(query["continue"])
+            items = [o for o in items if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after]
+        meta: Obj = {
+            "resourceVersion": str(
+                max((int(s.obj["metadata"]["resourceVersion"]) for s in emu.objects.values()), default=0)
+            )
+        }
+        limit = int(query.get("limit") or 0)
+        if limit and len(items) > limit:
+            items = items[:limit]
+            meta["continue"] = rules.continue_token(
+                (items[-1]["metadata"].get("namespace", ""), items[-1]["metadata"]["name"])
+            )
+        return {
+            "apiVersion": rtype.group_version,
+            "kind": f"{rtype.kind}List",
+            "metadata": meta,
+            "items": items,
+        }
 
     def _item(
         self,
@@ -983,74 +1251,187 @@ class Handler(BaseHTTPRequestHandler):
         stored = emu.objects.get(key)
         if verb == "GET":
             if stored is None:
-                raise ApiError(404, "NotFound", f'{rtype.plural} "{name}" not found')
+                raise _not_found(rtype, name)
             return 200, copy.deepcopy(stored.obj)
         if verb == "DELETE":
-            if stored is None:
-                raise ApiError(404, "NotFound", f'{rtype.plural} "{name}" not found')
-            return 200, emu._delete(key, record="delete")
+            return self._delete(rtype, key, name, query, body)
         if verb == "POST" and rtype.kind == "Pod" and sub == "eviction":
+            eviction = _json_body(body) if body else {}
+            if (eviction.get("metadata") or {}).get("name", name) != name:
+                raise ApiError(400, "BadRequest", "name in URL does not match name in Eviction object")
             return 201, emu.evict(ns, name)
         emu.maybe_reject(rtype, name, body)
         if verb == "PATCH" and ctype == "application/apply-patch+yaml":
-            manager = query.get("fieldManager")
-            if not manager:  # the real server: 422 PatchOptions invalid (case 012)
-                raise ApiError(
-                    422, "Invalid", "PatchOptions.meta.k8s.io is invalid: fieldManager: Required value"
-                )
-            try:
-                patch = yaml.safe_load(body)
-            except yaml.YAMLError as exc:
-                raise ApiError(400, "BadRequest", f"error decoding YAML: {exc}") from None
-            if not isinstance(patch, dict):
-                raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
-            if sub == "status":
-                patch = {"status": patch.get("status", {})}
-            dry = query.get("dryRun")
-            if dry not in (None, "All"):
-                raise ApiError(
-                    422, "Invalid", f'dryRun: Unsupported value: ["{dry}"]: supported values: "All"'
-                )
-            # SSA that creates answers 201, anything else 200 (cases 003-014)
-            return 201 if stored is None else 200, emu.apply(
-                rtype, ns, name, patch, manager, dry_run=dry == "All"
-            )
-        if stored is None:
-            raise ApiError(404, "NotFound", f'{rtype.plural} "{name}" not found')
-        if verb == "PATCH" and ctype not in (
-            "application/merge-patch+json",
-            "application/json-patch+json",
-            "application/strategic-merge-patch+json",
-        ):
+            return self._apply(rtype, ns, name, sub, query, body, stored)
+        if verb == "PATCH" and query.get("force"):
+            raise ApiError(
+                422,
+                "Invalid",
+                'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: '
+                "may not be specified for non-apply patch",
+                {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{"reason": "FieldValueForbidden",
+                 "message": "Forbidden: may not be specified for non-apply patch", "field": "force"}]},
+            )  # fmt: skip
+        if verb == "PATCH" and ctype not in PATCH_TYPES:
             raise ApiError(
                 415,
                 "UnsupportedMediaType",
                 "the body of the request was in an unknown format - accepted media types include: "
                 "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
             )
+        if verb == "PUT":
+            return self._put(rtype, ns, name, sub, body, stored)
+        if verb != "PATCH":
+            raise ApiError(405, "MethodNotAllowed", verb)
+        if stored is None:
+            raise _not_found(rtype, name)
         try:
             sent = json.loads(body) if body else None
         except ValueError:
             raise ApiError(400, "BadRequest", "the request body is not valid JSON") from None
-        if verb == "PATCH":
-            new = _merge(copy.deepcopy(stored.obj), sent)
-        elif verb == "PUT":
-            new = sent
-            sent = (new.get("metadata") or {}).get("resourceVersion")
-            if sent and sent != stored.obj["metadata"]["resourceVersion"]:  # optimistic concurrency
-                raise ApiError(
-                    409,
-                    "Conflict",
-                    f'Operation cannot be fulfilled on {rtype.plural} "{name}": '
-                    "the object has been modified; please apply your changes to the latest version",
-                )
-        else:
-            raise ApiError(405, "MethodNotAllowed", verb)
+        new = _patched(copy.deepcopy(stored.obj), sent, ctype)
         if sub == "status":
             full = copy.deepcopy(stored.obj)
             full["status"] = new.get("status", {})
             return 200, emu._store(rtype, full, keep_status=False, record="status")
         return 200, emu._store(rtype, new, keep_status=True, record="update")
+
+    def _apply(
+        self, rtype: ResourceType, ns: str, name: str, sub: str | None, query: dict[str, str], body: bytes,
+        stored: Stored | None,
+    ) -> tuple[int, Any]:  # fmt: skip
+        manager = query.get("fieldManager")
+        if not manager:  # the real server: 422 PatchOptions invalid (case 012)
+            raise ApiError(
+                422, "Invalid", "PatchOptions.meta.k8s.io is invalid: fieldManager: Required value"
+            )
+        try:
+            patch = yaml.safe_load(body)
+        except yaml.YAMLError as exc:
+            raise ApiError(400, "BadRequest", f"error decoding YAML: {exc}") from None
+        if not isinstance(patch, dict):
+            raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+        if sub != "status":
+            _check_identity(rtype, ns, name, patch)
+        _dry_run(query)
+        force = query.get("force", "").lower() == "true"
+        # SSA that creates answers 201, anything else 200 (cases 003-014)
+        return 201 if stored is None else 200, self.emu.apply(
+            rtype,
+            ns,
+            name,
+            patch,
+            manager,
+            dry_run=query.get("dryRun") == "All",
+            force=force,
+            status=sub == "status",
+        )
+
+    def _put(
+        self, rtype: ResourceType, ns: str, name: str, sub: str | None, body: bytes, stored: Stored | None
+    ) -> tuple[int, Any]:
+        """PUT (cases 039, 046, 047): a stale resourceVersion is a 409, none at all is an unconditional update
+        but for Leases (422); a missing Lease is created, any other missing object is a 404."""
+        emu = self.emu
+        new = _json_body(body)
+        meta = new.setdefault("metadata", {})
+        if meta.get("name", name) != name:
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})",
+            )
+        sent = meta.get("resourceVersion")
+        if stored is None:
+            if rtype.kind != "Lease":
+                raise _not_found(rtype, name)
+            meta.pop("resourceVersion", None)
+        elif not sent and rtype.kind == "Lease":
+            message = "Invalid value: 0: must be specified for an update"
+            raise rules.invalid(
+                rtype.plural, rtype.group, name, [("metadata.resourceVersion", "FieldValueInvalid", message)]
+            )
+        elif sent and sent != stored.obj["metadata"]["resourceVersion"]:  # optimistic concurrency
+            shown = f"{rtype.plural}.{rtype.group}" if rtype.group else rtype.plural
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {shown} "{name}": '
+                "the object has been modified; please apply your changes to the latest version and try again",
+            )
+        if rtype.namespaced:
+            meta.setdefault("namespace", ns)
+        if stored is None:
+            return 201, emu._store(rtype, new, keep_status=True, record="create")
+        if sub == "status":
+            full = copy.deepcopy(stored.obj)
+            full["status"] = new.get("status", {})
+            return 200, emu._store(rtype, full, keep_status=False, record="status")
+        return 200, emu._store(rtype, new, keep_status=True, record="update")
+
+    def _delete(
+        self,
+        rtype: ResourceType,
+        key: tuple[str, str, str, str],
+        name: str,
+        query: dict[str, str],
+        body: bytes,
+    ) -> tuple[int, Any]:
+        """DELETE (cases 013, 015, 027, 031-034): options are checked first, protected namespaces stay,
+        preconditions must hold; the answer is the object or a Status, by kind."""
+        emu = self.emu
+        options = _json_body(body) if body else {}
+        policy = query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+        if policy not in PROPAGATION:
+            supported = '"Foreground", "Background", "Orphan", "nil"'
+            message = f'Unsupported value: "{policy}": supported values: {supported}'
+            cause = {"reason": "FieldValueNotSupported", "message": message, "field": "propagationPolicy"}
+            raise ApiError(
+                422,
+                "Invalid",
+                f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: {message}',
+                {"group": "meta.k8s.io", "kind": "DeleteOptions", "causes": [cause]},
+            )
+        _dry_run(query)
+        if rtype.kind == "Namespace" and name in PROTECTED_NAMESPACES:
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                {"name": name, "kind": "namespaces"},
+            )
+        stored = emu.objects.get(key)
+        if stored is None:
+            raise _not_found(rtype, name)
+        meta = stored.obj["metadata"]
+        for field_, shown in (("resourceVersion", "ResourceVersion"), ("uid", "UID")):
+            wanted = (options.get("preconditions") or {}).get(field_)
+            if wanted and wanted != meta[field_]:
+                why = "modified" if field_ == "resourceVersion" else "deleted and then recreated"
+                raise ApiError(
+                    409, "Conflict",
+                    f'Operation cannot be fulfilled on {rtype.kind} "{name}": the {shown} in the '
+                    f"precondition ({wanted}) does not match the {shown} in record ({meta[field_]}). "
+                    f"The object might have been {why}",
+                    {"name": name, "kind": rtype.kind},
+                )  # fmt: skip
+        if query.get("dryRun"):
+            gone = copy.deepcopy(stored.obj)
+        else:
+            grace = int(query.get("gracePeriodSeconds") or options.get("gracePeriodSeconds") or 30)
+            gone = emu._delete(key, record="delete", policy=policy, grace=grace if rtype.kind == "Pod" else 0)
+        if (key in emu.objects and not query.get("dryRun")) or rtype.kind in DELETE_RETURNS_OBJECT:
+            return 200, gone
+        details = {"name": name, "kind": rtype.plural, "uid": gone["metadata"].get("uid")}
+        if rtype.group:
+            details["group"] = rtype.group
+        return 200, {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": details,
+        }
 
     def _watch(self, path: str, query: dict[str, str]) -> None:
         match = PATH.match(path)
@@ -1109,16 +1490,140 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _status(code: int, reason: str, message: str) -> Obj:
-    return {
+def _status(code: int, reason: str, message: str, details: Obj | None = None) -> Obj:
+    status: Obj = {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
         "status": "Failure",
         "message": message,
-        "reason": reason,
-        "code": code,
     }
+    if reason:  # a 500 from the apply machinery carries none (case 012)
+        status["reason"] = reason
+    if details is not None:
+        status["details"] = details
+    status["code"] = code
+    return status
+
+
+NAMESPACE_MISMATCH = "the namespace of the provided object does not match the namespace sent on the request"
+PATCH_TYPES = (
+    "application/merge-patch+json",
+    "application/json-patch+json",
+    "application/strategic-merge-patch+json",
+)
+
+
+def _not_found(rtype: ResourceType, name: str) -> ApiError:
+    plural = f"{rtype.plural}.{rtype.group}" if rtype.group else rtype.plural
+    details = {"name": name, "kind": rtype.plural, **({"group": rtype.group} if rtype.group else {})}
+    return ApiError(404, "NotFound", f'{plural} "{name}" not found', details)
+
+
+def _json_body(body: bytes) -> Obj:
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "BadRequest", "the request body is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+    return obj
+
+
+def _dry_run(query: dict[str, str]) -> None:
+    dry = query.get("dryRun")
+    if dry not in (None, "All"):
+        raise ApiError(422, "Invalid", f'dryRun: Unsupported value: ["{dry}"]: supported values: "All"')
+
+
+def _check_identity(rtype: ResourceType, ns: str, name: str, body: Obj) -> None:
+    """What an apply body must agree on with its URL (case 012): 400 otherwise."""
+    meta = body.get("metadata") or {}
+    if meta.get("name") not in (None, name):
+        raise ApiError(
+            400,
+            "BadRequest",
+            f"the name of the object ({meta['name']}) does not match the name on the URL ({name})",
+        )
+    if rtype.namespaced and meta.get("namespace") not in (None, ns):
+        raise ApiError(400, "BadRequest", NAMESPACE_MISMATCH)
+    group, _, version = str(body.get("apiVersion", "")).rpartition("/")
+    if body.get("kind") != rtype.kind or (group, version) != (rtype.group, rtype.version):
+        raise ApiError(
+            400,
+            "BadRequest",
+            f"invalid object type: {body.get('apiVersion', '')}, Kind={body.get('kind', '')}".replace(
+                ": v1,", ": /v1,"
+            ),
+        )
+
+
+def _strict_fields(rtype: ResourceType, obj: Obj, query: dict[str, str]) -> None:
+    """``fieldValidation=Strict``: a field the kind does not declare is a 400 (case 026)."""
+    if query.get("fieldValidation") != "Strict":
+        return
+
+
+def _patched(live: Obj, sent: Any, ctype: str) -> Obj:
+    """A merge patch (RFC 7386), a JSON patch (RFC 6902; a failed test is a 422), or a strategic merge
+    patch, whose lists of named items merge by name (case 048)."""
+    if ctype == "application/json-patch+json":
+        try:
+            patched: Obj = jsonpatch.apply_patch(live, sent)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+            raise ApiError(
+                422, "Invalid", "the server rejected our request due to an error in our request", {}
+            ) from None
+        return patched
+    strategic = ctype == "application/strategic-merge-patch+json"
+    merged: Obj = _strategic(live, sent) if strategic else _merge(live, sent)
+    return merged
+
+
+def _strategic(base: Any, patch: Any) -> Any:
+    if (
+        isinstance(base, list)
+        and isinstance(patch, list)
+        and all(isinstance(i, dict) and "name" in i for i in base + patch)
+    ):
+        out = [copy.deepcopy(i) for i in base]
+        for item in patch:
+            index = next((n for n, o in enumerate(out) if o["name"] == item["name"]), None)
+            if index is None:
+                out.append(copy.deepcopy(item))
+            else:
+                out[index] = _strategic(out[index], item)
+        return out
+    if not isinstance(patch, dict) or not isinstance(base, dict):
+        return copy.deepcopy(patch)
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _strategic(merged.get(key), value)
+    return merged
+
+
+def _as_events_v1(event: Obj) -> Obj:
+    """A core Event as events.k8s.io/v1 shows it (case 045)."""
+    out = {k: v for k, v in copy.deepcopy(event).items() if k not in ("involvedObject", "message", "source")}
+    out.update(
+        apiVersion="events.k8s.io/v1", regarding=event.get("involvedObject") or {}, note=event.get("message")
+    )
+    return out
+
+
+def _resource_version(query: dict[str, str]) -> None:
+    """A resourceVersion that is not a number is refused with 500, as the real server does (case 037)."""
+    version = query.get("resourceVersion")
+    if version and not version.isdigit():
+        raise ApiError(
+            500,
+            "",
+            f'resourceVersion: Invalid value: "{version}": '
+            f'strconv.ParseUint: parsing "{version}": invalid syntax',
+        )
 
 
 class EmulatorServer(ThreadingHTTPServer):
