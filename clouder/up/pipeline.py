@@ -161,8 +161,11 @@ class _Run:
         with self.connect() as kube:
             report = run_addons(kube, AddonContext(self.spec, self.outputs), settings, self.log)
         if not report.ok:
-            failed = report.steps[-1]
-            raise StageFailed(f"add-on {failed.name} not ready: {'; '.join(failed.problems)}")
+            failed = "; ".join(
+                f"add-on {step.name} not ready: {'; '.join(step.problems)}" for step in report.failed
+            )
+            skipped = f" (not started: {', '.join(report.skipped)})" if report.skipped else ""
+            raise StageFailed(failed + skipped)
         return f"{len(report.steps)} steps, {report.changed} changes"
 
     def rollout(self) -> str:
