@@ -438,44 +438,46 @@ def build(s: Scenario, m: Measured, changed: dict[str, float] | None = None) -> 
     return t
 
 
+# The cloud's part of each add-on step (image pulls, pods becoming ready), by release; a step not named here
+# (Clouder's own objects: the cloud-config Secret, StorageClasses) costs only its measured time.
+ADDON_LATENCY = {
+    "cilium": "addon.cni",
+    "calico": "addon.cni",
+    "flannel": "addon.cni",
+    "aws-cloud-controller-manager": "addon.ccm",
+    "cloud-provider-azure": "addon.ccm",
+    "nodes-initialized": "addon.initialized",
+    "aws-ebs-csi-driver": "addon.csi",
+    "azuredisk-csi-driver": "addon.csi",
+    "azurefile-csi-driver": "addon.csi",
+    "aws-load-balancer-controller": "addon.lbc",
+}
+EXAMPLES = {"aws": "aws-minimal.yaml", "azure": "azure-minimal.yaml"}
+
+
+def addon_steps(cloud: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The add-on engine's own DAG (``clouder.addons.plan``: each step and what it needs) for the cloud's
+    example spec: the model runs exactly the edges the engine runs."""
+    from clouder.addons.plan import steps_for
+    from clouder.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parent.parent / "examples" / EXAMPLES[cloud])
+    return [(step.release, step.after) for step in steps_for(spec)]
+
+
 def _addons(t: Timeline, s: Scenario, m: Measured, after: str) -> None:
-    parallel = s.has("parallel-addons")
-    if s.cloud == "aws":
-        cni, ccm, csi, lbc = (
-            "cilium",
-            "aws-cloud-controller-manager",
-            "aws-ebs-csi-driver",
-            "aws-load-balancer-controller",
-        )
-    else:
-        cni, ccm, csi, lbc = "cilium", "cloud-provider-azure", "azuredisk-csi-driver", ""
-    order = [
-        (cni, "addon.cni"),
-        (ccm, "addon.ccm"),
-        ("nodes-initialized", "addon.initialized"),
-        (csi, "addon.csi"),
-        ("storage-classes", ""),
-        *([(lbc, "addon.lbc")] if lbc else []),
-    ]
-    if s.cloud == "azure":
-        order.insert(1, ("azure-cloud-config", ""))
-    needs = {
-        ccm: [after],
-        "nodes-initialized": [ccm, cni],
-        csi: ["nodes-initialized"],
-        "storage-classes": [csi],
-        lbc: ["nodes-initialized"],
-        cni: [after],
-        "azure-cloud-config": [after],
-    }
-    if s.cloud == "azure":
-        needs[ccm] = ["azure-cloud-config"]
+    """Serial (in install order) before the parallel-addons change, along the engine's DAG after it."""
+    steps = addon_steps(s.cloud)
     previous = after
-    for name, key in order:
+    for name, needs in steps:
+        key = ADDON_LATENCY.get(name, "")
         seconds = m.addon(name) + (t.seconds(key) if key else 0.0)
-        t.add(name, seconds, needs[name] if parallel else [previous], key or "clouder")
+        if s.has("parallel-addons"):
+            t.add(name, seconds, list(needs) or [after], key or "clouder")
+        else:
+            t.add(name, seconds, [previous], key or "clouder")
         previous = name
-    t.add("Ready", 0, [name for name, _ in order])
+    t.add("Ready", 0, [name for name, _ in steps])
 
 
 def fmt(seconds: float) -> str:

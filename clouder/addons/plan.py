@@ -19,6 +19,7 @@ from clouder.addons.context import AddonContext, Values
 from clouder.catalog.charts import Catalog
 from clouder.kube.objects import Obj
 from clouder.kube.release import Release
+from clouder.spec.model import ClusterSpec
 
 Guard = Callable[[str, list[Obj]], None]
 
@@ -60,7 +61,11 @@ GATE = NodesInitialized.release
 def plan(ctx: AddonContext) -> list[Step]:
     """The steps in install order (each after everything in its ``after``); ``run_addons`` runs the ones
     whose needs are met in parallel."""
-    spec = ctx.spec
+    return steps_for(ctx.spec)
+
+
+def steps_for(spec: ClusterSpec) -> list[Step]:
+    """The add-on DAG depends on the spec alone (the cloud, ``cni.plugin``, the optional add-ons)."""
     # The CNI needs nothing: its agents run in the host network and tolerate every taint.
     cni_name = spec.cni.plugin
     steps: list[Step] = [ChartAddon(cni_name, cni.BUILDERS[cni_name])]
