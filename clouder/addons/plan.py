@@ -4,7 +4,8 @@ a release (render step).
 The edges come from what the pinned charts' pods need to start (their values files are quoted below): a
 node stays NotReady, tainted ``node.kubernetes.io/not-ready:NoSchedule``, until the CNI runs on it, and a
 node the cloud controller has not initialised keeps ``node.cloudprovider.kubernetes.io/uninitialized``
-(NoSchedule). The CSI node plugins tolerate every taint; the controllers tolerate neither of those two.
+(NoSchedule). The CSI node plugins tolerate every taint; the CSI and load balancer controllers tolerate
+neither of those two and run in the pod network; the cloud controllers are made to tolerate the first.
 """
 
 from __future__ import annotations
@@ -74,9 +75,12 @@ def steps_for(spec: ClusterSpec) -> list[Step]:
     if spec.cloud == "aws":
         ccm, ebs = "aws-cloud-controller-manager", "aws-ebs-csi-driver"
         steps += [
-            # Its DaemonSet tolerates only the uninitialized and control-plane taints and runs in the pod
-            # network (upstream values: hostNetworking unset): it starts on nodes the CNI made Ready.
-            ChartAddon(ccm, aws.cloud_controller_manager, aws.refuse_static_keys, after=(cni_name,)),
+            # Needs nothing: Clouder runs it in the host network with a toleration for NotReady nodes
+            # (aws.cloud_controller_manager), so it starts beside the CNI. With the chart's defaults (pod
+            # network, no such toleration) it could start only once the CNI made the nodes Ready. The CNI
+            # needs nothing of it either: kubeadm's kubelets set their --node-ip, so nodes have addresses
+            # before the cloud controller initialises them (kubernetes/kubernetes#121028).
+            ChartAddon(ccm, aws.cloud_controller_manager, aws.refuse_static_keys),
             NodesInitialized(after=(ccm,)),
             # The controller Deployment runs in the pod network and does not tolerate the uninitialized
             # taint; the volumes it creates are attached by the nodes' provider IDs.
@@ -101,10 +105,10 @@ def steps_for(spec: ClusterSpec) -> list[Step]:
         steps += [
             # azure.json: a Secret, needed by nothing but the pods that read it.
             OwnAddon(secret, azure.CLOUD_CONFIG_NAMESPACE, lambda c: [azure.cloud_config_secret(c)]),
-            # Reads azure.json from the Secret; its Deployment tolerates only the control-plane taints
-            # (upstream values: cloudControllerManager.tolerations), so it starts once the CNI made the
-            # control planes Ready.
-            ChartAddon(ccm, azure.cloud_controller_manager, after=(cni_name, secret)),
+            # Reads azure.json from the Secret. Its Deployment runs in the host network (the chart) and
+            # Clouder adds a toleration for NotReady nodes (azure.cloud_controller_manager): it starts beside
+            # the CNI; the cloud node manager DaemonSet tolerates every taint anyway.
+            ChartAddon(ccm, azure.cloud_controller_manager, after=(secret,)),
             NodesInitialized(after=(ccm,)),
             # Each CSI controller reads azure.json, tolerates only the control-plane taints (upstream
             # values: controller.tolerations) and attaches by provider ID; disk and file side by side.

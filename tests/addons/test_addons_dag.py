@@ -17,6 +17,8 @@ from support.chartrepo import ChartRepo
 from support.cli import run
 from support.clusters import EmulatedCluster, emulate
 
+NOT_READY = {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoSchedule"}
+
 
 def settings(repo: ChartRepo, tmp_path: Path, timeout: float = 10.0) -> RunSettings:
     return RunSettings(timeout=timeout, interval=0.05, cache=tmp_path / "cache", catalog=repo.catalog())
@@ -53,6 +55,11 @@ def test_independent_steps_overlap_and_each_step_waits_for_what_it_needs(
         for need in step.after:
             assert at[(need, "ok")] < at[(step.release, "start")], (need, step.release)
     assert [s.name for s in report.steps] == [s.release for s in plan(ctx)]  # the report keeps install order
+    # the cloud controller needs no CNI: it runs in the host network and tolerates NotReady nodes
+    ccm = emulator.get("DaemonSet", "aws-cloud-controller-manager", "kube-system")
+    assert ccm is not None
+    assert ccm["spec"]["template"]["spec"]["hostNetwork"] is True
+    assert NOT_READY in ccm["spec"]["template"]["spec"]["tolerations"]
 
 
 def test_a_failed_cloud_controller_skips_what_needs_it_and_the_cli_says_why(
@@ -114,6 +121,8 @@ def test_azure_file_driver_failing_leaves_the_disk_driver_ready(
     disk = next(s for s in report.steps if s.name == "azuredisk-csi-driver")
     assert disk.ok and disk.changed > 0
     assert report.skipped == ["storage-classes"]  # it offers both drivers' classes
+    ccm = cluster.api.emulator.get("Deployment", "cloud-controller-manager", "kube-system")
+    assert ccm is not None and NOT_READY in ccm["spec"]["template"]["spec"]["tolerations"]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +130,7 @@ def test_azure_file_driver_failing_leaves_the_disk_driver_ready(
     [
         ("aws-minimal.yaml", {
             "cilium": (),
-            "aws-cloud-controller-manager": ("cilium",),
+            "aws-cloud-controller-manager": (),
             "nodes-initialized": ("aws-cloud-controller-manager",),
             "aws-ebs-csi-driver": ("cilium", "nodes-initialized"),
             "storage-classes": ("aws-ebs-csi-driver",),
@@ -130,7 +139,7 @@ def test_azure_file_driver_failing_leaves_the_disk_driver_ready(
         ("azure-ha.yaml", {
             "calico": (),
             "azure-cloud-config": (),
-            "cloud-provider-azure": ("calico", "azure-cloud-config"),
+            "cloud-provider-azure": ("azure-cloud-config",),
             "nodes-initialized": ("cloud-provider-azure",),
             "azuredisk-csi-driver": ("calico", "nodes-initialized", "azure-cloud-config"),
             "azurefile-csi-driver": ("calico", "nodes-initialized", "azure-cloud-config"),
