@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from support.moto import MotoServer
 from support.services import REPO, ServiceRepo
 from support.terraform import MIRROR
-from support.moto import MotoServer
 from support.tfstack import Cli, boto, unique
 
 EXAMPLE = REPO / "examples" / "aws-minimal.yaml"
