@@ -114,7 +114,7 @@ def steps_for(spec: ClusterSpec) -> list[Step]:
             # values: controller.tolerations) and attaches by provider ID; disk and file side by side.
             ChartAddon("azuredisk-csi-driver", azure.disk_csi_driver, after=csi),
         ]
-        drivers = ("azuredisk-csi-driver",)
+        drivers: tuple[str, ...] = ("azuredisk-csi-driver",)
         if spec.storage.file_storage:
             steps.append(ChartAddon("azurefile-csi-driver", azure.file_csi_driver, after=csi))
             drivers += ("azurefile-csi-driver",)

@@ -103,7 +103,7 @@ def run_addons(
         log.emit(Event(STAGE, ctx.spec.cni.plugin, "failed", detail=problem))
         return report
     by_name = {step.release: step for step in steps}
-    outcomes = run_graph(
+    outcomes: dict[str, StepReport | str] = run_graph(
         Graph.of((step.release, step.after) for step in steps),
         by_name,
         lambda name: _run_logged(kube, ctx, by_name[name], settings, log),
