@@ -515,6 +515,17 @@ def _addons(t: Timeline, s: Scenario, m: Measured, after: str) -> None:
     t.add("Ready", 0, [name for name, _ in steps])
 
 
+def at_idle(measured: Measured) -> Measured:
+    """Clouder's local steps (synth, plan, gate, provider start) at the speed of an idle machine."""
+    return dataclasses.replace(
+        measured,
+        stages={**measured.stages, **IDLE_LOCAL},
+        terraform_start=IDLE_LOCAL["plan"],
+        gate_work=IDLE_LOCAL["gate"],
+        gate_left=max(0.0, IDLE_LOCAL["gate"] - IDLE_LOCAL["plan"]),
+    )
+
+
 def fmt(seconds: float) -> str:
     tenths = round(seconds * 10)
     return f"{tenths // 600}m{tenths % 600 / 10:04.1f}s"
@@ -551,6 +562,12 @@ def main() -> None:
             results[(cloud, cps, workers, key)] = timeline
             cells.append((fmt(timeline.solve()[0]) if timeline else "blocked").rjust(11))
         print(f"{key:<18} {where:<19} " + " ".join(cells))
+    everything = frozenset(k for k, *_ in CHANGES)
+    cells = []
+    for cloud, cps, workers in shapes:
+        timeline = build(Scenario(cloud, cps, workers, everything), at_idle(measured))
+        cells.append((fmt(timeline.solve()[0]) if timeline else "blocked").rjust(11))
+    print(f"{'  same, local idle':<18} {'synth 21, plan 14 s':<19} " + " ".join(cells))
     for key, what, where in CHANGES:
         print(f"  {key}: {what} [{where}]")
     print(
@@ -585,13 +602,7 @@ def main() -> None:
     base = build(final, measured)
     assert base is not None
     print(f"\nwhat the aws 3+3 total ({fmt(base.solve()[0])}) is sensitive to:")
-    idle = dataclasses.replace(
-        measured,
-        stages={**measured.stages, **IDLE_LOCAL},
-        terraform_start=IDLE_LOCAL["plan"],
-        gate_work=IDLE_LOCAL["gate"],
-        gate_left=max(0.0, IDLE_LOCAL["gate"] - IDLE_LOCAL["plan"]),
-    )
+    idle = at_idle(measured)
     what_ifs: list[tuple[str, Measured, dict[str, float]]] = [
         ("local steps at idle-machine speed (synth 21 s, plan 14 s, gate 2 s)", idle, {}),
         ("NLB registration 4.5 min (the 2021 report)", measured, {"aws.nlb.register": 270}),
