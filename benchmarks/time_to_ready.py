@@ -572,7 +572,7 @@ def main() -> None:
         print(f"  {key}: {what} [{where}]")
     print(
         "  blocked: Azure's LB does not send a backend's own traffic back to it (no hairpin), so kubeadm "
-        "init through the LB cannot finish until issue 15's local endpoint lands"
+        "init through the LB cannot finish without issue 15's local endpoint"
     )
 
     for cloud, cps, workers, key in [
