@@ -152,9 +152,8 @@ def _run_logged(
         with kube.fork() as own:
             mine = AddonContext(ctx.spec, ctx.outputs, own.redactor, own.get)
             outcome = _run_step(own, mine, step, settings, log)
-    except (
-        Exception
-    ) as exc:  # a defect (or a lost connection) must end as this step's report, never a traceback
+    # a defect (or a lost connection) must end as this step's report, never a traceback
+    except Exception as exc:
         problem = f"unexpected {type(exc).__name__}: {exc}"
         if isinstance(exc, ClouderError):
             problem = exc.render()
