@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from clouder.addons.context import AddonContext, Values
+from clouder.addons.context import NOT_READY_TOLERATION, AddonContext, Values
 from clouder.catalog.charts import AWS_CCM_IMAGE_TAGS
 from clouder.errors import ClouderError
 from clouder.kube.objects import Obj, ObjectRef
@@ -29,6 +29,18 @@ def cloud_controller_manager(ctx: AddonContext) -> Values:
         "args": ["--v=2", "--cloud-provider=aws", f"--cluster-name={ctx.spec.name}",
                  "--configure-cloud-routes=false"],
         "nodeSelector": CONTROL_PLANE,
+        # The chart's DaemonSet template sets hostNetwork only with this key (off by default); in the host
+        # network the controller needs no pod address, reaches the API through kube-proxy's rules and the
+        # instance metadata in one hop, and resolves through the node (the chart's dnsPolicy: Default).
+        "hostNetworking": True,
+        # The chart's own tolerations (values.yaml), plus NotReady nodes: it starts beside the CNI.
+        "tolerations": [
+            {"key": "node.cloudprovider.kubernetes.io/uninitialized", "value": "true",
+             "effect": "NoSchedule"},
+            {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"},
+            {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+            NOT_READY_TOLERATION,
+        ],
     }  # fmt: skip
 
 

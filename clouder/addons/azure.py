@@ -7,7 +7,7 @@ Standard load balancer. It lives only in the Secret ``kube-system/azure-cloud-pr
 
 from __future__ import annotations
 
-from clouder.addons.context import AddonContext, Values, compact_json, secret_manifest
+from clouder.addons.context import NOT_READY_TOLERATION, AddonContext, Values, compact_json, secret_manifest
 from clouder.catalog.charts import AZURE_CCM_IMAGE_TAGS
 from clouder.kube.objects import Obj
 
@@ -63,6 +63,14 @@ def cloud_controller_manager(ctx: AddonContext) -> Values:
             "cloudConfig": "",
             "enableDynamicReloading": "true",
             "cloudConfigSecretName": CLOUD_CONFIG_SECRET,
+            # The chart's own tolerations (values.yaml), plus NotReady nodes: the Deployment runs in the host
+            # network (the chart's template), so it starts beside the CNI instead of after it.
+            "tolerations": [
+                {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"},
+                {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+                {"key": "node-role.kubernetes.io/etcd", "effect": "NoExecute"},
+                NOT_READY_TOLERATION,
+            ],
         },
         "cloudNodeManager": {"imageTag": tag},
     }

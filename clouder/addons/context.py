@@ -15,6 +15,9 @@ from clouder.spec.model import ClusterSpec
 
 Lookup = Callable[[ObjectRef], Obj | None]
 Values = dict[str, Any]
+# Nodes stay NotReady (tainted not-ready:NoSchedule) until the CNI runs on them: a controller that tolerates
+# this and runs in the host network starts beside the CNI instead of after it.
+NOT_READY_TOLERATION = {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoSchedule"}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
-"""Install the add-on set: each step rendered, validated, applied, pruned and waited on, in order."""
+"""Install the add-on set: each step rendered, validated, applied, pruned and waited on, along the add-on
+DAG (``plan``'s ``after`` edges): a step starts once everything it needs is ready, independent steps run at
+the same time, and a step that fails stops only what depends on it."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +19,7 @@ from clouder.events import Event, EventLog
 from clouder.kube import inventory
 from clouder.kube.client import Kube
 from clouder.kube.release import ApplyOptions, Change, apply_release, uninstall_release
+from clouder.services.dag import Graph, run_graph
 
 STAGE = "addons"
 CNI_RELEASES = ("cilium", "calico", "flannel")
@@ -27,6 +31,7 @@ class RunSettings:
     interval: float = 2.0
     cache: Path | None = None
     catalog: Catalog = field(default_factory=default_catalog)
+    parallel: int = 4  # steps at once (the DAG allows at most three today)
 
 
 @dataclass
@@ -50,12 +55,17 @@ class StepReport:
 
 @dataclass
 class AddonsReport:
-    steps: list[StepReport] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    steps: list[StepReport] = field(default_factory=list)  # in install order
+    skipped: list[str] = field(default_factory=list)  # not started: a step they need failed
+    skipped_because: dict[str, str] = field(default_factory=dict)  # name -> why
 
     @property
     def ok(self) -> bool:
         return all(step.ok for step in self.steps) and not self.skipped
+
+    @property
+    def failed(self) -> list[StepReport]:
+        return [step for step in self.steps if not step.ok]
 
     @property
     def changed(self) -> int:
@@ -67,13 +77,14 @@ class AddonsReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "changed": self.changed, "steps": [s.as_dict() for s in self.steps],
-                "skipped": self.skipped}  # fmt: skip
+                "skipped": self.skipped, "skippedBecause": self.skipped_because}  # fmt: skip
 
 
 def run_addons(
     kube: Kube, ctx: AddonContext, settings: RunSettings, events: EventLog | None = None
 ) -> AddonsReport:
-    """Run every step; stop at the first that fails, naming what is not ready and why."""
+    """Run every step along the add-on DAG; a step that fails names what is not ready and why, and the steps
+    that need it are skipped (``skipped``), while the others finish."""
     log = events or EventLog(redactor=kube.redactor)
     ctx = AddonContext(ctx.spec, ctx.outputs, kube.redactor, kube.get)
     report = AddonsReport()
@@ -88,21 +99,70 @@ def run_addons(
         )
         report.steps.append(StepReport(ctx.spec.cni.plugin, "release", ok=False, problems=[problem]))
         report.skipped = [step.release for step in steps[1:]]
+        report.skipped_because = {name: "the CNI switch was refused" for name in report.skipped}
         log.emit(Event(STAGE, ctx.spec.cni.plugin, "failed", detail=problem))
         return report
-    for index, step in enumerate(steps):
-        log.emit(Event(STAGE, step.release, "start"))
-        outcome = _run_step(kube, ctx, step, settings, log)
-        report.steps.append(outcome)
-        detail = _detail(outcome)
-        log.emit(Event(STAGE, step.release, "ok" if outcome.ok else "failed", None, outcome.seconds, detail))
-        if not outcome.ok:
-            report.skipped = [later.release for later in steps[index + 1 :]]
-            break
+    by_name = {step.release: step for step in steps}
+    outcomes: dict[str, StepReport | str] = run_graph(
+        Graph.of((step.release, step.after) for step in steps),
+        by_name,
+        lambda name: _run_logged(kube, ctx, by_name[name], settings, log),
+        _blocked(by_name),
+        lambda name, why: _skip(name, why, log),
+        settings.parallel,
+    )
+    for step in steps:
+        outcome = outcomes[step.release]
+        if isinstance(outcome, str):
+            report.skipped.append(step.release)
+            report.skipped_because[step.release] = outcome
+        else:
+            report.steps.append(outcome)
     # A release the spec dropped is retired even when a step failed: nothing planned depends on it.
     for name in sorted(set(installed) - {step.release for step in steps}):
         report.steps.append(_retire(kube, name, log, settings))
     return report
+
+
+def _blocked(steps: dict[str, Step]) -> Callable[[str, Mapping[str, StepReport | str]], str]:
+    def blocked(name: str, outcomes: Mapping[str, StepReport | str]) -> str:
+        for dep in steps[name].after:
+            done = outcomes.get(dep)
+            if isinstance(done, str):
+                return f"dependency {dep} not started ({done})"
+            if done is not None and not done.ok:
+                return f"dependency {dep} failed"
+        return ""
+
+    return blocked
+
+
+def _skip(name: str, why: str, log: EventLog) -> str:
+    log.emit(Event(STAGE, name, "skipped", detail=why))
+    return why
+
+
+def _run_logged(
+    kube: Kube, ctx: AddonContext, step: Step, settings: RunSettings, log: EventLog
+) -> StepReport:
+    """One step on its own connection (steps run in parallel threads), between its start and end events."""
+    log.emit(Event(STAGE, step.release, "start"))
+    started = time.monotonic()
+    try:
+        with kube.fork() as own:
+            mine = AddonContext(ctx.spec, ctx.outputs, own.redactor, own.get)
+            outcome = _run_step(own, mine, step, settings, log)
+    # a defect (or a lost connection) must end as this step's report, never a traceback
+    except Exception as exc:
+        problem = f"unexpected {type(exc).__name__}: {exc}"
+        if isinstance(exc, ClouderError):
+            problem = exc.render()
+        kind: Literal["release", "gate"] = "gate" if isinstance(step, NodesInitialized) else "release"
+        outcome = StepReport(step.release, kind, ok=False, problems=[kube.redactor.redact(problem)],
+                             seconds=round(time.monotonic() - started, 3))  # fmt: skip
+    detail = _detail(outcome)
+    log.emit(Event(STAGE, step.release, "ok" if outcome.ok else "failed", None, outcome.seconds, detail))
+    return outcome
 
 
 def _retire(kube: Kube, name: str, log: EventLog, settings: RunSettings) -> StepReport:

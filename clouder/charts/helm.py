@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -20,6 +21,9 @@ from clouder.kube.hooks import Hook, hook_of
 from clouder.kube.objects import Obj, parse_documents
 
 CACHE_ENV = "CLOUDER_CACHE_DIR"
+# helm_python drives one Go runtime: pull and render one chart at a time (the services' rollout and the
+# add-ons render from parallel threads)
+_HELM_LOCK = threading.Lock()
 
 
 class ChartError(ClouderError):
@@ -92,6 +96,11 @@ def render(entry: ChartEntry, values: dict[str, Any], cache: Path | None = None)
 
     Helm checks the values against the chart's ``values.schema.json`` first (a typo'd key fails here).
     """
+    with _HELM_LOCK:
+        return _render(entry, values, cache)
+
+
+def _render(entry: ChartEntry, values: dict[str, Any], cache: Path | None) -> RenderedChart:
     archive = pull(entry, cache)
     try:
         with helm_python.Chart.load(archive) as chart:

@@ -99,12 +99,12 @@ def addons(
 def _summary(report: AddonsReport) -> None:
     releases = [step for step in report.steps if step.kind == "release"]
     if not report.ok:
-        failed = report.steps[-1]
-        typer.echo(f"add-ons stopped at {failed.name}: not ready or failed:", err=True)
-        for problem in failed.problems:
-            typer.echo(f"  - {problem}", err=True)
-        if report.skipped:
-            typer.echo(f"not started: {', '.join(report.skipped)} (re-run to resume)", err=True)
+        for failed in report.failed:
+            typer.echo(f"add-on {failed.name}: not ready or failed:", err=True)
+            for problem in failed.problems:
+                typer.echo(f"  - {problem}", err=True)
+        for name in report.skipped:
+            typer.echo(f"not started: {name}: {report.skipped_because[name]} (re-run to resume)", err=True)
     elif report.changed == 0:
         typer.echo(
             f"nothing to change: {report.objects} objects in {len(releases)} releases already as rendered"

@@ -61,9 +61,10 @@ def _new_client(config_file: str) -> Any:
 class Kube:
     """One cluster. Server-side apply, get, list, delete by object reference."""
 
-    def __init__(self, api_client: Any, redactor: Redactor | None = None) -> None:
+    def __init__(self, api_client: Any, redactor: Redactor | None = None, owns_client: bool = True) -> None:
         self.api_client = api_client
         self.redactor = redactor or Redactor()
+        self._owns_client = owns_client
         # Discovery is cached per connection only: a stale cache would hide CRDs installed since.
         self._cache_dir = tempfile.mkdtemp(prefix="clouder-discovery-")
         try:
@@ -90,9 +91,15 @@ class Kube:
             raise BadInputError(f"kubeconfig {path} is not usable: {redactor.redact(str(exc))}") from None
         return cls(api_client, redactor)
 
+    def fork(self) -> Kube:
+        """A connection for another thread: the same HTTP client (thread-safe), its own discovery cache (a
+        thread that refreshes discovery after installing CRDs must not pull the cache from under another).
+        Closing it leaves this connection open."""
+        return Kube(self.api_client, self.redactor, owns_client=False)
+
     def close(self) -> None:
         shutil.rmtree(self._cache_dir, ignore_errors=True)
-        if getattr(self, "api_client", None) is not None:
+        if getattr(self, "api_client", None) is not None and self._owns_client:
             self.api_client.close()
 
     def __enter__(self) -> Kube:

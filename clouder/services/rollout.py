@@ -8,10 +8,8 @@ A re-run resumes: releases already applied are found unchanged by the apply engi
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,7 +24,7 @@ from clouder.kube.wait import NotReady
 from clouder.outputs import ClusterOutputs
 from clouder.services import generated, runtime
 from clouder.services.catalog import Service, resolve, with_mirror
-from clouder.services.dag import Graph
+from clouder.services.dag import Graph, run_graph
 from clouder.spec.model import ClusterSpec
 
 if TYPE_CHECKING:
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
 
 STAGE = "rollout"
 State = Literal["ready", "failed", "timed-out", "skipped", "planned"]
-_RENDER_LOCK = threading.Lock()  # helm_python drives one Go runtime: render one chart at a time
 
 
 @dataclass(frozen=True)
@@ -126,8 +123,7 @@ def render(service: Service, spec: ClusterSpec, cache: Path | None) -> Release:
         )
     from clouder.charts import render as render_chart
 
-    with _RENDER_LOCK:
-        rendered = render_chart(service.chart, service.values, cache)
+    rendered = render_chart(service.chart, service.values, cache)
     kinds = {obj.get("kind") for obj in rendered.manifests}
     missing = [kind for kind in service.readiness.expects if kind not in kinds]
     if missing:
@@ -265,33 +261,17 @@ class _Runner:
     began: float
 
     def run(self, chosen: dict[str, Service], graph: Graph, external: dict[str, str]) -> dict[str, Outcome]:
-        outcomes: dict[str, Outcome] = {}
-        pending = [name for name in graph.order() if name in chosen]
-        height = _heights(graph)
-        pending.sort(key=lambda n: -height[n])  # longest chains first: keeps the critical path moving
-        running: dict[Future[Outcome], str] = {}
-        with ThreadPoolExecutor(max_workers=max(1, self.settings.parallel)) as pool:
-            while pending or running:
-                for name in list(pending):
-                    blocked = self._blocked(name, graph, chosen, outcomes, external)
-                    if blocked:
-                        pending.remove(name)
-                        outcomes[name] = self._skip(chosen[name], blocked)
-                startable = [
-                    n for n in pending if all(d in outcomes or d not in chosen for d in graph.deps[n])
-                ]
-                for name in startable[: max(0, self.settings.parallel - len(running))]:
-                    pending.remove(name)
-                    running[pool.submit(self._one, chosen[name])] = name
-                if not running:
-                    continue
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcomes[running.pop(future)] = future.result()
-        return outcomes
+        return run_graph(
+            graph,
+            chosen,
+            lambda name: self._one(chosen[name]),
+            lambda name, outcomes: self._blocked(name, graph, chosen, outcomes, external),
+            lambda name, why: self._skip(chosen[name], why),
+            self.settings.parallel,
+        )
 
     def _blocked(
-        self, name: str, graph: Graph, chosen: dict[str, Service], outcomes: dict[str, Outcome],
+        self, name: str, graph: Graph, chosen: dict[str, Service], outcomes: Mapping[str, Outcome],
         external: dict[str, str],
     ) -> str:  # fmt: skip
         for dep in graph.deps[name]:
@@ -375,11 +355,3 @@ def _wait_made(kube: Kube, service: Service, budget: float, interval: float) -> 
         if not missing or time.monotonic() >= deadline:
             return missing
         time.sleep(interval)
-
-
-def _heights(graph: Graph) -> dict[str, int]:
-    """Longest chain of dependents below each service (0 for leaves)."""
-    height: dict[str, int] = {}
-    for name in reversed(graph.order()):
-        height[name] = max((height[d] + 1 for d in graph.dependents(name)), default=0)
-    return height

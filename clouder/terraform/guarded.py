@@ -8,6 +8,7 @@ replacement "not need" approval.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,8 +54,12 @@ def authorize(
     approve: bool = False,
     approval_file: Path | None = None,
     policy_gate: bool = True,
+    policy: Callable[[], PolicyReport] | None = None,
 ) -> Authorized:
-    """Judge a plan before it is applied: raise (policy, approval, forged summary) or say how it may go."""
+    """Judge a plan before it is applied: raise (policy, approval, forged summary) or say how it may go.
+
+    ``policy`` hands over the gate's report of ``workflow.root`` when the caller started it already (``up``
+    runs it while Terraform plans); by default the gate runs here."""
     from clouder.policy import check_approval, enforce, run_gate
 
     saved = verified(workflow, saved)
@@ -62,7 +67,7 @@ def authorize(
         return Authorized(saved, "no changes")
     report = None
     if policy_gate and not saved.meta.destroy:
-        report = run_gate(spec, workflow.root)
+        report = policy() if policy is not None else run_gate(spec, workflow.root)
         enforce(report)
     how = check_approval(spec, saved.summary, approve, approval_file)
     return Authorized(saved, how, report)

@@ -165,9 +165,12 @@ class Workflow:
 
     def plan(
         self, out: Path | None = None, destroy: bool = False, force_unlock: str | None = None,
-        adopt: bool = False, delete_orphans: bool = False,
+        adopt: bool = False, delete_orphans: bool = False, before_plan: Callable[[Path], None] | None = None,
     ) -> SavedPlan:  # fmt: skip
-        """Plan. After an interrupted apply (or when asked) first adopt or delete orphaned resources."""
+        """Plan. After an interrupted apply (or when asked) first adopt or delete orphaned resources.
+
+        ``before_plan(root)`` is called once the root holds exactly the configuration about to be planned
+        (``up`` starts the policy gate on it there, to run while Terraform plans)."""
         self.prepare()
         self.init(force_unlock)
         self.wait_for_orphaned_runs()
@@ -179,6 +182,8 @@ class Workflow:
         path.parent.mkdir(parents=True, exist_ok=True)
         args = ["plan", "-input=false", "-no-color", "-json", "-lock-timeout=0s", f"-out={path}"]
         args += ["-destroy"] if destroy else []
+        if before_plan is not None:
+            before_plan(self.root)
         with self._phase("plan"):
             result = self._locked(args, "plan")
             if result.returncode != 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,6 +23,7 @@ from clouder.spec.model import ClusterSpec
 if TYPE_CHECKING:
     from clouder.hosts.options import SshOptions
     from clouder.kube.client import Kube
+    from clouder.policy.gate import PolicyReport
     from clouder.terraform.plans import SavedPlan
     from clouder.terraform.workflow import Workflow
 
@@ -80,6 +82,7 @@ class _Run:
     stack: Path | None = None
     workflow: Workflow | None = None
     saved: SavedPlan | None = None
+    policy: Future[PolicyReport] | None = None  # the gate, started while Terraform plans
     outputs: ClusterOutputs | None = None
     kubeconfig: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
@@ -106,17 +109,36 @@ class _Run:
 
         assert self.stack is not None
         self.workflow = Workflow(self.spec, self.stack, events=self.log)
-        self.saved = self.workflow.plan()
+        gate_too = self.options.until != "plan"
+        self.saved = self.workflow.plan(before_plan=self._gate_in_background if gate_too else None)
         counts = self.saved.summary.counts()
         self.summary["planHash"] = self.saved.summary.plan_hash
         return ", ".join(f"{n} to {action}" for action, n in counts.items() if n) or "no changes"
+
+    def _gate_in_background(self, root: Path) -> None:
+        """The policy gate reads only the configuration in the Terraform root, not the plan: it runs while
+        Terraform plans that same configuration (its report is used only if the plan has changes, as
+        before)."""
+        from clouder.policy import run_gate
+
+        def gate() -> PolicyReport:
+            started = time.monotonic()
+            self.log.emit(Event("gate", "policy", "start", detail="while terraform plans"))
+            report = run_gate(self.spec, root)
+            self.log.emit(Event("gate", "policy", "ok", None, round(time.monotonic() - started, 3)))
+            return report
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy-gate")
+        self.policy = pool.submit(gate)
+        pool.shutdown(wait=False)
 
     def gate(self) -> str | None:
         from clouder.terraform.guarded import authorize
 
         assert self.saved is not None and self.workflow is not None
+        policy = self.policy.result if self.policy is not None else None
         authorized = authorize(self.spec, self.workflow, self.saved, self.options.approve,
-                               self.options.approval_file)  # fmt: skip
+                               self.options.approval_file, policy=policy)  # fmt: skip
         self.saved = authorized.saved
         if authorized.policy is None:
             return None
@@ -161,8 +183,11 @@ class _Run:
         with self.connect() as kube:
             report = run_addons(kube, AddonContext(self.spec, self.outputs), settings, self.log)
         if not report.ok:
-            failed = report.steps[-1]
-            raise StageFailed(f"add-on {failed.name} not ready: {'; '.join(failed.problems)}")
+            failed = "; ".join(
+                f"add-on {step.name} not ready: {'; '.join(step.problems)}" for step in report.failed
+            )
+            skipped = f" (not started: {', '.join(report.skipped)})" if report.skipped else ""
+            raise StageFailed(failed + skipped)
         return f"{len(report.steps)} steps, {report.changed} changes"
 
     def rollout(self) -> str:

@@ -78,7 +78,7 @@ def test_chart_version_bump_prunes_what_the_new_version_no_longer_renders(
     assert "PodDisruptionBudget" not in inventory["data"]["objects"]
 
 
-def test_daemonset_that_never_becomes_ready_stops_the_run_and_the_next_run_resumes(
+def test_daemonset_that_never_becomes_ready_stops_its_dependents_others_finish_and_the_next_run_resumes(
     aws_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
 ) -> None:
     ctx = AddonContext(aws_cluster.spec, aws_cluster.outputs)
@@ -94,23 +94,36 @@ def test_daemonset_that_never_becomes_ready_stops_the_run_and_the_next_run_resum
     with Kube.from_kubeconfig(aws_cluster.kubeconfig) as kube:
         failed = run_addons(kube, ctx, settings(chart_repo, tmp_path, timeout=1.0))
         assert not failed.ok
-        step = failed.steps[-1]
-        assert step.name == "aws-ebs-csi-driver" and not step.ok
+        assert [step.name for step in failed.failed] == ["aws-ebs-csi-driver"]
+        step = failed.failed[0]
         assert len(step.problems) == 1
         assert "DaemonSet kube-system/ebs-csi-node: 0/3 pods available" in step.problems[0]
         assert "Back-off pulling image" in step.problems[0]
-        assert failed.skipped == ["storage-classes", "aws-load-balancer-controller"]
+        # only the StorageClass needs the EBS driver; the load balancer controller does not, and finished
+        assert failed.skipped == ["storage-classes"]
+        assert failed.skipped_because == {"storage-classes": "dependency aws-ebs-csi-driver failed"}
         assert emulator.get("StorageClass", "gp3") is None
+        lbc = next(s for s in failed.steps if s.name == "aws-load-balancer-controller")
+        assert lbc.ok and lbc.changed > 0
+        assert emulator.get("Deployment", "aws-load-balancer-controller", "kube-system") is not None
 
         emulator.rule("DaemonSet", "ebs-csi-node", "kube-system", outcome="ready")
         before = len(emulator.writes)
         resumed = run_addons(kube, ctx, settings(chart_repo, tmp_path))
     assert resumed.ok, resumed.as_dict()
-    assert [s.changed for s in resumed.steps[:4]] == [0, 0, 0, 0]  # done work is not applied again
+    changed = {s.name: s.changed for s in resumed.steps}
+    # done work is not applied again
+    assert changed == {
+        "cilium": 0,
+        "aws-cloud-controller-manager": 0,
+        "nodes-initialized": 0,
+        "aws-ebs-csi-driver": 0,
+        "storage-classes": 1,
+        "aws-load-balancer-controller": 0,
+    }
     written = {(kind, name) for _, kind, _, name in emulator.writes[before:]}
     assert ("StorageClass", "gp3") in written
-    assert ("Deployment", "aws-load-balancer-controller") in written
-    assert not any(name.startswith(("cilium", "ebs-csi")) for _, name in written)
+    assert not any(name.startswith(("cilium", "ebs-csi", "aws-load-balancer")) for _, name in written)
 
 
 def test_an_add_on_the_spec_drops_is_uninstalled_and_a_cni_switch_is_refused(

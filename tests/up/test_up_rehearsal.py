@@ -61,6 +61,11 @@ def test_up_status_check_down_on_the_aws_example(
     assert code == 0, out + err[-4000:]
     outputs = read_outputs_file(work / "reh-aws" / "outputs.json")
     assert len(outputs.control_planes) == 1 and len(outputs.workers) == 2
+    # the policy gate ran while Terraform planned the same configuration (it needs no plan)
+    journal = [json.loads(line) for line in (work / "reh-aws" / "events.jsonl").read_text().splitlines()]
+    first = {(e["stage"], e["phase"], e["outcome"]): i for i, e in reversed(list(enumerate(journal)))}
+    assert first[("gate", "policy", "start")] < first[("terraform", "plan", "ok")]
+    assert first[("gate", "policy", "ok")] < first[("up", "gate", "ok")]
 
     # 3. the outputs' nodes become the test's own sshd hosts; the API is the emulator
     for node in outputs.nodes:
