@@ -14,12 +14,12 @@ from clouder.addons.context import AddonContext
 from clouder.addons.nodes import wait_nodes_initialized
 from clouder.addons.plan import NodesInitialized, Step, plan, render_step
 from clouder.catalog.charts import Catalog, default_catalog
+from clouder.dag import Graph, run_graph
 from clouder.errors import ClouderError
 from clouder.events import Event, EventLog
 from clouder.kube import inventory
 from clouder.kube.client import Kube
 from clouder.kube.release import ApplyOptions, Change, apply_release, uninstall_release
-from clouder.services.dag import Graph, run_graph
 
 STAGE = "addons"
 CNI_RELEASES = ("cilium", "calico", "flannel")

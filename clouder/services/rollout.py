@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from clouder.catalog.services import RUNTIME_PLANE
+from clouder.dag import Graph, run_graph
 from clouder.errors import BadInputError, ClouderError
 from clouder.events import Event, EventLog
 from clouder.events import Outcome as Outcome_
@@ -24,7 +25,6 @@ from clouder.kube.wait import NotReady
 from clouder.outputs import ClusterOutputs
 from clouder.services import generated, runtime
 from clouder.services.catalog import Service, resolve, with_mirror
-from clouder.services.dag import Graph, run_graph
 from clouder.spec.model import ClusterSpec
 
 if TYPE_CHECKING:

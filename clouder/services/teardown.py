@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 
+from clouder.dag import Graph
 from clouder.errors import ClouderError
 from clouder.kube import inventory
 from clouder.kube.client import Kube
 from clouder.kube.release import uninstall_release
 from clouder.services.catalog import resolve
-from clouder.services.dag import Graph
 from clouder.services.rollout import STAGE
 from clouder.spec.model import ClusterSpec
 

@@ -14,11 +14,11 @@ from clouder.catalog.services import (
     SERVICE_PINS,
     SYSTEM_SERVICES,
 )
+from clouder.dag import Graph
 from clouder.errors import BadInputError
 from clouder.kube.validate import problems
 from clouder.services import runtime
 from clouder.services.catalog import CATALOG, resolve
-from clouder.services.dag import Graph
 from clouder.spec import load_spec
 from clouder.spec.model import BUILTIN_SERVICES as SPEC_NAMES
 from clouder.spec.model import ClusterSpec

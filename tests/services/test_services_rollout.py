@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from clouder.dag import Graph
 from clouder.events import read_events
 from clouder.kube import Kube
 from clouder.outputs import parse_terraform_outputs
 from clouder.services.catalog import resolve
-from clouder.services.dag import Graph
 from clouder.services.rollout import RolloutSettings, rollout
 from clouder.spec import load_spec
 from support.cli import run

@@ -1,6 +1,6 @@
-"""The services' dependency graph: topological levels, dependents, the critical path, and ``run_graph``,
-which runs the nodes of a graph in parallel as their dependencies allow (the services' rollout and the
-add-ons both run through it)."""
+"""A dependency graph: topological levels, dependents, the critical path, and ``run_graph``, which runs the
+nodes of a graph in parallel as their dependencies allow (the services' rollout and the add-ons both run
+through it)."""
 
 from __future__ import annotations
 
