@@ -105,9 +105,9 @@ def test_a_service_chart_is_checked_against_its_pinned_digest(
     with pytest.raises(ChartError, match=f"not the pinned {SERVICE_PINS['ingress'].digest}"):
         pull(ingress.chart, tmp_path)
 
-    bumped = ClusterSpec.model_validate(
-        spec_document(**{"services.overrides": {"ingress": {"version": "9.9.9"}}})
-    )
+    document = spec_document()
+    document["services"]["overrides"] = {"ingress": {"version": "9.9.9"}}
+    bumped = ClusterSpec.model_validate(document)
     other = next(s for s in resolve(bumped) if s.name == "ingress")
     assert other.chart is not None and other.chart.digest is None  # another version: not the pinned archive
 

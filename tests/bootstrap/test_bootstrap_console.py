@@ -13,6 +13,7 @@ import asyncio
 import base64
 import copy
 import dataclasses
+import importlib
 import json
 import re
 import urllib.parse
@@ -82,14 +83,13 @@ def test_the_key_block_is_read_through_the_logger_tag() -> None:
 
 
 def _contract(instances: list[str], bastion: str | None) -> ClusterOutputs:
-    from test_outputs_contract import AWS_VALUES, _tf  # tests/foundation, on sys.path below
-
-    values: dict[str, Any] = copy.deepcopy(AWS_VALUES)
+    contract = importlib.import_module("test_outputs_contract")  # tests/foundation, on sys.path (fixture)
+    values: dict[str, Any] = copy.deepcopy(contract.AWS_VALUES)
     for node, instance in zip(values["nodes"], instances, strict=True):
         node["provider_id"] = f"aws:///{REGION}a/{instance}"
     if bastion is not None:
         values["ssh"]["bastion_provider_id"] = f"aws:///{REGION}a/{bastion}"
-    return parse_terraform_outputs(json.dumps(_tf(values)))
+    return parse_terraform_outputs(json.dumps(contract._tf(values)))
 
 
 @pytest.fixture
@@ -148,10 +148,9 @@ def test_the_ec2_console_is_read_for_the_instances_the_outputs_name(
 
 def test_azure_consoles_are_refused_not_guessed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(repo / "tests" / "foundation"))
-    from test_outputs_contract import AWS_VALUES, AZURE_FACTS, _tf
-
-    values = {**copy.deepcopy(AWS_VALUES), "cloud": AZURE_FACTS}
-    outputs = parse_terraform_outputs(json.dumps(_tf(values)))
+    contract = importlib.import_module("test_outputs_contract")
+    values = {**copy.deepcopy(contract.AWS_VALUES), "cloud": contract.AZURE_FACTS}
+    outputs = parse_terraform_outputs(json.dumps(contract._tf(values)))
     with pytest.raises(ClouderError, match="cannot read an Azure VM's boot diagnostics"):
         console_reader(outputs)
 
