@@ -232,7 +232,11 @@ class AwsClusterStack(TerraformStack):
             nodes += [_node(node, "worker", pool) for node in group.nodes]
         ssh: dict[str, Any] = {"mode": spec.access.mode, "user": spec.access.user, "port": 22}
         if self.bastion is not None:
-            ssh |= {"bastion_host": self.bastion.public_ip, "bastion_user": spec.access.user}
+            ssh |= {
+                "bastion_host": self.bastion.public_ip,
+                "bastion_user": spec.access.user,
+                "bastion_provider_id": self.bastion.provider_id,
+            }
         values: dict[str, Any] = {
             "contract_version": CONTRACT_VERSION,
             "cluster_name": spec.name,

@@ -220,7 +220,11 @@ class AzureClusterStack(TerraformStack):
             nodes += [_node(node, azure.location, vm_prefix) for node in pool.nodes]
         ssh: dict[str, Any] = {"mode": spec.access.mode, "user": spec.access.user, "port": 22}
         if self.bastion is not None:
-            ssh |= {"bastion_host": self.bastion.host, "bastion_user": self.bastion.user}
+            ssh |= {
+                "bastion_host": self.bastion.host,
+                "bastion_user": self.bastion.user,
+                "bastion_provider_id": "azure://" + self.bastion.vm_id,
+            }
         values: dict[str, Any] = {
             "contract_version": CONTRACT_VERSION,
             "cluster_name": spec.name,

@@ -82,6 +82,14 @@ def bootstrap(
     ssh_allow: Annotated[
         list[str] | None, typer.Option("--ssh-allow", help="Refuse SSH to addresses outside these CIDRs.")
     ] = None,
+    host_keys_from_console: Annotated[
+        bool,
+        typer.Option(
+            "--host-keys-from-console",
+            help="Trust a host's first SSH key only if cloud-init printed it to the instance's console "
+            "(AWS: EC2 GetConsoleOutput, needs boto3 and ec2:GetConsoleOutput).",
+        ),
+    ] = False,
     output: OutputOption = None,
 ) -> None:
     """Bootstrap the cluster over SSH: kubeadm init, joins, admin kubeconfig. Safe to re-run."""
@@ -118,6 +126,10 @@ def bootstrap(
         address_map=_address_map(ssh_map),
         allowed_networks=networks,
     )
+    if host_keys_from_console:
+        from clouder.hosts.console import console_reader
+
+        ssh = dataclasses.replace(ssh, console=console_reader(contract))
     options = dataclasses.replace(options, ssh=ssh)
     events = EventLog(events_path(loaded))
     if fmt is Format.text:

@@ -7,11 +7,14 @@ hard error that says how to clear the pin when the node was really rebuilt.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
 import threading
 from pathlib import Path
+
+import asyncssh
 
 from clouder.errors import ClouderError
 from clouder.workdir import open_private, read_private
@@ -26,6 +29,16 @@ class HostKeyChangedError(ClouderError):
         )
 
 
+class HostKeysNotOnConsoleError(ClouderError):
+    def __init__(self, name: str, waited: float) -> None:
+        super().__init__(
+            f"{name}: cloud-init printed no SSH host keys to its console within {waited:.0f} s; refusing to "
+            "trust its host key on first contact unchecked.",
+            "Check that the node booted with cloud-init (its keys-to-console step prints them), or run "
+            "without --host-keys-from-console.",
+        )
+
+
 class HostKeyNotInConsoleError(ClouderError):
     def __init__(self, name: str, fingerprint: str) -> None:
         super().__init__(
@@ -35,17 +48,26 @@ class HostKeyNotInConsoleError(ClouderError):
         )
 
 
-CONSOLE_BLOCK = re.compile(
+# What cloud-init's keys-to-console step prints (its tools/write-ssh-key-fingerprints, piped through
+# `logger -t ec2`, so every line may carry an "ec2: " prefix): the fingerprints, then the public keys.
+FINGERPRINT_BLOCK = re.compile(
     r"-----BEGIN SSH HOST KEY FINGERPRINTS-----(.*?)-----END SSH HOST KEY FINGERPRINTS-----", re.DOTALL
 )
+KEY_BLOCK = re.compile(r"-----BEGIN SSH HOST KEY KEYS-----(.*?)-----END SSH HOST KEY KEYS-----", re.DOTALL)
+PUBLIC_KEY = re.compile(r"(?<![A-Za-z0-9@.-])((?:ssh|ecdsa|sk)-[a-z0-9@.-]+ AAAA[A-Za-z0-9+/]+={0,3})")
 
 
 def console_fingerprints(console: str) -> set[str] | None:
-    """The SHA256 host key fingerprints cloud-init printed to the console (``None``: no such block yet)."""
-    blocks = CONSOLE_BLOCK.findall(console)
-    if not blocks:
+    """The SHA256 host key fingerprints cloud-init printed to the console (``None``: no such block yet):
+    those of the last fingerprint block and of the keys in the last key block."""
+    fingerprints, keys = FINGERPRINT_BLOCK.findall(console), KEY_BLOCK.findall(console)
+    if not fingerprints and not keys:
         return None
-    return set(re.findall(r"SHA256:[A-Za-z0-9+/]{43}", blocks[-1]))
+    found = set(re.findall(r"SHA256:[A-Za-z0-9+/]{43}", fingerprints[-1])) if fingerprints else set()
+    for key in PUBLIC_KEY.findall(keys[-1]) if keys else ():
+        with contextlib.suppress(asyncssh.KeyImportError, ValueError):  # a line the console cut short
+            found.add(fingerprint(asyncssh.import_public_key(key).export_public_key().decode()))
+    return found
 
 
 def fingerprint(public_key: str) -> str:

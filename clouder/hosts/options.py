@@ -30,9 +30,11 @@ class SshOptions:
     # The networks a node's private address in the outputs contract must lie in (default: the spec's own
     # network): outputs that name a host elsewhere never receive a join token or certificate key.
     node_networks: tuple[Network, ...] | None = None
-    # Node name -> its console output (EC2 GetConsoleOutput, Azure boot diagnostics) where reachable: a
-    # first host key must match a fingerprint cloud-init printed there.
+    # Host name -> its console output (clouder.hosts.console reads EC2's): a first host key must be one
+    # cloud-init printed there, which is waited for (polled every console_poll s) up to console_wait s.
     console: Callable[[str], str | None] | None = None
+    console_wait: float = 900.0
+    console_poll: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,12 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from clouder.errors import BadInputError, ClouderError
 from clouder.events import Redactor
-from clouder.hosts.hostkeys import HostKeyChangedError, KnownHosts, console_fingerprints
+from clouder.hosts.hostkeys import (
+    HostKeyChangedError,
+    HostKeysNotOnConsoleError,
+    KnownHosts,
+    console_fingerprints,
+)
 from clouder.hosts.options import SshOptions
 from clouder.hosts.secrets import scrub
 from clouder.outputs import ClusterOutputs, Node
@@ -284,8 +289,7 @@ class SshPool:
             key = await asyncio.wait_for(asyncssh.get_server_host_key(target.address, **common), timeout)
             if key is None:
                 raise ConnectionResetError("the server offered no host key")
-            console = self.options.console(target.name) if self.options.console is not None else None
-            expected = console_fingerprints(console) if console is not None else None
+            expected = await self._console_fingerprints(target.name) if self.options.console else None
             pinned = self.known_hosts.pin(target.name, key.export_public_key().decode(), expected)
         trusted = asyncssh.import_public_key(pinned)
         return await asyncssh.connect(
@@ -300,6 +304,20 @@ class SshPool:
             keepalive_count_max=3,
             **common,
         )
+
+    async def _console_fingerprints(self, name: str) -> set[str]:
+        """The host key fingerprints cloud-init printed to ``name``'s console, waited for: cloud-init prints
+        them late in the first boot, and a cloud posts its console with a delay."""
+        assert self.options.console is not None
+        deadline = asyncio.get_running_loop().time() + self.options.console_wait
+        while True:
+            console = await asyncio.to_thread(self.options.console, name)
+            found = console_fingerprints(console) if console else None
+            if found is not None:
+                return found
+            if asyncio.get_running_loop().time() >= deadline:
+                raise HostKeysNotOnConsoleError(name, self.options.console_wait)
+            await asyncio.sleep(self.options.console_poll)
 
     async def close(self) -> None:
         for name in list(self._sessions):

@@ -48,6 +48,9 @@ class SshAccess(ContractModel):
     user: str = Field(min_length=1)
     bastion_host: str | None = None
     bastion_user: str | None = None
+    # The bastion's machine in the nodes' provider ID form (``aws:///<zone>/<instance-id>``, the Azure VM's
+    # resource ID): where its console (and the host keys cloud-init printed there) can be read.
+    bastion_provider_id: str | None = Field(None, pattern=r"^(aws|azure)://\S+$")
     port: int = Field(22, ge=1, le=65535)
 
     @model_validator(mode="after")

@@ -280,7 +280,9 @@ CATALOG: dict[str, CatalogEntry] = {entry.name: entry for entry in SYSTEM + CORE
 def _chart(pin: ServicePin, spec: ClusterSpec, version: str | None) -> ChartEntry:
     repository = pin.repository or spec.services.core_repository
     assert repository is not None  # core services without services.coreRepository are not resolved
-    return ChartEntry(pin.name, repository, pin.chart, version or pin.version, pin.namespace)
+    if version is None or version == pin.version:
+        return ChartEntry(pin.name, repository, pin.chart, pin.version, pin.namespace, pin.digest)
+    return ChartEntry(pin.name, repository, pin.chart, version, pin.namespace)  # another version: no digest
 
 
 def _merge(base: Any, extra: Any) -> Any:
@@ -325,8 +327,13 @@ def resolve(spec: ClusterSpec, outputs: ClusterOutputs | None = None) -> list[Se
     return found
 
 
-def with_mirror(services: list[Service], mirror: str | None) -> list[Service]:
-    """Every chart pulled from ``mirror`` instead (air-gapped installs, tests); Clouder's own step stays."""
-    if not mirror:
-        return services
-    return [replace(s, chart=replace(s.chart, repository=mirror)) if s.chart else s for s in services]
+def with_mirror(services: list[Service], mirror: str | None, digests: dict[str, str]) -> list[Service]:
+    """Every chart pulled from ``mirror`` instead (air-gapped installs, tests), each checked against the
+    digest the mirror names for it in ``digests`` ("CHART@VERSION"), else against the pinned one; Clouder's
+    own step stays."""
+
+    def moved(chart: ChartEntry) -> ChartEntry:
+        digest = digests.get(f"{chart.chart}@{chart.version}", chart.digest)
+        return replace(chart, repository=mirror or chart.repository, digest=digest)
+
+    return [replace(s, chart=moved(s.chart)) if s.chart else s for s in services]

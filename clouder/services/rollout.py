@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from clouder.catalog.charts import mirror_digests
 from clouder.catalog.services import RUNTIME_PLANE
 from clouder.dag import Graph, run_graph
 from clouder.errors import BadInputError, ClouderError
@@ -104,7 +105,7 @@ class RolloutReport:
 def plan(
     spec: ClusterSpec, outputs: ClusterOutputs | None, settings: RolloutSettings
 ) -> tuple[list[Service], Graph]:
-    services = with_mirror(resolve(spec, outputs), settings.mirror)
+    services = with_mirror(resolve(spec, outputs), settings.mirror, mirror_digests())
     graph = Graph.of((s.name, s.depends_on) for s in services)
     unknown = [name for name in settings.only if name not in graph.deps]
     if unknown:

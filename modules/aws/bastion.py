@@ -28,6 +28,7 @@ class Bastion(Construct):
     """The only host reachable by SSH from the admin CIDRs when access mode is ``bastion``."""
 
     instance_id: str
+    provider_id: str
     public_ip: str
     private_ip: str
 
@@ -61,5 +62,6 @@ class Bastion(Construct):
             tags={**props.tags, "Name": f"{props.cluster_name}-bastion"},
         )
         self.instance_id = host.instance_id
+        self.provider_id = host.provider_id  # aws:///<zone>/<instance-id>, as for the nodes
         self.public_ip = address.public_ip
         self.private_ip = host.private_ip

@@ -405,8 +405,12 @@ def test_outputs_publish_the_contract(aws_stacks: dict[str, AwsStack], key: str)
     if spec.access.mode == "bastion":
         (bastion_ip,) = [e for e in stack.resources("aws_eip").values() if "instance" in e]
         assert ssh["bastion_host"] == stack.ref("aws_eip", bastion_ip, "public_ip")
+        # the bastion's instance, for its console (host keys): the same form as a node's provider ID
+        (bastion,) = [i for i in instances.values() if i["tags"]["clouder.dev/role"] == "bastion"]
+        instance_id = stack.ref("aws_instance", bastion)
+        assert ssh["bastion_provider_id"] == f"aws:///{nodes[0]['zone']}/{instance_id}"
     else:
-        assert "bastion_host" not in ssh
+        assert "bastion_host" not in ssh and "bastion_provider_id" not in ssh
     facts = outputs["cloud"]
     assert facts["cloud"] == "aws" and facts["region"] == spec.aws.region
     assert facts["account_id"] == "${data.aws_caller_identity.caller.account_id}"

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from clouder.hosts.console import aws_instance_ids
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from support.aws_stacks import AwsStack
 from support.moto import MotoServer
@@ -175,6 +176,9 @@ def check_in_moto(outputs: ClusterOutputs, moto: MotoServer, cluster: str) -> No
     instance_ids = {node.provider_id.rsplit("/", 1)[1] for node in outputs.nodes}
     assert instance_ids < found["instances"]  # plus the bastion
     assert len(found["instances"]) == len(instance_ids) + 1
+    # every host's console can be read: the contract names each instance, the bastion's too
+    consoles = aws_instance_ids(outputs)
+    assert set(consoles.values()) == found["instances"] and consoles["bastion"] not in instance_ids
     for template_id in found["launch_templates"]:
         (version,) = ec2.describe_launch_template_versions(LaunchTemplateId=template_id)[
             "LaunchTemplateVersions"

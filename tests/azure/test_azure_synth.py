@@ -421,6 +421,8 @@ def test_bastion_sits_in_the_first_public_subnet(azure_stacks: dict[str, AzureSt
     address = by_name(stack, "azurerm_public_ip")["pip-demo-azure-bastion"]
     assert ssh["bastion_host"] == stack.ref("azurerm_public_ip", address, "ip_address")
     assert ssh["mode"] == "bastion" and ssh["bastion_user"] == "azureuser"
+    # the bastion VM's resource ID, for its boot diagnostics (host keys): the nodes' provider ID form
+    assert ssh["bastion_provider_id"] == "azure://" + stack.ref("azurerm_linux_virtual_machine", bastion)
 
 
 def test_a_spec_without_a_public_key_is_refused(tmp_path: Any) -> None:

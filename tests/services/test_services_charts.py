@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from clouder.catalog.charts import mirror_digests
 from clouder.kube import Kube
 from clouder.services.catalog import Service, ServiceContext, resolve, with_mirror
 from clouder.services.rollout import RolloutSettings, render, rollout
@@ -27,7 +28,7 @@ def spec(workers: int = 2, **changes: Any) -> ClusterSpec:
 
 
 def service(name: str, loaded: ClusterSpec, repo: ServiceRepo) -> Service:
-    return next(s for s in with_mirror(resolve(loaded), repo.url) if s.name == name)
+    return next(s for s in with_mirror(resolve(loaded), repo.url, mirror_digests()) if s.name == name)
 
 
 def objects(name: str, loaded: ClusterSpec, repo: ServiceRepo) -> dict[tuple[str, str], Obj]:

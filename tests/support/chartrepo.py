@@ -2,12 +2,15 @@
 versions pinned in clouder/catalog/charts.py, indexed, and served by a stdlib HTTP server on 127.0.0.1.
 
 Clouder pulls from it by repository URL and pinned version exactly as from the upstream repositories
-(the catalog's ``mirror`` points every entry at this one URL).
+(the catalog's ``mirror`` points every entry at this one URL). Its archives are not the upstream ones, so it
+names their digests as any republishing mirror must: a ``CLOUDER_CHART_DIGESTS`` file, which the fixture
+points the environment at for the session (without it the pinned upstream digests refuse every stand-in).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -17,8 +20,9 @@ from pathlib import Path
 
 import helm_python
 import pytest
+import yaml
 
-from clouder.catalog.charts import CHARTS, Catalog
+from clouder.catalog.charts import CHARTS, DIGESTS_ENV, Catalog
 
 SOURCES = Path(__file__).resolve().parent.parent / "data" / "charts"
 
@@ -37,13 +41,30 @@ class ChartRepo:
     work: Path
     hits: list[str]
 
+    def digests(self) -> dict[str, str]:
+        """``CHART@VERSION`` -> sha256 of every archive this repository serves, from its index."""
+        index = yaml.safe_load((self.folder / "index.yaml").read_text(encoding="utf-8"))
+        return {
+            f"{name}@{entry['version']}": "sha256:" + entry["digest"]
+            for name, entries in index["entries"].items()
+            for entry in entries
+        }
+
+    @property
+    def digests_file(self) -> Path:
+        return self.work / "digests.yaml"
+
     def catalog(self) -> Catalog:
-        return Catalog(dict(CHARTS), mirror=self.url)
+        return Catalog(dict(CHARTS), mirror=self.url, digests=self.digests())
 
     def publish(self, source: Path, version: str) -> None:
         """Package ``source`` as ``version`` and re-index (how a new upstream release appears)."""
         helm_python.package(source, destination=self.folder, version=version)
+        self.index()
+
+    def index(self) -> None:
         helm_python.repo_index_generate(self.folder)
+        self.digests_file.write_text(yaml.safe_dump(self.digests()), encoding="utf-8")
 
     def variant(self, chart: str, drop: list[str]) -> Path:
         """A copy of a stand-in chart without some templates (what a newer version no longer renders)."""
@@ -60,14 +81,21 @@ def chart_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartRepo]:
     folder = tmp_path_factory.mktemp("chart-repo")
     for entry in CHARTS.values():
         helm_python.package(SOURCES / entry.chart, destination=folder, version=entry.version)
-    helm_python.repo_index_generate(folder)
     handler = type("Handler", (_Quiet,), {"hits": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    before = os.environ.get(DIGESTS_ENV)
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        yield ChartRepo(url, folder, tmp_path_factory.mktemp("charts"), handler.hits)
+        repo = ChartRepo(url, folder, tmp_path_factory.mktemp("charts"), handler.hits)
+        repo.index()
+        os.environ[DIGESTS_ENV] = str(repo.digests_file)
+        yield repo
     finally:
+        if before is None:
+            os.environ.pop(DIGESTS_ENV, None)
+        else:
+            os.environ[DIGESTS_ENV] = before
         server.shutdown()
         server.server_close()
