@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from clouder.errors import ClouderError
 from clouder.hosts.ssh import HostSession, SshPool
 from clouder.outputs import Node
+from clouder.processes import pid_alive
 
 
 class LockHeldError(ClouderError):
@@ -54,16 +55,6 @@ def _mine(run_id: str, started: float) -> LockInfo:
         started=started,
         heartbeat=time.time(),
     )
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _guarded(path: str, script: str) -> str:
@@ -116,7 +107,7 @@ class RemoteLock:
     def _judge(self, holder: LockInfo | None, raw: str, break_lock: bool) -> None:
         if break_lock or holder is None:
             return
-        if holder.machine == socket.gethostname() and not _process_alive(holder.pid):
+        if holder.machine == socket.gethostname() and not pid_alive(holder.pid):
             return  # its owner died on this machine: safe to take over
         where = f"{self.node.name}:{self.path}"
         if time.time() - holder.heartbeat > self.stale_after_s:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from clouder.processes import pid_alive
 from support.parts import missing, require_root
 from support.shared import file_lock
 
@@ -59,16 +60,6 @@ def etc_hosts(name: str) -> str:
     return f"127.0.0.1 localhost\n127.0.1.1 {name}\n"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _owner_pid(name: str) -> int | None:
     """Every name the lab makes is ``clb<pid-hex>-<what>``."""
     head = name[len(BASE) :].split("-")[0]
@@ -82,7 +73,7 @@ def _leftover(name: str) -> bool:
     if not name.startswith(BASE) or "-" not in name:
         return False
     pid = _owner_pid(name)
-    return pid is not None and not _alive(pid)
+    return pid is not None and not pid_alive(pid)
 
 
 def clean_leftovers() -> None:
