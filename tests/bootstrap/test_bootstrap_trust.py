@@ -26,7 +26,7 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleE
 
 
 def test_a_newline_in_a_node_name_from_the_outputs_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(REPO / "tests" / "foundation"))
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "outputs"))
     contract = importlib.import_module("test_outputs_contract")
     values = copy.deepcopy(contract.AWS_VALUES)
     values["nodes"][0]["name"] = f"cp-0\nbastion {KEY}"
@@ -89,7 +89,7 @@ def test_outputs_naming_a_node_outside_the_spec_network_are_never_dialled(
     from clouder.spec.model import ClusterSpec
 
     monkeypatch.setenv("CLOUDER_WORK_DIR", str(tmp_path / "work"))
-    monkeypatch.syspath_prepend(str(REPO / "tests" / "foundation"))
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "outputs"))
     contract = importlib.import_module("test_outputs_contract")
     key = tmp_path / "id_ed25519"
     asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key))

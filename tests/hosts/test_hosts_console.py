@@ -83,7 +83,7 @@ def test_the_key_block_is_read_through_the_logger_tag() -> None:
 
 
 def _contract(instances: list[str], bastion: str | None) -> ClusterOutputs:
-    contract = importlib.import_module("test_outputs_contract")  # tests/foundation, on sys.path (fixture)
+    contract = importlib.import_module("test_outputs_contract")  # tests/outputs, on sys.path (fixture)
     values: dict[str, Any] = copy.deepcopy(contract.AWS_VALUES)
     for node, instance in zip(values["nodes"], instances, strict=True):
         node["provider_id"] = f"aws:///{REGION}a/{instance}"
@@ -96,7 +96,7 @@ def _contract(instances: list[str], bastion: str | None) -> ClusterOutputs:
 def ec2(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, repo: Path) -> Any:
     for name, value in moto_server.env().items():
         monkeypatch.setenv(name, value)
-    monkeypatch.syspath_prepend(str(repo / "tests" / "foundation"))
+    monkeypatch.syspath_prepend(str(repo / "tests" / "outputs"))
     return ec2_client(REGION)
 
 
@@ -147,7 +147,7 @@ def test_the_ec2_console_is_read_for_the_instances_the_outputs_name(
 
 
 def test_azure_consoles_are_refused_not_guessed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(repo / "tests" / "foundation"))
+    monkeypatch.syspath_prepend(str(repo / "tests" / "outputs"))
     contract = importlib.import_module("test_outputs_contract")
     values = {**copy.deepcopy(contract.AWS_VALUES), "cloud": contract.AZURE_FACTS}
     outputs = parse_terraform_outputs(json.dumps(contract._tf(values)))
