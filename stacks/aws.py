@@ -231,12 +231,11 @@ class AwsClusterStack(TerraformStack):
             nodes += [_node(node, "worker", pool) for node in group.nodes]
         publish_contract(
             self,
+            spec,
             ContractProps(
-                cluster_name=spec.name,
                 api_host=self.api.dns_name,
                 api_port=self.api.port,
                 nodes=nodes,
-                access=spec.access,
                 bastion=BastionAccess(self.bastion.public_ip, spec.access.user) if self.bastion else None,
                 cloud_facts={
                     "cloud": "aws",

@@ -225,12 +225,11 @@ class AzureClusterStack(TerraformStack):
             nodes += [_node(node, azure.location, vm_prefix) for node in pool.nodes]
         publish_contract(
             self,
+            spec,
             ContractProps(
-                cluster_name=spec.name,
                 api_host=self.api.host,
                 api_port=self.api.port,
                 nodes=nodes,
-                access=spec.access,
                 bastion=BastionAccess(self.bastion.host, self.bastion.user) if self.bastion else None,
                 cloud_facts={
                     "cloud": "azure",

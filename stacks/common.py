@@ -81,25 +81,24 @@ class BastionAccess:
 
 @dataclass(frozen=True)
 class ContractProps:
-    """Everything a stack publishes: the contract's outputs, cloud facts as the cloud's model names them."""
+    """What a stack publishes beyond its spec (cluster name, SSH user and mode): the API endpoint, the nodes,
+    the bastion, and the cloud facts as the cloud's model (``clouder.outputs.contract``) names them."""
 
-    cluster_name: str
     api_host: str
     api_port: int
     nodes: Sequence[ContractNode]
-    access: Access
     bastion: BastionAccess | None
     cloud_facts: dict[str, Any]
 
 
-def publish_contract(stack: TerraformStack, props: ContractProps) -> None:
+def publish_contract(stack: TerraformStack, spec: ClusterSpec, props: ContractProps) -> None:
     """One Terraform output per field of the outputs contract, exactly those (``OUTPUT_NAMES``)."""
-    ssh: dict[str, Any] = {"mode": props.access.mode, "user": props.access.user, "port": 22}
+    ssh: dict[str, Any] = {"mode": spec.access.mode, "user": spec.access.user, "port": 22}
     if props.bastion is not None:
         ssh |= {"bastion_host": props.bastion.host, "bastion_user": props.bastion.user}
     values: dict[str, Any] = {
         "contract_version": CONTRACT_VERSION,
-        "cluster_name": props.cluster_name,
+        "cluster_name": spec.name,
         "api_endpoint": {"host": props.api_host, "port": props.api_port},
         "nodes": [node.output() for node in props.nodes],
         "ssh": ssh,
