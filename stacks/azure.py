@@ -7,9 +7,7 @@ CLI, environment or managed identity); nothing about them is written into the sy
 
 from __future__ import annotations
 
-from typing import Any
-
-from cdktf import AzurermBackend, Fn, LocalBackend, TerraformOutput, TerraformStack
+from cdktf import AzurermBackend, Fn, TerraformStack
 from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
 from constructs import Construct
@@ -22,8 +20,8 @@ from clouder.modules.azure import (
     ApiLoadBalancerProps,
     Bastion,
     BastionProps,
-    Identity,
-    IdentityProps,
+    Identities,
+    IdentitiesProps,
     Network,
     NetworkProps,
     NodeImage,
@@ -36,19 +34,27 @@ from clouder.modules.azure import (
     SecurityProps,
     ZoneSubnets,
 )
+from clouder.modules.azure.tags import CLUSTER_TAG
 from clouder.modules.azure.userdata import bastion_custom_data, node_custom_data
-from clouder.outputs.contract import CONTRACT_VERSION, OUTPUT_NAMES
-from clouder.spec import sshkeys
-from clouder.spec.model import Access, AzureCloud, AzurermState, ClusterSpec, LocalState
+from clouder.spec.model import AzureCloud, AzurermState, ClusterSpec
+from clouder.stacks.common import (
+    BastionAccess,
+    ContractNode,
+    ContractProps,
+    NodeRole,
+    add_backend,
+    public_keys,
+    publish_contract,
+)
 
 
 class AzureClusterStack(TerraformStack):
-    """One kubeadm cluster on Azure: resource group, network, NSGs, identity, API load balancer, VMs."""
+    """One kubeadm cluster on Azure: resource group, network, NSGs, identities, API load balancer, VMs."""
 
     resource_group: ResourceGroup
     network: Network
     security: Security
-    identity: Identity
+    identities: Identities
     api: ApiLoadBalancer
     control_planes: Nodes
     pools: dict[str, Nodes]
@@ -61,43 +67,37 @@ class AzureClusterStack(TerraformStack):
         azure = spec.azure
         AzurermProvider(self, "azurerm", features=[AzurermProviderFeatures()])
         self.add_override("terraform.required_providers.azurerm.version", catalog.AZURERM_PROVIDER_CONSTRAINT)
-        self._backend(spec)
+        add_backend(self, spec, "Azure", AzurermState, self._azurerm_backend)
         self._infrastructure(spec, azure)
         self._nodes(spec, azure)
         self._outputs(spec, azure)
 
-    def _backend(self, spec: ClusterSpec) -> None:
-        state = spec.state
-        if isinstance(state, AzurermState):
-            AzurermBackend(
-                self,
-                resource_group_name=state.resource_group_name,
-                storage_account_name=state.storage_account_name,
-                container_name=state.container_name,
-                key=state.key,
-                use_azuread_auth=True,
-            )
-        elif isinstance(state, LocalState):
-            LocalBackend(self, path=str(state.path) if state.path else "terraform.tfstate")
-        else:
-            raise BadInputError(
-                f"{spec.name}: state backend {state.backend!r} cannot hold an Azure cluster's state.",
-                "Use `state.backend: azurerm` (or local).",
-            )
+    def _azurerm_backend(self, state: AzurermState) -> None:
+        AzurermBackend(
+            self,
+            resource_group_name=state.resource_group_name,
+            storage_account_name=state.storage_account_name,
+            container_name=state.container_name,
+            key=state.key,
+            use_azuread_auth=True,
+        )
 
     def _infrastructure(self, spec: ClusterSpec, azure: AzureCloud) -> None:
-        name = spec.name
-        tags = {"clouder-cluster": name, **azure.tags}
+        """The resource group, the network, the security groups, the identities and the API load balancer."""
+        cluster_name = spec.name
+        tags = {CLUSTER_TAG: cluster_name, **azure.tags}
         self.resource_group = ResourceGroup(
             self,
             "resource-group",
-            ResourceGroupProps(name=azure.resource_group or f"rg-{name}", location=azure.location, tags=tags),
+            ResourceGroupProps(
+                name=azure.resource_group or f"rg-{cluster_name}", location=azure.location, tags=tags
+            ),
         )
         self.network = Network(
             self,
             "network",
             NetworkProps(
-                name=name,
+                cluster_name=cluster_name,
                 resource_group=self.resource_group,
                 cidr=spec.network.cidr,
                 zones=[ZoneSubnets(s.zone, s.public, s.private) for s in spec.network.subnets],
@@ -107,7 +107,7 @@ class AzureClusterStack(TerraformStack):
             self,
             "security",
             SecurityProps(
-                name=name,
+                cluster_name=cluster_name,
                 resource_group=self.resource_group,
                 network=self.network,
                 admin_cidrs=spec.network.admin_cidrs,
@@ -116,14 +116,15 @@ class AzureClusterStack(TerraformStack):
                 cni=spec.cni.plugin,
             ),
         )
-        self.identity = Identity(
-            self, "identity", IdentityProps(name=name, resource_group=self.resource_group)
+        # The construct id stays "identity": it is part of every Terraform resource name inside.
+        self.identities = Identities(
+            self, "identity", IdentitiesProps(cluster_name=cluster_name, resource_group=self.resource_group)
         )
         self.api = ApiLoadBalancer(
             self,
             "api",
             ApiLoadBalancerProps(
-                name=name,
+                cluster_name=cluster_name,
                 resource_group=self.resource_group,
                 exposure=spec.network.api_exposure,
                 subnet=self.network.node_subnets[0],
@@ -132,12 +133,16 @@ class AzureClusterStack(TerraformStack):
         )
 
     def _nodes(self, spec: ClusterSpec, azure: AzureCloud) -> None:
+        """The control planes and the node pools, one group each, and the bastion in bastion mode."""
         image = NodeImage(azure.image.publisher, azure.image.offer, azure.image.sku, azure.image.version)
-        key = public_key(spec.access)
+        # Azure's VM construct installs one key for the admin user: the first of the spec's keys.
+        key = public_keys(spec.access)[0]
         direct = spec.access.mode == "direct"
         security = self.security
 
-        def group(id_: str, prefix: str, role: Any, pool: str, count: int, size: str, disk_gb: int) -> Nodes:
+        def group(
+            id_: str, prefix: str, role: NodeRole, pool: str, count: int, size: str, disk_gb: int
+        ) -> Nodes:
             control_plane = role == "control-plane"
             return Nodes(
                 self,
@@ -158,9 +163,9 @@ class AzureClusterStack(TerraformStack):
                         spec.kubernetes.version, role, pool, spec.kubernetes.container_checkpointing
                     ),
                     identity_id=(
-                        self.identity.control_plane_identity.id
+                        self.identities.control_plane_identity.id
                         if control_plane
-                        else self.identity.node_identity.id
+                        else self.identities.node_identity.id
                     ),
                     application_security_group_ids=[security.node_asg_id]
                     + ([security.control_plane_asg_id] if control_plane else []),
@@ -218,54 +223,44 @@ class AzureClusterStack(TerraformStack):
         nodes = [_node(node, azure.location, vm_prefix) for node in self.control_planes.nodes]
         for pool in self.pools.values():
             nodes += [_node(node, azure.location, vm_prefix) for node in pool.nodes]
-        ssh: dict[str, Any] = {"mode": spec.access.mode, "user": spec.access.user, "port": 22}
-        if self.bastion is not None:
-            ssh |= {
-                "bastion_host": self.bastion.host,
-                "bastion_user": self.bastion.user,
-                "bastion_provider_id": "azure://" + self.bastion.vm_id,
-            }
-        values: dict[str, Any] = {
-            "contract_version": CONTRACT_VERSION,
-            "cluster_name": spec.name,
-            "api_endpoint": {"host": self.api.host, "port": self.api.port},
-            "nodes": nodes,
-            "ssh": ssh,
-            "cloud": {
-                "cloud": "azure",
-                "tenant_id": client.tenant_id,
-                "subscription_id": client.subscription_id,
-                "resource_group": group_name,
-                "location": azure.location,
-                "vnet_name": self.network.vnet_name,
-                "vnet_resource_group": group_name,
-                "subnet_name": self.network.node_subnets[0].name,
-                "security_group_name": self.security.node_nsg_name,
-                "route_table_name": self.network.route_table_name,
-                "identity_client_id": self.identity.client_id,
-                "load_balancer_sku": "standard",
-            },
-        }
-        assert tuple(values) == OUTPUT_NAMES, "the stack must publish exactly the outputs contract"
-        for output_name, value in values.items():
-            TerraformOutput(self, output_name, value=value, static_id=True)
+        publish_contract(
+            self,
+            spec,
+            ContractProps(
+                api_host=self.api.host,
+                api_port=self.api.port,
+                nodes=nodes,
+                bastion=(
+                    BastionAccess(self.bastion.host, self.bastion.user, "azure://" + self.bastion.vm_id)
+                    if self.bastion
+                    else None
+                ),
+                cloud_facts={
+                    "cloud": "azure",
+                    "tenant_id": client.tenant_id,
+                    "subscription_id": client.subscription_id,
+                    "resource_group": group_name,
+                    "location": azure.location,
+                    "vnet_name": self.network.vnet_name,
+                    "vnet_resource_group": group_name,
+                    "subnet_name": self.network.node_subnets[0].name,
+                    "security_group_name": self.security.node_nsg_name,
+                    "route_table_name": self.network.route_table_name,
+                    "identity_client_id": self.identities.client_id,
+                    "load_balancer_sku": "standard",
+                },
+            ),
+        )
 
 
-def _node(node: NodeRef, location: str, vm_prefix: str) -> dict[str, Any]:
+def _node(node: NodeRef, location: str, vm_prefix: str) -> ContractNode:
     # The provider ID and zone as the Azure cloud controller sets them on the Node object.
-    entry: dict[str, Any] = {
-        "name": node.name,
-        "role": node.role,
-        "pool": node.pool,
-        "private_ip": node.private_ip,
-        "zone": f"{location}-{node.zone}",
-        "provider_id": vm_prefix + node.name,
-    }
-    if node.public_ip is not None:
-        entry["public_ip"] = node.public_ip
-    return entry
-
-
-def public_key(access: Access) -> str:
-    """The OpenSSH public key Azure installs for ``access.user`` (Azure VMs take keys, never passwords)."""
-    return sshkeys.public_keys(access)[0]
+    return ContractNode(
+        name=node.name,
+        role=node.role,
+        pool=node.pool,
+        private_ip=node.private_ip,
+        zone=f"{location}-{node.zone}",
+        provider_id=vm_prefix + node.name,
+        public_ip=node.public_ip,
+    )

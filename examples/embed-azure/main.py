@@ -19,8 +19,8 @@ from constructs import Construct
 
 from clouder.catalog import azure as catalog
 from clouder.modules.azure import (
-    Identity,
-    IdentityProps,
+    Identities,
+    IdentitiesProps,
     Network,
     NetworkProps,
     NodeImage,
@@ -54,7 +54,7 @@ class AnalyticsStack(TerraformStack):
             self,
             "network",
             NetworkProps(
-                name="analytics",
+                cluster_name="analytics",
                 resource_group=group,
                 cidr="10.8.0.0/16",
                 zones=[
@@ -67,7 +67,7 @@ class AnalyticsStack(TerraformStack):
             self,
             "security",
             SecurityProps(
-                name="analytics",
+                cluster_name="analytics",
                 resource_group=group,
                 network=network,
                 admin_cidrs=ADMIN_CIDRS,
@@ -76,7 +76,9 @@ class AnalyticsStack(TerraformStack):
                 cni="cilium",
             ),
         )
-        identity = Identity(self, "identity", IdentityProps(name="analytics", resource_group=group))
+        identities = Identities(
+            self, "identity", IdentitiesProps(cluster_name="analytics", resource_group=group)
+        )
         workers = Nodes(
             self,
             "workers",
@@ -95,7 +97,7 @@ class AnalyticsStack(TerraformStack):
                 admin_user="azureuser",
                 ssh_public_key=ssh_public_key,
                 custom_data=node_custom_data(KUBERNETES_VERSION, "worker", "analytics"),
-                identity_id=identity.node_identity.id,  # workers: the read-only node identity
+                identity_id=identities.node_identity.id,  # workers: the read-only node identity
                 application_security_group_ids=[security.node_asg_id],
             ),
         )
@@ -121,7 +123,7 @@ class AnalyticsStack(TerraformStack):
             "workers-read-data",
             scope=data.id,
             role_definition_name="Storage Blob Data Reader",
-            principal_id=identity.node_identity.principal_id,
+            principal_id=identities.node_identity.principal_id,
             principal_type="ServicePrincipal",
         )
 

@@ -6,8 +6,8 @@ Each construct takes a typed props dataclass and exposes typed attributes; the s
     from clouder.modules.azure import Network, NetworkProps, ResourceGroup, ResourceGroupProps, ZoneSubnets
 
     group = ResourceGroup(stack, "group", ResourceGroupProps(name="rg-demo", location="westeurope"))
-    network = Network(stack, "network", NetworkProps(name="demo", resource_group=group, cidr="10.1.0.0/16",
-                      zones=[ZoneSubnets("1", "10.1.0.0/24", "10.1.16.0/20")]))
+    network = Network(stack, "network", NetworkProps(cluster_name="demo", resource_group=group,
+                      cidr="10.1.0.0/16", zones=[ZoneSubnets("1", "10.1.0.0/24", "10.1.16.0/20")]))
     network.vnet_id, network.node_subnets[0].id
 
 The constructs load the azurerm provider bindings (seconds, hundreds of MB), so this package imports them
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from clouder.modules.azure.api_load_balancer import ApiLoadBalancer, ApiLoadBalancerProps
     from clouder.modules.azure.bastion import Bastion, BastionProps
-    from clouder.modules.azure.identity import Identity, IdentityProps
+    from clouder.modules.azure.identities import Identities, IdentitiesProps
     from clouder.modules.azure.network import Network, NetworkProps, SubnetRef, ZoneSubnets
     from clouder.modules.azure.nodes import NodeRef, Nodes, NodesProps
     from clouder.modules.azure.resource_group import ResourceGroup, ResourceGroupProps
@@ -34,8 +34,8 @@ _EXPORTS = {
     "ApiLoadBalancerProps": "api_load_balancer",
     "Bastion": "bastion",
     "BastionProps": "bastion",
-    "Identity": "identity",
-    "IdentityProps": "identity",
+    "Identities": "identities",
+    "IdentitiesProps": "identities",
     "LinuxVm": "vm",
     "LinuxVmProps": "vm",
     "Network": "network",
@@ -58,8 +58,8 @@ __all__ = [
     "ApiLoadBalancerProps",
     "Bastion",
     "BastionProps",
-    "Identity",
-    "IdentityProps",
+    "Identities",
+    "IdentitiesProps",
     "LinuxVm",
     "LinuxVmProps",
     "Network",

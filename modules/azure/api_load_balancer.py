@@ -28,7 +28,7 @@ FRONTEND = "api"
 
 @dataclass(frozen=True)
 class ApiLoadBalancerProps:
-    name: str
+    cluster_name: str
     resource_group: ResourceGroup
     exposure: Literal["public", "private"]
     subnet: SubnetRef  # where an internal frontend takes its address
@@ -50,7 +50,7 @@ class ApiLoadBalancer(Construct):
             address = PublicIp(
                 self,
                 "address",
-                name=f"pip-{props.name}-api",
+                name=f"pip-{props.cluster_name}-api",
                 location=group.location,
                 resource_group_name=group.name,
                 allocation_method="Static",
@@ -67,7 +67,7 @@ class ApiLoadBalancer(Construct):
         balancer = Lb(
             self,
             "lb",
-            name=f"{props.name}-api",
+            name=f"{props.cluster_name}-api",
             location=group.location,
             resource_group_name=group.name,
             sku="Standard",

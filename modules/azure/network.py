@@ -33,7 +33,7 @@ class ZoneSubnets:
 
 @dataclass(frozen=True)
 class NetworkProps:
-    name: str  # the cluster name, used in resource names
+    cluster_name: str  # used in resource names
     resource_group: ResourceGroup
     cidr: str
     zones: Sequence[ZoneSubnets]
@@ -58,7 +58,7 @@ class Network(Construct):
         vnet = VirtualNetwork(
             self,
             "vnet",
-            name=f"vnet-{props.name}",
+            name=f"vnet-{props.cluster_name}",
             location=group.location,
             resource_group_name=group.name,
             address_space=[props.cidr],
@@ -70,7 +70,7 @@ class Network(Construct):
         table = RouteTable(
             self,
             "routes",
-            name=f"rt-{props.name}-nodes",
+            name=f"rt-{props.cluster_name}-nodes",
             location=group.location,
             resource_group_name=group.name,
             bgp_route_propagation_enabled=False,
@@ -93,7 +93,7 @@ class Network(Construct):
             )
 
     def _subnet(self, props: NetworkProps, suffix: str, cidr: str, zone: str) -> SubnetRef:
-        name = f"snet-{props.name}-{suffix}"
+        name = f"snet-{props.cluster_name}-{suffix}"
         subnet = Subnet(
             self,
             f"subnet-{suffix}",
@@ -110,7 +110,7 @@ class Network(Construct):
         address = PublicIp(
             self,
             f"nat-ip-{zone}",
-            name=f"pip-{props.name}-nat-{zone}",
+            name=f"pip-{props.cluster_name}-nat-{zone}",
             location=group.location,
             resource_group_name=group.name,
             allocation_method="Static",
@@ -121,7 +121,7 @@ class Network(Construct):
         gateway = NatGateway(
             self,
             f"nat-{zone}",
-            name=f"ng-{props.name}-{zone}",
+            name=f"ng-{props.cluster_name}-{zone}",
             location=group.location,
             resource_group_name=group.name,
             sku_name="Standard",

@@ -35,7 +35,7 @@ DENY_PRIORITY = 4096
 
 @dataclass(frozen=True)
 class SecurityProps:
-    name: str
+    cluster_name: str
     resource_group: ResourceGroup
     network: Network
     admin_cidrs: Sequence[str]
@@ -71,7 +71,7 @@ class Security(Construct):
             role: ApplicationSecurityGroup(
                 self,
                 f"asg-{role}",
-                name=f"asg-{props.name}-{role}",
+                name=f"asg-{props.cluster_name}-{role}",
                 location=group.location,
                 resource_group_name=group.name,
                 tags=group.tags,
@@ -94,7 +94,7 @@ class Security(Construct):
         nsg = NetworkSecurityGroup(
             self,
             f"nsg-{role}",
-            name=f"nsg-{self._props.name}-{role}",
+            name=f"nsg-{self._props.cluster_name}-{role}",
             location=group.location,
             resource_group_name=group.name,
             tags=group.tags,

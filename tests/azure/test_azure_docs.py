@@ -33,7 +33,7 @@ def test_every_rule_is_documented(ports_section: str, cni: str, ssh: str, api: s
 
 
 def test_every_role_is_documented() -> None:
-    from clouder.modules.azure.identity import ROLES  # imports the azurerm bindings (shared by the session)
+    from clouder.modules.azure.identities import ROLES  # imports the azurerm bindings (shared by the session)
 
     text = DOC.read_text(encoding="utf-8")
     for role, actions in ROLES.items():

@@ -108,8 +108,8 @@ IDENTITY_ROLES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class IdentityProps:
-    name: str
+class IdentitiesProps:
+    cluster_name: str
     resource_group: ResourceGroup
 
 
@@ -122,12 +122,12 @@ class IdentityRef:
     principal_id: str
 
 
-class Identity(Construct):
+class Identities(Construct):
     """Attributes: ``control_plane_identity`` and ``node_identity`` (``IdentityRef``); ``id`` and
     ``client_id`` are the control plane's (``azure.json`` for the controllers); ``roles`` (role name -> the
     actions it grants) and ``identity_roles`` (identity -> its roles)."""
 
-    def __init__(self, scope: Construct, id_: str, props: IdentityProps) -> None:
+    def __init__(self, scope: Construct, id_: str, props: IdentitiesProps) -> None:
         super().__init__(scope, id_)
         group = props.resource_group
         self.roles = dict(ROLES)
@@ -137,7 +137,7 @@ class Identity(Construct):
             identity = UserAssignedIdentity(
                 self,
                 f"identity-{holder}",
-                name=f"id-{props.name}-{holder}",
+                name=f"id-{props.cluster_name}-{holder}",
                 location=group.location,
                 resource_group_name=group.name,
                 tags=group.tags,
@@ -147,10 +147,10 @@ class Identity(Construct):
                 definition = RoleDefinition(
                     self,
                     f"role-{role}",
-                    name=f"clouder-{props.name}-{role}-{group.name}",
+                    name=f"clouder-{props.cluster_name}-{role}-{group.name}",
                     scope=group.id,
                     assignable_scopes=[group.id],
-                    description=f"Clouder cluster {props.name}: what its {role} needs, in its group.",
+                    description=f"Clouder cluster {props.cluster_name}: what its {role} needs, in its group.",
                     permissions=[RoleDefinitionPermissions(actions=list(ROLES[role]))],
                 )
                 RoleAssignment(
