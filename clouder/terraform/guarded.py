@@ -1,8 +1,9 @@
-"""The one guarded path from a saved plan to apply: the plan's own changes → policy gate → approval.
+"""The one guarded path to the infrastructure: plan → the plan's own changes → policy gate → approval →
+apply exactly that plan → the outputs contract.
 
-``apply``, ``destroy``, ``up``, ``down`` and ``scale`` all go through ``authorize``. A plan loaded from disk
-is judged by what ``terraform show -json PLAN`` says it will do, never by its ``.summary.json`` sidecar: a
-sidecar that disagrees with the plan is refused, so an edited summary cannot make a control-plane
+``apply``, ``destroy``, ``up``, ``down`` and ``scale`` all go through ``GuardedApply``. A plan loaded from
+disk is judged by what ``terraform show -json PLAN`` says it will do, never by its ``.summary.json``
+sidecar: a sidecar that disagrees with the plan is refused, so an edited summary cannot make a control-plane
 replacement "not need" approval.
 """
 
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from clouder.errors import BadInputError
+from clouder.errors import BadInputError, ClouderError
+from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.spec.model import ClusterSpec
 from clouder.terraform.plans import SavedPlan, summary_path
 from clouder.terraform.summary import summary_from_show
@@ -66,3 +68,55 @@ def authorize(
         enforce(report)
     how = check_approval(spec, saved.summary, approve, approval_file)
     return Authorized(saved, how, report)
+
+
+@dataclass
+class GuardedApply:
+    """One cluster's way from a plan to its outputs contract, each step in order and none skipped: ``plan``
+    (or ``load`` a saved plan), ``authorize`` it, ``apply`` exactly that plan, read the ``outputs``."""
+
+    workflow: Workflow
+    approve: bool = False
+    approval_file: Path | None = None
+    policy_gate: bool = True
+    saved: SavedPlan | None = None  # the plan made or loaded; once authorized, its summary from the plan file
+    authorized: Authorized | None = None
+    document: dict[str, Any] | None = None  # ``terraform output -json`` as the apply left it
+
+    def plan(
+        self, destroy: bool = False, force_unlock: str | None = None, adopt: bool = False,
+        delete_orphans: bool = False, out: Path | None = None,
+    ) -> SavedPlan:  # fmt: skip
+        saved = self.workflow.plan(out=out, destroy=destroy, force_unlock=force_unlock, adopt=adopt,
+                                   delete_orphans=delete_orphans)  # fmt: skip
+        return self._planned(saved)
+
+    def load(self, path: Path) -> SavedPlan:
+        """A plan ``clouder plan --out`` saved (``authorize`` judges it by the plan file, not its sidecar)."""
+        return self._planned(self.workflow.load_plan(path))
+
+    def authorize(self) -> Authorized:
+        if self.saved is None:
+            raise ClouderError("internal: authorize before plan")
+        self.authorized = authorize(self.workflow.spec, self.workflow, self.saved, self.approve,
+                                    self.approval_file, self.policy_gate)  # fmt: skip
+        self.saved = self.authorized.saved
+        return self.authorized
+
+    def apply(self, force_unlock: str | None = None) -> bool:
+        """Apply exactly the authorized plan; False when it changes nothing (then nothing runs)."""
+        if self.authorized is None:
+            raise ClouderError("internal: apply before the plan was authorized")
+        if not self.authorized.saved.summary.has_changes:
+            return False
+        self.document = self.workflow.apply(self.authorized.saved, force_unlock=force_unlock)
+        return True
+
+    def outputs(self) -> ClusterOutputs:
+        """The outputs contract: from the apply's own ``output -json``, else read from the state now."""
+        document = self.document if self.document is not None else self.workflow.output_document()
+        return parse_terraform_outputs(document, source="terraform output")
+
+    def _planned(self, saved: SavedPlan) -> SavedPlan:
+        self.saved, self.authorized, self.document = saved, None, None
+        return saved
