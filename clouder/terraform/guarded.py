@@ -85,9 +85,9 @@ class GuardedApply:
 
     def plan(
         self, destroy: bool = False, force_unlock: str | None = None, adopt: bool = False,
-        delete_orphans: bool = False, out: Path | None = None,
+        delete_orphans: bool = False,
     ) -> SavedPlan:  # fmt: skip
-        saved = self.workflow.plan(out=out, destroy=destroy, force_unlock=force_unlock, adopt=adopt,
+        saved = self.workflow.plan(destroy=destroy, force_unlock=force_unlock, adopt=adopt,
                                    delete_orphans=delete_orphans)  # fmt: skip
         return self._planned(saved)
 
