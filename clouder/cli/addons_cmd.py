@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clouder.cli import progress
 from clouder.cli.app import Format, OutputOption, emit_json, emit_report, output_format
-from clouder.cli.load import event_log, load_cluster
 from clouder.cli.options import KubeconfigOpt, MirrorOpt, OutputsOpt, ReadinessPollOpt, SpecArg
 
 if TYPE_CHECKING:
@@ -23,6 +21,7 @@ TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait fo
 
 def _context(spec_path: Path, outputs: Path | None) -> AddonContext:
     from clouder.addons import AddonContext
+    from clouder.cli.load import load_cluster
 
     cluster = load_cluster(spec_path, outputs)
     return AddonContext(cluster.spec, cluster.outputs)
@@ -50,6 +49,8 @@ def addons(
     """Install the add-ons (CNI, cloud controller, CSI + StorageClasses, load balancing); idempotent."""
     from clouder.addons import RunSettings, run_addons
     from clouder.catalog.charts import default_catalog
+    from clouder.cli import progress
+    from clouder.cli.load import event_log
     from clouder.kube import lease
 
     fmt = output_format(output)
@@ -112,6 +113,8 @@ def check(
     output: OutputOption = None,
 ) -> None:
     """Smoke-test the cluster: nodes, system pods, default StorageClass + PVC, LoadBalancer, DNS."""
+    from clouder.cli import progress
+    from clouder.cli.load import event_log
     from clouder.events import Event
     from clouder.observe.check import CheckSettings, run_checks
 

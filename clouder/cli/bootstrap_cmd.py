@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clouder.cli import progress
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
-from clouder.cli.load import event_log, load_cluster, ssh_options
 from clouder.cli.options import CommandOpt, ConnectOpt, OutputsOpt, SpecArg, SshAllowOpt, SshMapOpt
 from clouder.errors import ClouderError
 
@@ -61,6 +59,8 @@ def bootstrap(
 
     from clouder.bootstrap.run import bootstrap as run_bootstrap
     from clouder.bootstrap.run import default_options
+    from clouder.cli import progress
+    from clouder.cli.load import event_log, load_cluster, ssh_options
 
     fmt = output_format(output)
     cluster = load_cluster(spec, outputs)

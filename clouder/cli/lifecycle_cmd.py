@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from clouder.cli import progress
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
-from clouder.cli.load import event_log, load_cluster, ssh_options
 from clouder.cli.options import (
     CommandOpt,
     ConnectOpt,
@@ -82,6 +80,8 @@ def _start(
     """Load the spec and its outputs contract, build the options from the CLI's, open the event log."""
     import dataclasses
 
+    from clouder.cli import progress
+    from clouder.cli.load import event_log, load_cluster, ssh_options
     from clouder.lifecycle.session import default_options
 
     fmt = output_format(output)

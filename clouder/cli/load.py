@@ -2,8 +2,8 @@
 ``find_outputs``), the SSH options its flags ask for (``ssh_options``) and the event log with its progress
 view (``event_log``). Commands parse their flags and call these, as k0sctl's ``cmd/`` does.
 
-Module-level imports stay light (``clouder --help`` imports every command module); the rest is imported
-where it is used.
+Commands import this module (and ``progress``) inside their functions, so that ``clouder --help``, which
+imports every command module, loads neither; heavier modules are imported here where they are used.
 """
 
 from __future__ import annotations

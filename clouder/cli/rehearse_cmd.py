@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clouder.cli import progress
 from clouder.cli.app import Format, OutputOption, emit_report, output_format
-from clouder.cli.load import event_log
 from clouder.cli.options import MirrorOpt, SpecArg
 
 if TYPE_CHECKING:
@@ -33,6 +31,8 @@ def rehearse(
     """Rehearse the whole pipeline with no cloud account: synth, then real Terraform plan, policy gate and
     apply against a local AWS emulator (moto), the outputs contract, each host's bootstrap phases, the
     add-on manifests and the services' rollout order; then destroy. Azure: synth and policy gate only."""
+    from clouder.cli import progress
+    from clouder.cli.load import event_log
     from clouder.rehearse.run import RehearsalOptions
     from clouder.rehearse.run import rehearse as run_rehearsal
     from clouder.spec import load_spec

@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clouder.cli import progress
 from clouder.cli.app import OutputOption, emit_report, output_format
-from clouder.cli.load import event_log, find_outputs
 from clouder.cli.options import KubeconfigOpt, MirrorOpt, OutputsOpt, ReadinessPollOpt, SpecArg
 
 if TYPE_CHECKING:
@@ -50,6 +48,8 @@ def rollout(
 ) -> None:
     """Roll out the system and core services along their dependencies; re-run to resume."""
     from clouder import workdir
+    from clouder.cli import progress
+    from clouder.cli.load import event_log, find_outputs
     from clouder.kube import Kube
     from clouder.services.rollout import RolloutSettings
     from clouder.services.rollout import dry_run as plan_only

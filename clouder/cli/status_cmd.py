@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
-from clouder.cli.load import find_outputs
 from clouder.cli.options import KubeconfigOpt, OutputsOpt, SpecArg
 
 
@@ -17,6 +16,7 @@ def status(
 ) -> None:
     """Show infrastructure, nodes, add-ons and services at a glance (reads only)."""
     from clouder import workdir
+    from clouder.cli.load import find_outputs
     from clouder.errors import ClouderError
     from clouder.kube import Kube
     from clouder.observe.status import cluster_status, render

@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clouder.cli import progress
 from clouder.cli.app import Format, OutputOption, emit_json, emit_report, output_format
-from clouder.cli.load import event_log, find_outputs, ssh_options
 from clouder.cli.options import (
     ApprovalFileOpt,
     ApproveOpt,
@@ -76,6 +74,8 @@ def up(
     output: OutputOption = None,
 ) -> None:
     """Stand the cluster up end to end; run again to resume where the last run stopped."""
+    from clouder.cli import progress
+    from clouder.cli.load import event_log, ssh_options
     from clouder.spec import load_spec
     from clouder.up.pipeline import STAGES, UpOptions
     from clouder.up.pipeline import up as run_up
@@ -118,6 +118,7 @@ def _summary(report: UpReport) -> None:
 
 
 def _dry_run(spec: ClusterSpec, stack: Path | None, mirror: str | None, log: EventLog, fmt: Format) -> None:
+    from clouder.cli.load import find_outputs
     from clouder.up.dryrun import whole_plan
 
     emit_report(whole_plan(spec, stack, find_outputs(spec, None), mirror, log), fmt, _print_plan)
@@ -161,6 +162,8 @@ def down(
     output: OutputOption = None,
 ) -> None:
     """Tear the cluster down: uninstall the services, then destroy the infrastructure (needs approval)."""
+    from clouder.cli import progress
+    from clouder.cli.load import event_log
     from clouder.spec import load_spec
     from clouder.up.pipeline import DownOptions
     from clouder.up.pipeline import down as run_down
