@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,11 +9,10 @@ import typer
 
 from clouder.cli.app import Format, OutputOption, emit_json, emit_report, output_format
 from clouder.cli.options import KubeconfigOpt, MirrorOpt, OutputsOpt, ReadinessPollOpt, SpecArg
-from clouder.errors import BadInputError
 
 if TYPE_CHECKING:
     from clouder.addons import AddonContext, AddonsReport
-    from clouder.events import Event, EventLog
+    from clouder.events import EventLog
     from clouder.kube import Kube
     from clouder.spec.model import ClusterSpec
 
@@ -22,24 +20,11 @@ TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait fo
 
 
 def _context(spec_path: Path, outputs: Path | None) -> AddonContext:
-    from clouder import workdir
     from clouder.addons import AddonContext
-    from clouder.outputs import read_outputs_file
-    from clouder.spec import load_spec
+    from clouder.cli.load import load_cluster
 
-    spec = load_spec(spec_path)
-    path = outputs or workdir.outputs_path(spec)
-    if not path.is_file():
-        raise BadInputError(
-            f"outputs contract {path} does not exist.",
-            "Run `clouder apply SPEC` first, or pass --outputs FILE.",
-        )
-    found = read_outputs_file(path)
-    if found.cloud.cloud != spec.cloud:
-        raise BadInputError(
-            f"{path} describes an {found.cloud.cloud} cluster, but {spec_path} is for {spec.cloud}."
-        )
-    return AddonContext(spec, found)
+    cluster = load_cluster(spec_path, outputs)
+    return AddonContext(cluster.spec, cluster.outputs)
 
 
 def _connect(spec: ClusterSpec, kubeconfig: Path | None, log: EventLog) -> Kube:
@@ -47,24 +32,6 @@ def _connect(spec: ClusterSpec, kubeconfig: Path | None, log: EventLog) -> Kube:
     from clouder.kube import Kube
 
     return Kube.from_kubeconfig(kubeconfig or workdir.kubeconfig_path(spec), log.redactor)
-
-
-def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
-    from clouder import workdir
-    from clouder.events import EventLog
-
-    log = EventLog(workdir.events_path(spec))
-    if fmt is Format.text:
-        log.listeners.append(_progress)
-    return log
-
-
-def _progress(event: Event) -> None:
-    marks = {"start": "…", "ok": "✓", "failed": "✗", "info": " ", "skipped": "-"}
-    took = f" ({event.duration_s:.1f}s)" if event.duration_s is not None else ""
-    detail = f": {event.detail}" if event.detail else ""
-    sys.stderr.write(f"  {marks.get(event.outcome, ' ')} {event.phase:<30}{took}{detail}\n")
-    sys.stderr.flush()
 
 
 def addons(
@@ -82,11 +49,13 @@ def addons(
     """Install the add-ons (CNI, cloud controller, CSI + StorageClasses, load balancing); idempotent."""
     from clouder.addons import RunSettings, run_addons
     from clouder.catalog.charts import default_catalog
+    from clouder.cli import progress
+    from clouder.cli.load import event_log
     from clouder.kube import lease
 
     fmt = output_format(output)
     ctx = _context(spec, outputs)
-    log = _events(ctx.spec, fmt)
+    log = event_log(ctx.spec, fmt, progress.steps)
     settings = RunSettings(timeout, poll_interval, catalog=default_catalog(chart_mirror))
     with (
         _connect(ctx.spec, kubeconfig, log) as kube,
@@ -144,12 +113,14 @@ def check(
     output: OutputOption = None,
 ) -> None:
     """Smoke-test the cluster: nodes, system pods, default StorageClass + PVC, LoadBalancer, DNS."""
+    from clouder.cli import progress
+    from clouder.cli.load import event_log
     from clouder.events import Event
     from clouder.observe.check import CheckSettings, run_checks
 
     fmt = output_format(output)
     ctx = _context(spec, outputs)
-    log = _events(ctx.spec, Format.json)  # results print as a table, not as progress lines
+    log = event_log(ctx.spec, Format.json, progress.steps)  # results print as a table, not as progress
     with _connect(ctx.spec, kubeconfig, log) as kube:
         results = run_checks(kube, ctx.spec, CheckSettings(timeout, poll_interval), ctx.outputs)
     for result in results:

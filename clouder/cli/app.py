@@ -119,7 +119,8 @@ def version(output: OutputOption = None) -> None:
         typer.echo(f"clouder {__version__} (Kubernetes {', '.join(info['kubernetes'])})")
 
 
-# Pipeline order for `clouder --help`; command modules not listed here follow alphabetically.
+# Pipeline order for `clouder --help`: each stage's commands, then `up`/`down`, which run them all.
+# Command modules not listed here follow alphabetically.
 COMMAND_ORDER = (
     "spec",
     "context",
@@ -131,6 +132,7 @@ COMMAND_ORDER = (
     "rollout",
     "lifecycle",
     "status",
+    "up",
 )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.cli.options import ApprovalFileOpt, ApproveOpt, SpecArg
 from clouder.errors import EXIT_FAILURE, ClouderError
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from clouder.terraform.plans import SavedPlan
     from clouder.terraform.workflow import Workflow
 
-SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
 StackOption = Annotated[
     Path | None,
     typer.Option(
@@ -29,13 +29,6 @@ StackOption = Annotated[
 UnlockOption = Annotated[
     str | None,
     typer.Option("--force-unlock", help="Clear this state lock ID first (its holder must be gone)."),
-]
-ApproveOption = Annotated[
-    bool,
-    typer.Option("--approve", help="Approve destroying/replacing control planes, volumes or the network."),
-]
-ApprovalFileOption = Annotated[
-    Path | None, typer.Option("--approval-file", help="YAML approval naming the cluster and the plan hash.")
 ]
 AdoptOption = Annotated[
     bool,
@@ -136,8 +129,8 @@ def apply(
     plan_file: Annotated[
         Path | None, typer.Argument(metavar="PLAN", help="A plan from `clouder plan --out`.")
     ] = None,
-    approve: ApproveOption = False,
-    approval_file: ApprovalFileOption = None,
+    approve: ApproveOpt = False,
+    approval_file: ApprovalFileOpt = None,
     stack: StackOption = None,
     force_unlock: UnlockOption = None,
     adopt_orphans: AdoptOption = False,
@@ -145,47 +138,40 @@ def apply(
     output: OutputOption = None,
 ) -> None:
     """Apply a saved plan (or plan now and apply that plan) after the policy gate and approvals."""
+    from clouder.terraform.guarded import GuardedApply
+    from clouder.workdir import outputs_path
+
     fmt = output_format(output)
     quiet = fmt is Format.json
     loaded, workflow = _workflow(spec, stack, quiet)
+    guarded = GuardedApply(workflow, approve, approval_file)
     if plan_file is not None:
-        saved = workflow.load_plan(plan_file)
+        guarded.load(plan_file)
     else:
         with _progress(workflow, quiet):
-            saved = workflow.plan(
-                force_unlock=force_unlock, adopt=adopt_orphans, delete_orphans=delete_orphans
+            guarded.plan(force_unlock=force_unlock, adopt=adopt_orphans, delete_orphans=delete_orphans)
+    authorized = guarded.authorize()
+    saved = authorized.saved
+    if not quiet:
+        _print_summary(saved)
+        for allowed in authorized.policy.allowed if authorized.policy and saved.summary.has_changes else []:
+            typer.echo(
+                f"policy: accepted {allowed.check} on {allowed.address}: {allowed.allowed_because}", err=True
             )
-    result = _gate_and_apply(loaded, workflow, saved, approve, approval_file, force_unlock, quiet)
+    applied = saved.summary.has_changes
+    if applied:
+        total = len(saved.summary.changes) + sum(1 for c in saved.summary.changes if c.action == "replace")
+        with _progress(workflow, quiet, total=total):
+            guarded.apply(force_unlock=force_unlock)
+    result: dict[str, Any] = {"ok": True, "applied": applied, "approval": authorized.approval,
+                              "planHash": saved.summary.plan_hash}  # fmt: skip
+    if applied:
+        result["counts"] = saved.summary.counts()
+    result["outputsFile"] = str(outputs_path(loaded))
     if fmt is Format.json:
         emit_json(result)
     else:
         typer.echo(f"{loaded.name}: applied ({result['approval']}); outputs saved to {result['outputsFile']}")
-
-
-def _gate_and_apply(
-    spec: ClusterSpec, workflow: Workflow, saved: SavedPlan, approve: bool, approval_file: Path | None,
-    force_unlock: str | None, quiet: bool,
-) -> dict[str, Any]:  # fmt: skip
-    from clouder.terraform.guarded import authorize
-    from clouder.workdir import outputs_path
-
-    authorized = authorize(spec, workflow, saved, approve, approval_file)
-    saved = authorized.saved
-    if not quiet:
-        _print_summary(saved)
-    if not saved.summary.has_changes:
-        return {"ok": True, "applied": False, "approval": "no changes", "planHash": saved.summary.plan_hash,
-                "outputsFile": str(outputs_path(spec))}  # fmt: skip
-    for allowed in authorized.policy.allowed if authorized.policy else []:
-        if not quiet:
-            typer.echo(
-                f"policy: accepted {allowed.check} on {allowed.address}: {allowed.allowed_because}", err=True
-            )
-    total = len(saved.summary.changes) + sum(1 for c in saved.summary.changes if c.action == "replace")
-    with _progress(workflow, quiet, total=total):
-        workflow.apply(saved, force_unlock=force_unlock)
-    return {"ok": True, "applied": True, "approval": authorized.approval, "planHash": saved.summary.plan_hash,
-            "counts": saved.summary.counts(), "outputsFile": str(outputs_path(spec))}  # fmt: skip
 
 
 def output(
@@ -213,30 +199,31 @@ def output(
 
 def destroy(
     spec: SpecArg,
-    approve: ApproveOption = False,
-    approval_file: ApprovalFileOption = None,
+    approve: ApproveOpt = False,
+    approval_file: ApprovalFileOpt = None,
     stack: StackOption = None,
     force_unlock: UnlockOption = None,
     output: OutputOption = None,
 ) -> None:
     """Destroy the cluster's infrastructure (a destroy plan, approved like any destructive plan)."""
+    from clouder.terraform.guarded import GuardedApply
+
     fmt = output_format(output)
     quiet = fmt is Format.json
     loaded, workflow = _workflow(spec, stack, quiet)
+    guarded = GuardedApply(workflow, approve, approval_file)
     with _progress(workflow, quiet):
-        saved = workflow.plan(destroy=True, force_unlock=force_unlock)
-    from clouder.terraform.guarded import authorize
-
-    how = authorize(loaded, workflow, saved, approve, approval_file).approval
-    if saved.summary.has_changes:
-        total = len(saved.summary.changes)
-        with _progress(workflow, quiet, total=total):
-            workflow.apply(saved)
-    result = {"ok": True, "destroyed": saved.summary.counts()["delete"], "approval": how}
+        guarded.plan(destroy=True, force_unlock=force_unlock)
+    authorized = guarded.authorize()
+    summary = authorized.saved.summary
+    if summary.has_changes:
+        with _progress(workflow, quiet, total=len(summary.changes)):
+            guarded.apply()
+    result = {"ok": True, "destroyed": summary.counts()["delete"], "approval": authorized.approval}
     if fmt is Format.json:
         emit_json(result)
     else:
-        typer.echo(f"{loaded.name}: destroyed {result['destroyed']} resource(s) ({how})")
+        typer.echo(f"{loaded.name}: destroyed {result['destroyed']} resource(s) ({authorized.approval})")
 
 
 def register(app: typer.Typer) -> None:

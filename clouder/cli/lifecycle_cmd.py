@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +19,12 @@ from clouder.cli.options import (
     SshAllowOpt,
     SshMapOpt,
 )
-from clouder.errors import BadInputError, ClouderError
+from clouder.errors import ClouderError
 
 if TYPE_CHECKING:
     from typing import TypeVarTuple
 
-    from clouder.events import Event, EventLog
+    from clouder.events import EventLog
     from clouder.kube.client import Kube
     from clouder.lifecycle.session import LifecycleOptions, LifecycleReport
     from clouder.outputs import ClusterOutputs
@@ -43,27 +42,6 @@ SkipChecksOpt = Annotated[
 CheckTimeoutOpt = Annotated[float, typer.Option("--check-timeout", help="Seconds each smoke probe may take.")]
 PollOpt = Annotated[float, typer.Option("--poll-interval", hidden=True, help="Seconds between API polls.")]
 AttemptsOpt = Annotated[int, typer.Option("--attempts", help="Connection attempts per host (with backoff).")]
-
-
-def _progress(event: Event) -> None:
-    took = f" ({event.duration_s:.1f}s)" if event.duration_s is not None else ""
-    detail = f": {event.detail}" if event.detail else ""
-    sys.stderr.write(f"  {event.host or '-':<12} {event.phase:<26} {event.outcome}{took}{detail}\n")
-    sys.stderr.flush()
-
-
-def _load(spec_path: Path, outputs: Path | None) -> tuple[ClusterSpec, ClusterOutputs]:
-    from clouder.outputs import read_outputs_file
-    from clouder.spec import load_spec
-    from clouder.workdir import outputs_path
-
-    spec = load_spec(spec_path)
-    source = outputs or outputs_path(spec)
-    if not source.exists():
-        raise BadInputError(
-            f"no outputs contract at {source}.", "Run `clouder apply` first, or pass --outputs FILE."
-        )
-    return spec, read_outputs_file(source)
 
 
 @dataclass(frozen=True)
@@ -102,14 +80,14 @@ def _start(
     """Load the spec and its outputs contract, build the options from the CLI's, open the event log."""
     import dataclasses
 
-    from clouder.cli.bootstrap_cmd import _address_map
-    from clouder.hosts.options import parse_networks
+    from clouder.cli import progress
+    from clouder.cli.load import event_log, load_cluster, ssh_options
     from clouder.lifecycle.session import default_options
 
     fmt = output_format(output)
-    spec, contract = _load(spec_path, outputs)
+    cluster = load_cluster(spec_path, outputs)
     options = default_options(
-        spec,
+        cluster.spec,
         kubeconfig,
         dry_run=dry_run,
         break_lock=break_lock,
@@ -117,20 +95,11 @@ def _start(
         check_timeout=check_timeout,
         poll_interval=poll_interval,
     )
-    try:
-        networks = parse_networks(ssh_allow) if ssh_allow else None
-    except ValueError as exc:
-        raise BadInputError(f"--ssh-allow: {exc}") from None
-    ssh = dataclasses.replace(
-        options.bootstrap.ssh,
-        connect_timeout=connect_timeout,
-        command_timeout=command_timeout,
-        attempts=attempts,
-        address_map=_address_map(ssh_map),
-        allowed_networks=networks,
-    )
-    options = dataclasses.replace(options, bootstrap=dataclasses.replace(options.bootstrap, ssh=ssh))
-    return _Day2(fmt, spec, contract, options, _events(spec, fmt))
+    flags = ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts)
+    bootstrap = dataclasses.replace(options.bootstrap, ssh=flags(options.bootstrap.ssh))
+    options = dataclasses.replace(options, bootstrap=bootstrap)
+    events = event_log(cluster.spec, fmt, progress.hosts(26))
+    return _Day2(fmt, cluster.spec, cluster.outputs, options, events)
 
 
 def _run_on_nodes(
@@ -146,16 +115,6 @@ def _run_on_nodes(
     with day2.kube() as kube:
         report = _run_async(operation(day2.spec, day2.contract, kube, day2.options, day2.events, *args))
     _finish(report, day2.fmt)
-
-
-def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
-    from clouder.events import EventLog
-    from clouder.workdir import events_path
-
-    events = EventLog(events_path(spec))
-    if fmt is Format.text:
-        events.listeners.append(_progress)
-    return events
 
 
 def _finish(report: LifecycleReport, fmt: Format) -> None:

@@ -11,6 +11,13 @@ from typing import Annotated
 import typer
 
 SpecArg = Annotated[Path, typer.Argument(help="The cluster spec (YAML).")]
+ApproveOpt = Annotated[
+    bool,
+    typer.Option("--approve", help="Approve destroying/replacing control planes, volumes or the network."),
+]
+ApprovalFileOpt = Annotated[
+    Path | None, typer.Option("--approval-file", help="YAML approval naming the cluster and the plan hash.")
+]
 OutputsOpt = Annotated[
     Path | None, typer.Option("--outputs", help="Outputs contract (default: the cluster's outputs.json).")
 ]

@@ -31,8 +31,8 @@ def rehearse(
     """Rehearse the whole pipeline with no cloud account: synth, then real Terraform plan, policy gate and
     apply against a local AWS emulator (moto), the outputs contract, each host's bootstrap phases, the
     add-on manifests and the services' rollout order; then destroy. Azure: synth and policy gate only."""
-    from clouder.cli.up_cmd import progress
-    from clouder.events import EventLog
+    from clouder.cli import progress
+    from clouder.cli.load import event_log
     from clouder.rehearse.run import RehearsalOptions
     from clouder.rehearse.run import rehearse as run_rehearsal
     from clouder.spec import load_spec
@@ -41,10 +41,9 @@ def rehearse(
     fmt = output_format(output)
     loaded = load_spec(spec)
     work = work_root() / ".rehearsal"
-    log = EventLog(work / loaded.name / "events.jsonl")
     if fmt is Format.text:
         sys.stderr.write(f"rehearsing {loaded.name} ({loaded.cloud}) in {work / loaded.name}\n")
-        log.listeners.append(progress)
+    log = event_log(loaded, fmt, progress.stages, work / loaded.name / "events.jsonl")
     options = RehearsalOptions(provider_mirror, chart_mirror)
     emit_report(run_rehearsal(loaded, work, options, log), fmt, _summary)
 

@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clouder.cli.app import Format, OutputOption, emit_report, output_format
+from clouder.cli.app import OutputOption, emit_report, output_format
 from clouder.cli.options import KubeconfigOpt, MirrorOpt, OutputsOpt, ReadinessPollOpt, SpecArg
 
 if TYPE_CHECKING:
-    from clouder.events import Event
-    from clouder.outputs import ClusterOutputs
     from clouder.services.rollout import RolloutReport
-    from clouder.spec.model import ClusterSpec
-
-
-def progress(event: Event) -> None:
-    marks = {"start": "…", "ok": "✓", "failed": "✗", "info": " ", "skipped": "-"}
-    if event.outcome == "info":
-        return
-    took = f" ({event.duration_s:.1f}s)" if event.duration_s is not None else ""
-    detail = f": {event.detail}" if event.detail and event.outcome != "ok" else ""
-    sys.stderr.write(f"  {marks.get(event.outcome, ' ')} {event.stage:<9} {event.phase:<24}{took}{detail}\n")
-    sys.stderr.flush()
-
-
-def read_outputs(spec: ClusterSpec, path: Path | None) -> ClusterOutputs | None:
-    """The outputs contract when there is one (values builders use it; a dry run does without)."""
-    from clouder import workdir
-    from clouder.errors import BadInputError
-    from clouder.outputs import read_outputs_file
-
-    source = path or workdir.outputs_path(spec)
-    if not source.is_file():
-        if path is not None:
-            raise BadInputError(f"outputs contract {path} does not exist.")
-        return None
-    return read_outputs_file(source)
 
 
 def print_report(report: RolloutReport) -> None:
@@ -77,7 +48,8 @@ def rollout(
 ) -> None:
     """Roll out the system and core services along their dependencies; re-run to resume."""
     from clouder import workdir
-    from clouder.events import EventLog
+    from clouder.cli import progress
+    from clouder.cli.load import event_log, find_outputs
     from clouder.kube import Kube
     from clouder.services.rollout import RolloutSettings
     from clouder.services.rollout import dry_run as plan_only
@@ -86,14 +58,12 @@ def rollout(
 
     fmt = output_format(output)
     loaded = load_spec(spec)
-    contract = read_outputs(loaded, outputs)
+    contract = find_outputs(loaded, outputs)
     settings = RolloutSettings(parallel, timeout, poll_interval, mirror=chart_mirror, only=tuple(only or ()))
     if dry_run:
         report = plan_only(loaded, contract, settings)
     else:
-        log = EventLog(workdir.events_path(loaded))
-        if fmt is Format.text:
-            log.listeners.append(progress)
+        log = event_log(loaded, fmt, progress.services)
         path = kubeconfig or workdir.kubeconfig_path(loaded)
         report = run_rollout(
             lambda: Kube.from_kubeconfig(path, log.redactor), loaded, contract, settings, log

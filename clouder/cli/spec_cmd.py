@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from clouder.cli.app import Format, OutputOption, VerboseOption, emit_json, output_format, verbosity
+from clouder.cli.options import SpecArg
 from clouder.errors import BadInputError, ClouderError, InvalidDocumentError
 
 
@@ -33,7 +34,7 @@ def init(
 
 
 def validate(
-    spec: Annotated[Path, typer.Argument(help="The cluster spec (YAML).")],
+    spec: SpecArg,
     output: OutputOption = None,
     verbose: VerboseOption = None,
 ) -> None:

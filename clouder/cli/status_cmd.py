@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.cli.options import KubeconfigOpt, OutputsOpt, SpecArg
 
 
 def status(
-    spec: Annotated[Path, typer.Argument(help="The cluster spec (YAML).")],
-    outputs: Annotated[
-        Path | None, typer.Option("--outputs", help="Outputs contract (default: the cluster's outputs.json).")
-    ] = None,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option("--kubeconfig", help="Admin kubeconfig (default: the one bootstrap fetched)."),
-    ] = None,
+    spec: SpecArg,
+    outputs: OutputsOpt = None,
+    kubeconfig: KubeconfigOpt = None,
     output: OutputOption = None,
 ) -> None:
     """Show infrastructure, nodes, add-ons and services at a glance (reads only)."""
     from clouder import workdir
-    from clouder.cli.rollout_cmd import read_outputs
+    from clouder.cli.load import find_outputs
     from clouder.errors import ClouderError
     from clouder.kube import Kube
     from clouder.observe.status import cluster_status, render
@@ -31,7 +24,7 @@ def status(
 
     fmt = output_format(output)
     loaded = load_spec(spec)
-    contract = read_outputs(loaded, outputs)
+    contract = find_outputs(loaded, outputs)
     path = kubeconfig or workdir.kubeconfig_path(loaded)
     events = workdir.events_path(loaded)
     kube = None

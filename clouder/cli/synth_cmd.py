@@ -13,10 +13,11 @@ from typing import Annotated
 import typer
 
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
+from clouder.cli.options import SpecArg
 
 
 def synth(
-    spec: Annotated[Path, typer.Argument(help="The cluster spec (YAML).")],
+    spec: SpecArg,
     out: Annotated[
         Path | None,
         typer.Option(

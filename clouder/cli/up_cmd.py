@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from clouder.cli.app import Format, OutputOption, emit_json, emit_report, output_format
-from clouder.cli.options import CommandOpt, ConnectOpt, SpecArg, SshAllowOpt, SshMapOpt
+from clouder.cli.options import (
+    ApprovalFileOpt,
+    ApproveOpt,
+    CommandOpt,
+    ConnectOpt,
+    SpecArg,
+    SshAllowOpt,
+    SshMapOpt,
+)
 from clouder.errors import BadInputError
 
 if TYPE_CHECKING:
-    from clouder.events import Event, EventLog
-    from clouder.hosts.options import SshOptions
+    from clouder.events import EventLog
     from clouder.spec.model import ClusterSpec
     from clouder.up.dryrun import DryRunReport
     from clouder.up.pipeline import UpReport
@@ -25,78 +29,12 @@ StackOpt = Annotated[
     Path | None,
     typer.Option("--stack", envvar="CLOUDER_STACK", help="A synthesized stack folder to use as is."),
 ]
-ApproveOpt = Annotated[
-    bool,
-    typer.Option("--approve", help="Approve destroying/replacing control planes, volumes or the network."),
-]
-ApprovalFileOpt = Annotated[
-    Path | None, typer.Option("--approval-file", help="YAML approval naming the cluster and the plan hash.")
-]
-KubeconfigOpt = Annotated[
+UseKubeconfigOpt = Annotated[
     Path | None,
     typer.Option(
         "--kubeconfig", help="Use this kubeconfig for add-ons, services and checks (default: fetched)."
     ),
 ]
-
-
-def progress(event: Event) -> None:
-    """One line per stage and per phase on stderr (the text view of `up`, `down` and `rehearse`)."""
-    if event.outcome == "info":
-        return
-    marks = {"start": "…", "ok": "✓", "failed": "✗", "skipped": "-"}
-    if event.stage in ("up", "down", "rehearse"):
-        if event.outcome == "start":
-            sys.stderr.write(f"▶ {event.phase}\n")
-        else:
-            took = f" ({event.duration_s:.1f}s)" if event.duration_s is not None else ""
-            sys.stderr.write(f"{marks.get(event.outcome, ' ')} {event.phase}{took}: {event.detail}\n")
-    elif event.outcome != "start":
-        where = f"{event.host} " if event.host else ""
-        detail = f": {event.detail}" if event.detail and event.outcome != "ok" else ""
-        sys.stderr.write(f"    {marks.get(event.outcome, ' ')} {event.stage} {where}{event.phase}{detail}\n")
-    sys.stderr.flush()
-
-
-def _events(spec: ClusterSpec, fmt: Format) -> EventLog:
-    from clouder.events import EventLog
-    from clouder.workdir import events_path
-
-    log = EventLog(events_path(spec))
-    if fmt is Format.text:
-        log.listeners.append(progress)
-    return log
-
-
-def _ssh(
-    ssh_map: Path | None, ssh_allow: list[str] | None, timeouts: tuple[float, float, int]
-) -> Callable[[SshOptions], SshOptions]:
-    """How bootstrap reaches the nodes: rehearsal address map, address guard, timeouts."""
-    import dataclasses
-
-    from clouder.hosts.options import parse_networks
-
-    mapping: dict[str, str] = {}
-    if ssh_map is not None:
-        try:
-            mapping = {str(k): str(v) for k, v in json.loads(ssh_map.read_text(encoding="utf-8")).items()}
-        except (OSError, ValueError, AttributeError) as exc:
-            raise BadInputError(
-                f"--ssh-map {ssh_map}: expected a JSON object of name -> address ({exc})."
-            ) from None
-    try:
-        networks = parse_networks(ssh_allow) if ssh_allow else None
-    except ValueError as exc:
-        raise BadInputError(f"--ssh-allow: {exc}") from None
-    connect, command, attempts = timeouts
-
-    def adjust(options: SshOptions) -> SshOptions:
-        return dataclasses.replace(
-            options, address_map=mapping, allowed_networks=networks,
-            connect_timeout=connect, command_timeout=command, attempts=attempts,
-        )  # fmt: skip
-
-    return adjust
 
 
 def up(
@@ -110,7 +48,7 @@ def up(
     stack: StackOpt = None,
     approve: ApproveOpt = False,
     approval_file: ApprovalFileOpt = None,
-    kubeconfig: KubeconfigOpt = None,
+    kubeconfig: UseKubeconfigOpt = None,
     chart_mirror: Annotated[
         str | None,
         typer.Option("--chart-mirror", envvar="CLOUDER_CHART_MIRROR", help="Pull every chart from here."),
@@ -136,6 +74,8 @@ def up(
     output: OutputOption = None,
 ) -> None:
     """Stand the cluster up end to end; run again to resume where the last run stopped."""
+    from clouder.cli import progress
+    from clouder.cli.load import event_log, ssh_options
     from clouder.spec import load_spec
     from clouder.up.pipeline import STAGES, UpOptions
     from clouder.up.pipeline import up as run_up
@@ -144,14 +84,16 @@ def up(
     loaded = load_spec(spec)
     if until is not None and until not in STAGES:
         raise BadInputError(f"--until {until}: not a stage.", f"Stages: {', '.join(STAGES)}.")
-    log = _events(loaded, fmt)
+    log = event_log(loaded, fmt, progress.stages)
     if dry_run:
         _dry_run(loaded, stack, chart_mirror, log, fmt)
         return
     options = UpOptions(
-        stack, approve, approval_file, kubeconfig, chart_mirror,
-        _ssh(ssh_map, ssh_allow, (connect_timeout, command_timeout, attempts)),
-        timeout, poll_interval, parallel, until, not skip_check, service_timeout,
+        stack=stack, approve=approve, approval_file=approval_file, kubeconfig=kubeconfig,
+        chart_mirror=chart_mirror,
+        ssh=ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts),
+        timeout=timeout, interval=poll_interval, parallel=parallel, until=until, check=not skip_check,
+        service_timeout=service_timeout,
     )  # fmt: skip
     emit_report(run_up(loaded, options, log), fmt, _summary)
 
@@ -176,10 +118,10 @@ def _summary(report: UpReport) -> None:
 
 
 def _dry_run(spec: ClusterSpec, stack: Path | None, mirror: str | None, log: EventLog, fmt: Format) -> None:
-    from clouder.cli.rollout_cmd import read_outputs
+    from clouder.cli.load import find_outputs
     from clouder.up.dryrun import whole_plan
 
-    emit_report(whole_plan(spec, stack, read_outputs(spec, None), mirror, log), fmt, _print_plan)
+    emit_report(whole_plan(spec, stack, find_outputs(spec, None), mirror, log), fmt, _print_plan)
 
 
 def _print_plan(report: DryRunReport) -> None:
@@ -215,19 +157,24 @@ def down(
     approve: ApproveOpt = False,
     approval_file: ApprovalFileOpt = None,
     stack: StackOpt = None,
-    kubeconfig: KubeconfigOpt = None,
+    kubeconfig: UseKubeconfigOpt = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for services to go.")] = 300.0,
     output: OutputOption = None,
 ) -> None:
     """Tear the cluster down: uninstall the services, then destroy the infrastructure (needs approval)."""
+    from clouder.cli import progress
+    from clouder.cli.load import event_log
     from clouder.spec import load_spec
     from clouder.up.pipeline import DownOptions
     from clouder.up.pipeline import down as run_down
 
     fmt = output_format(output)
     loaded = load_spec(spec)
-    log = _events(loaded, fmt)
-    report = run_down(loaded, DownOptions(stack, approve, approval_file, kubeconfig, timeout), log)
+    log = event_log(loaded, fmt, progress.stages)
+    options = DownOptions(
+        stack=stack, approve=approve, approval_file=approval_file, kubeconfig=kubeconfig, timeout=timeout
+    )
+    report = run_down(loaded, options, log)
     if fmt is Format.json:
         emit_json(report.as_dict())
     else:

@@ -1,5 +1,5 @@
-"""The infrastructure step of ``clouder scale``: a Terraform plan, the policy gate and approvals, then
-exactly that plan applied (``clouder.terraform``, ``clouder.policy``).
+"""The infrastructure step of ``clouder scale``: the guarded apply path (``clouder.terraform.guarded``) seen
+as the ``Infra`` a scale needs.
 
 The plan is made and judged *before* any node is drained: ``plan`` returns how many node VMs the plan
 destroys, and the scale refuses a plan that destroys VMs other than the ones the spec drops.
@@ -7,16 +7,15 @@ destroys, and the scale refuses a plan that destroys VMs other than the ones the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clouder.errors import ClouderError
-from clouder.outputs import ClusterOutputs, parse_terraform_outputs
+from clouder.outputs import ClusterOutputs
 from clouder.spec.model import ClusterSpec
+from clouder.terraform.guarded import GuardedApply
 
 if TYPE_CHECKING:
-    from clouder.terraform.plans import SavedPlan
     from clouder.terraform.workflow import Workflow
 
 
@@ -27,17 +26,17 @@ class TerraformInfra:
     approval_file: Path | None = None
     policy_gate: bool = True
     node_types: frozenset[str] | None = None  # None: the VM types of clouder.terraform.summary
-    saved: SavedPlan | None = None
-    approval: str = ""
+    guarded: GuardedApply = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guarded = GuardedApply(self.workflow, self.approve, self.approval_file, self.policy_gate)
 
     def plan(self, spec: ClusterSpec) -> int:
-        from clouder.terraform.guarded import authorize
+        """Plan and authorize (the workflow's own spec is the one judged); count the node VMs it destroys."""
         from clouder.terraform.summary import NODE_TYPES
 
-        authorized = authorize(spec, self.workflow, self.workflow.plan(), self.approve, self.approval_file,
-                               self.policy_gate)  # fmt: skip
-        self.saved = saved = authorized.saved
-        self.approval = authorized.approval
+        self.guarded.plan()
+        saved = self.guarded.authorize().saved
         types = self.node_types or NODE_TYPES
         return sum(
             1
@@ -46,10 +45,5 @@ class TerraformInfra:
         )
 
     def apply(self) -> ClusterOutputs:
-        if self.saved is None:
-            raise ClouderError("internal: apply before plan")
-        if self.saved.summary.has_changes:
-            document = self.workflow.apply(self.saved)
-        else:
-            document = self.workflow.output_document()
-        return parse_terraform_outputs(document, source="terraform output")
+        self.guarded.apply()
+        return self.guarded.outputs()

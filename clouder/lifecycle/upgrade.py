@@ -80,7 +80,7 @@ class _UpgradeStep(Bound):
         return _release((await self.versions(host)).get("package-kubelet")) == self.target
 
     async def install(self, ctx: Context, host: HostState, packages: list[str]) -> None:
-        version = package_version(ctx.spec, self.up.path.target)
+        version = package_version(self.up.path.target)
         names = " ".join(shlex.quote(p) for p in packages)
         await host.shell().run(
             node_locked(ctx, f"{HELPER} install {shlex.quote(version)} {names}"),
@@ -116,7 +116,7 @@ class KubeadmPackage(_UpgradeStep):
             raise ClouderError(f"{host.name}: kubeadm reports {have} after the package upgrade.")
 
     def action(self, ctx: Context, host: HostState) -> str:
-        return f"install kubeadm {package_version(ctx.spec, self.up.path.target)}"
+        return f"install kubeadm {package_version(self.up.path.target)}"
 
 
 class UpgradePlan(_UpgradeStep):
@@ -200,7 +200,7 @@ class KubeletPackage(_UpgradeStep):
         await self.install(ctx, host, ["kubelet", "kubectl"])
 
     def action(self, ctx: Context, host: HostState) -> str:
-        version = package_version(ctx.spec, self.up.path.target)
+        version = package_version(self.up.path.target)
         return f"install kubelet and kubectl {version}, restart kubelet"
 
 

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from clouder.catalog.kubernetes import PINNED_RELEASES
+from clouder.catalog.nodes import KUBERNETES_PACKAGE_REVISION
 from clouder.errors import BadInputError
-from clouder.spec.model import ClusterSpec
 
 _RELEASE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 
@@ -27,12 +27,9 @@ def text(version: tuple[int, int, int]) -> str:
     return ".".join(str(part) for part in version)
 
 
-def package_version(spec: ClusterSpec, release: str) -> str:
-    """The pkgs.k8s.io package version of a release ("1.34.1" -> "1.34.1-1.1"), per the cloud's catalog."""
-    if spec.cloud == "aws":
-        from clouder.catalog.aws import KUBERNETES_PACKAGE_REVISION
-    else:
-        from clouder.catalog.azure import KUBERNETES_PACKAGE_REVISION
+def package_version(release: str) -> str:
+    """The pkgs.k8s.io package version of a release ("1.34.1" -> "1.34.1-1.1"); both clouds' nodes install
+    from the same repository (``clouder.catalog.nodes``)."""
     return f"{text(parse(release))}-{KUBERNETES_PACKAGE_REVISION}"
 
 

@@ -1,19 +1,24 @@
-"""The one guarded path from a saved plan to apply: the plan's own changes → policy gate → approval.
+"""The one guarded path to the infrastructure: plan → the plan's own changes → policy gate → approval →
+apply exactly that plan → the outputs contract.
 
-``apply``, ``destroy``, ``up``, ``down`` and ``scale`` all go through ``authorize``. A plan loaded from disk
-is judged by what ``terraform show -json PLAN`` says it will do, never by its ``.summary.json`` sidecar: a
-sidecar that disagrees with the plan is refused, so an edited summary cannot make a control-plane
+``apply``, ``destroy``, ``up``, ``down`` and ``scale`` all go through ``GuardedApply``. A plan loaded from
+disk is judged by what ``terraform show -json PLAN`` says it will do, never by its ``.summary.json``
+sidecar: a sidecar that disagrees with the plan is refused, so an edited summary cannot make a control-plane
 replacement "not need" approval.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from clouder.errors import BadInputError
+from clouder.errors import BadInputError, ClouderError
+from clouder.events import Event
+from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.spec.model import ClusterSpec
 from clouder.terraform.plans import SavedPlan, summary_path
 from clouder.terraform.summary import summary_from_show
@@ -71,3 +76,81 @@ def authorize(
         enforce(report)
     how = check_approval(spec, saved.summary, approve, approval_file)
     return Authorized(saved, how, report)
+
+
+@dataclass
+class GuardedApply:
+    """One cluster's way from a plan to its outputs contract, each step in order and none skipped: ``plan``
+    (or ``load`` a saved plan), ``authorize`` it, ``apply`` exactly that plan, read the ``outputs``."""
+
+    workflow: Workflow
+    approve: bool = False
+    approval_file: Path | None = None
+    policy_gate: bool = True
+    saved: SavedPlan | None = None  # the plan made or loaded; once authorized, its summary from the plan file
+    authorized: Authorized | None = None
+    document: dict[str, Any] | None = None  # ``terraform output -json`` as the apply left it
+    policy: Future[PolicyReport] | None = None  # the gate, when it ran while Terraform planned
+
+    def plan(
+        self, destroy: bool = False, force_unlock: str | None = None, adopt: bool = False,
+        delete_orphans: bool = False, gate_while_planning: bool = False,
+    ) -> SavedPlan:  # fmt: skip
+        """Plan; with ``gate_while_planning`` the policy gate starts beside ``terraform plan`` (its report is
+        used by ``authorize`` only if the plan has changes)."""
+        self.policy = None
+        early = gate_while_planning and self.policy_gate and not destroy
+        saved = self.workflow.plan(destroy=destroy, force_unlock=force_unlock, adopt=adopt,
+                                   delete_orphans=delete_orphans,
+                                   before_plan=self._gate_in_background if early else None)  # fmt: skip
+        return self._planned(saved)
+
+    def _gate_in_background(self, root: Path) -> None:
+        """The gate reads only the configuration in the Terraform root, not the plan: it runs while Terraform
+        plans that same configuration."""
+        from clouder.policy import run_gate
+
+        events = self.workflow.events
+        assert events is not None
+
+        def gate() -> PolicyReport:
+            started = time.monotonic()
+            events.emit(Event("gate", "policy", "start", detail="while terraform plans"))
+            report = run_gate(self.workflow.spec, root)
+            events.emit(Event("gate", "policy", "ok", None, round(time.monotonic() - started, 3)))
+            return report
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy-gate")
+        self.policy = pool.submit(gate)
+        pool.shutdown(wait=False)
+
+    def load(self, path: Path) -> SavedPlan:
+        """A plan ``clouder plan --out`` saved (``authorize`` judges it by the plan file, not its sidecar)."""
+        return self._planned(self.workflow.load_plan(path))
+
+    def authorize(self) -> Authorized:
+        if self.saved is None:
+            raise ClouderError("internal: authorize before plan")
+        early = self.policy.result if self.policy is not None else None
+        self.authorized = authorize(self.workflow.spec, self.workflow, self.saved, self.approve,
+                                    self.approval_file, self.policy_gate, policy=early)  # fmt: skip
+        self.saved = self.authorized.saved
+        return self.authorized
+
+    def apply(self, force_unlock: str | None = None) -> bool:
+        """Apply exactly the authorized plan; False when it changes nothing (then nothing runs)."""
+        if self.authorized is None:
+            raise ClouderError("internal: apply before the plan was authorized")
+        if not self.authorized.saved.summary.has_changes:
+            return False
+        self.document = self.workflow.apply(self.authorized.saved, force_unlock=force_unlock)
+        return True
+
+    def outputs(self) -> ClusterOutputs:
+        """The outputs contract: from the apply's own ``output -json``, else read from the state now."""
+        document = self.document if self.document is not None else self.workflow.output_document()
+        return parse_terraform_outputs(document, source="terraform output")
+
+    def _planned(self, saved: SavedPlan) -> SavedPlan:
+        self.saved, self.authorized, self.document = saved, None, None
+        return saved

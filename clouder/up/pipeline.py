@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from clouder.errors import ClouderError
 from clouder.events import Event, EventLog
-from clouder.outputs import ClusterOutputs, parse_terraform_outputs
+from clouder.outputs import ClusterOutputs
 from clouder.spec.model import ClusterSpec
 
 if TYPE_CHECKING:
     from clouder.hosts.options import SshOptions
     from clouder.kube.client import Kube
-    from clouder.policy.gate import PolicyReport
-    from clouder.terraform.plans import SavedPlan
-    from clouder.terraform.workflow import Workflow
+    from clouder.terraform.guarded import GuardedApply
 
 STAGES = ("synth", "plan", "gate", "apply", "outputs", "bootstrap", "addons", "rollout", "check")
 StageState = Literal["ok", "skipped", "failed", "not-run"]
@@ -80,9 +77,7 @@ class _Run:
     options: UpOptions
     log: EventLog
     stack: Path | None = None
-    workflow: Workflow | None = None
-    saved: SavedPlan | None = None
-    policy: Future[PolicyReport] | None = None  # the gate, started while Terraform plans
+    guarded: GuardedApply | None = None
     outputs: ClusterOutputs | None = None
     kubeconfig: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
@@ -105,56 +100,34 @@ class _Run:
         return f"{'synthesized' if fresh else 'spec unchanged, reused'} {self.stack}"
 
     def plan(self) -> str:
+        from clouder.terraform.guarded import GuardedApply
         from clouder.terraform.workflow import Workflow
 
         assert self.stack is not None
-        self.workflow = Workflow(self.spec, self.stack, events=self.log)
-        gate_too = self.options.until != "plan"
-        self.saved = self.workflow.plan(before_plan=self._gate_in_background if gate_too else None)
-        counts = self.saved.summary.counts()
-        self.summary["planHash"] = self.saved.summary.plan_hash
+        workflow = Workflow(self.spec, self.stack, events=self.log)
+        self.guarded = GuardedApply(workflow, self.options.approve, self.options.approval_file)
+        saved = self.guarded.plan(gate_while_planning=self.options.until != "plan")
+        self.summary["planHash"] = saved.summary.plan_hash
+        counts = saved.summary.counts()
         return ", ".join(f"{n} to {action}" for action, n in counts.items() if n) or "no changes"
 
-    def _gate_in_background(self, root: Path) -> None:
-        """The policy gate reads only the configuration in the Terraform root, not the plan: it runs while
-        Terraform plans that same configuration (its report is used only if the plan has changes, as
-        before)."""
-        from clouder.policy import run_gate
-
-        def gate() -> PolicyReport:
-            started = time.monotonic()
-            self.log.emit(Event("gate", "policy", "start", detail="while terraform plans"))
-            report = run_gate(self.spec, root)
-            self.log.emit(Event("gate", "policy", "ok", None, round(time.monotonic() - started, 3)))
-            return report
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy-gate")
-        self.policy = pool.submit(gate)
-        pool.shutdown(wait=False)
-
     def gate(self) -> str | None:
-        from clouder.terraform.guarded import authorize
-
-        assert self.saved is not None and self.workflow is not None
-        policy = self.policy.result if self.policy is not None else None
-        authorized = authorize(self.spec, self.workflow, self.saved, self.options.approve,
-                               self.options.approval_file, policy=policy)  # fmt: skip
-        self.saved = authorized.saved
+        assert self.guarded is not None
+        authorized = self.guarded.authorize()
         if authorized.policy is None:
             return None
         accepted = len(authorized.policy.allowed)
         return f"policy passed ({accepted} accepted findings); approval: {authorized.approval}"
 
     def apply(self) -> str | None:
-        assert self.saved is not None and self.workflow is not None
-        if not self.saved.summary.has_changes:
+        assert self.guarded is not None and self.guarded.saved is not None
+        if not self.guarded.apply():
             return None
-        self.workflow.apply(self.saved)
-        return "applied " + ", ".join(f"{n} {a}" for a, n in self.saved.summary.counts().items() if n)
+        return "applied " + ", ".join(f"{n} {a}" for a, n in self.guarded.saved.summary.counts().items() if n)
 
     def read_outputs(self) -> str:
-        assert self.workflow is not None
-        self.outputs = parse_terraform_outputs(self.workflow.output_document(), source="terraform output")
+        assert self.guarded is not None
+        self.outputs = self.guarded.outputs()
         self.summary["apiEndpoint"] = self.outputs.api_endpoint.url
         return f"{len(self.outputs.nodes)} nodes, API {self.outputs.api_endpoint.url}"
 
@@ -237,26 +210,42 @@ def up(spec: ClusterSpec, options: UpOptions, events: EventLog) -> UpReport:
         "rollout": run.rollout, "check": run.check,
     }  # fmt: skip
     report = UpReport(spec.name, [StageResult(name) for name in STAGES], run.summary)
+    return _run_stages("up", steps, report, events, _why_skipped, until=options.until)
+
+
+def _why_skipped(stage: str) -> str:
+    return "turned off" if stage == "check" else "the plan has no changes"
+
+
+def _run_stages(
+    command: Literal["up", "down"],
+    steps: dict[str, Callable[[], str | None]],
+    report: UpReport,
+    events: EventLog,
+    why_skipped: Callable[[str], str],
+    until: str | None = None,
+) -> UpReport:
+    """The one stage loop of ``up`` and ``down``: each stage timed and reported as an event; a stage that
+    returns None was skipped; the first that fails (or ``until``) ends the run."""
     for result in report.stages:
         started = time.monotonic()
-        events.emit(Event("up", result.name, "start"))
+        events.emit(Event(command, result.name, "start"))
         try:
             detail = steps[result.name]()
         except ClouderError as exc:
             result.state, result.detail = "failed", events.redactor.redact(exc.render())
         else:
             result.state = "ok" if detail is not None else "skipped"
-            result.detail = detail if detail is not None else _why_skipped(result.name)
+            result.detail = detail if detail is not None else why_skipped(result.name)
         result.seconds = round(time.monotonic() - started, 3)
         outcome: Literal["ok", "skipped", "failed"] = result.state
-        events.emit(Event("up", result.name, outcome, None, result.seconds, result.detail))
-        if result.state == "failed" or result.name == options.until:
+        events.emit(Event(command, result.name, outcome, None, result.seconds, result.detail))
+        if result.state == "failed" or result.name == until:
             break
     return report
 
 
-def _why_skipped(stage: str) -> str:
-    return "turned off" if stage == "check" else "the plan has no changes"
+DOWN_STAGES = ("plan-destroy", "approval", "services", "destroy")
 
 
 @dataclass(frozen=True)
@@ -268,35 +257,33 @@ class DownOptions:
     timeout: float = 300.0
 
 
-def down(spec: ClusterSpec, options: DownOptions, events: EventLog) -> UpReport:
-    """Plan the destroy, check its approval, uninstall the services (so the load balancers and volumes
-    their controllers made in the cloud go first), then destroy the infrastructure."""
-    from clouder.terraform.guarded import authorize
-    from clouder.terraform.stackcache import ensure_stack
-    from clouder.terraform.workflow import Workflow
+@dataclass
+class _Down:
+    spec: ClusterSpec
+    options: DownOptions
+    log: EventLog
+    guarded: GuardedApply | None = None
 
-    report = UpReport(
-        spec.name, [StageResult(n) for n in ("plan-destroy", "approval", "services", "destroy")]
-    )
-    stages = iter(report.stages)
-    state: dict[str, Any] = {}
+    def plan_destroy(self) -> str:
+        from clouder.terraform.guarded import GuardedApply
+        from clouder.terraform.stackcache import ensure_stack
+        from clouder.terraform.workflow import Workflow
 
-    def plan_destroy() -> str:
-        stack = options.stack or ensure_stack(spec)[0]
-        state["workflow"] = workflow = Workflow(spec, stack, events=events)
-        state["saved"] = saved = workflow.plan(destroy=True)
+        stack = self.options.stack or ensure_stack(self.spec)[0]
+        workflow = Workflow(self.spec, stack, events=self.log)
+        self.guarded = GuardedApply(workflow, self.options.approve, self.options.approval_file)
+        saved = self.guarded.plan(destroy=True)
         return f"{saved.summary.counts()['delete']} to destroy"
 
-    def approval() -> str:
-        workflow, saved = state["workflow"], state["saved"]
-        authorized = authorize(spec, workflow, saved, options.approve, options.approval_file)
-        state["saved"] = authorized.saved
-        return authorized.approval
+    def approval(self) -> str:
+        assert self.guarded is not None
+        return self.guarded.authorize().approval
 
-    def services() -> str | None:
+    def services(self) -> str | None:
         from clouder.services.teardown import uninstall
         from clouder.workdir import kubeconfig_path
 
+        spec, options, events = self.spec, self.options, self.log
         path = options.kubeconfig or kubeconfig_path(spec)
         if not path.is_file():
             return None
@@ -322,26 +309,20 @@ def down(spec: ClusterSpec, options: DownOptions, events: EventLog) -> UpReport:
             f", kept {len(released.retained)} retained volumes" if released.retained else ""
         )
 
-    def destroy() -> str | None:
-        saved = state["saved"]
-        if not saved.summary.has_changes:
+    def destroy(self) -> str | None:
+        assert self.guarded is not None and self.guarded.saved is not None
+        if not self.guarded.apply():
             return None
-        state["workflow"].apply(saved)
-        return f"destroyed {saved.summary.counts()['delete']} resources"
+        return f"destroyed {self.guarded.saved.summary.counts()['delete']} resources"
 
-    for stage, step in zip(stages, (plan_destroy, approval, services, destroy), strict=True):
-        started = time.monotonic()
-        events.emit(Event("down", stage.name, "start"))
-        try:
-            detail = step()
-        except ClouderError as exc:
-            stage.state, stage.detail = "failed", events.redactor.redact(exc.render())
-        else:
-            stage.state = "ok" if detail is not None else "skipped"
-            stage.detail = detail or "nothing to do"
-        stage.seconds = round(time.monotonic() - started, 3)
-        outcome: Literal["ok", "skipped", "failed"] = stage.state
-        events.emit(Event("down", stage.name, outcome, None, stage.seconds, stage.detail))
-        if stage.state == "failed":
-            break
-    return report
+
+def down(spec: ClusterSpec, options: DownOptions, events: EventLog) -> UpReport:
+    """Plan the destroy, check its approval, uninstall the services (so the load balancers and volumes
+    their controllers made in the cloud go first), then destroy the infrastructure."""
+    run = _Down(spec, options, events)
+    steps: dict[str, Callable[[], str | None]] = {
+        "plan-destroy": run.plan_destroy, "approval": run.approval, "services": run.services,
+        "destroy": run.destroy,
+    }  # fmt: skip
+    report = UpReport(spec.name, [StageResult(name) for name in DOWN_STAGES])
+    return _run_stages("down", steps, report, events, lambda _: "nothing to do")
