@@ -1,15 +1,8 @@
-"""Guardrails before apply: the policy gate on synthesized Terraform, and approval of destructive plans."""
+"""The policy gate before apply: checkov and Clouder's own rules on the synthesized Terraform.
 
-from clouder.policy.approval import ApprovalRequiredError, check_approval, read_approval_file
+Approval of destructive plans is judged from the plan itself, on the guarded apply path
+(``clouder.terraform.approval``)."""
+
 from clouder.policy.gate import Finding, PolicyError, PolicyReport, enforce, run_gate
 
-__all__ = [
-    "ApprovalRequiredError",
-    "Finding",
-    "PolicyError",
-    "PolicyReport",
-    "check_approval",
-    "enforce",
-    "read_approval_file",
-    "run_gate",
-]
+__all__ = ["Finding", "PolicyError", "PolicyReport", "enforce", "run_gate"]

@@ -65,7 +65,8 @@ def authorize(
 
     ``policy`` hands over the gate's report of ``workflow.root`` when the caller started it already (``up``
     runs it while Terraform plans); by default the gate runs here."""
-    from clouder.policy import check_approval, enforce, run_gate
+    from clouder.policy import enforce, run_gate
+    from clouder.terraform.approval import check_approval
 
     saved = verified(workflow, saved)
     if not saved.summary.has_changes:
