@@ -6,9 +6,18 @@ import re
 from dataclasses import dataclass
 
 from clouder.catalog.kubernetes import PINNED_RELEASES
+from clouder.clouds import CloudRegistry
 from clouder.errors import BadInputError
 from clouder.spec.model import ClusterSpec
 
+# cloud -> "module:attribute" of the pkgs.k8s.io package revision its nodes install.
+PACKAGE_REVISIONS: CloudRegistry[str] = CloudRegistry(
+    "the Kubernetes versions",
+    {
+        "aws": "clouder.catalog.aws:KUBERNETES_PACKAGE_REVISION",
+        "azure": "clouder.catalog.azure:KUBERNETES_PACKAGE_REVISION",
+    },
+)
 _RELEASE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 
 
@@ -29,11 +38,7 @@ def text(version: tuple[int, int, int]) -> str:
 
 def package_version(spec: ClusterSpec, release: str) -> str:
     """The pkgs.k8s.io package version of a release ("1.34.1" -> "1.34.1-1.1"), per the cloud's catalog."""
-    if spec.cloud == "aws":
-        from clouder.catalog.aws import KUBERNETES_PACKAGE_REVISION
-    else:
-        from clouder.catalog.azure import KUBERNETES_PACKAGE_REVISION
-    return f"{text(parse(release))}-{KUBERNETES_PACKAGE_REVISION}"
+    return f"{text(parse(release))}-{PACKAGE_REVISIONS[spec.cloud]}"
 
 
 @dataclass(frozen=True)
