@@ -26,19 +26,19 @@ class TerraformInfra:
     approve: bool = False
     approval_file: Path | None = None
     policy_gate: bool = True
-    node_types: frozenset[str] | None = None  # None: the VM types of clouder.terraform.summary
+    node_types: frozenset[str] | None = None  # None: the cloud's VM types (summary.PROTECTED_TYPES)
     saved: SavedPlan | None = None
     approval: str = ""
 
     def plan(self, spec: ClusterSpec) -> int:
         from clouder.terraform.guarded import authorize
-        from clouder.terraform.summary import NODE_TYPES
+        from clouder.terraform.summary import PROTECTED_TYPES
 
         authorized = authorize(spec, self.workflow, self.workflow.plan(), self.approve, self.approval_file,
                                self.policy_gate)  # fmt: skip
         self.saved = saved = authorized.saved
         self.approval = authorized.approval
-        types = self.node_types or NODE_TYPES
+        types = self.node_types or PROTECTED_TYPES[spec.cloud].nodes
         return sum(
             1
             for change in saved.summary.changes
