@@ -44,16 +44,19 @@ class CloudRegistry(Generic[T]):
     def __contains__(self, cloud: object) -> bool:
         return cloud in self.targets
 
-    def __getitem__(self, cloud: str) -> T:
-        """What ``cloud`` registered for this stage (its module imported now)."""
+    def require(self, cloud: str) -> str:
+        """The target ``cloud`` registered for this stage; a clear error if it registered none."""
         try:
-            target = self.targets[cloud]
+            return self.targets[cloud]
         except KeyError:
             raise BadInputError(
                 f"nothing registered for {cloud!r} in {self.stage}.",
                 f"Registered clouds: {', '.join(self.clouds) or 'none'}.",
             ) from None
-        module_name, _, attribute = target.partition(":")
+
+    def __getitem__(self, cloud: str) -> T:
+        """What ``cloud`` registered for this stage (its module imported now)."""
+        module_name, _, attribute = self.require(cloud).partition(":")
         return cast(T, getattr(importlib.import_module(module_name), attribute))
 
 
