@@ -93,6 +93,15 @@ def _orphans(spec: ClusterSpec) -> object:
     return find_orphans(spec, {}, {})
 
 
+def _console(spec: ClusterSpec) -> object:
+    from types import SimpleNamespace
+
+    from clouder.hosts.console import console_reader
+
+    outputs = _aws_outputs().model_copy(update={"cloud": SimpleNamespace(cloud=spec.cloud)})  # type: ignore[attr-defined]
+    return console_reader(outputs)
+
+
 def _spec_rules(spec: ClusterSpec) -> object:
     from clouder.spec.rules import check
 
@@ -129,6 +138,7 @@ STAGES: dict[str, Callable[[ClusterSpec], object]] = {
     "the plan summary": _plan_summary,
     "the orphan search": _orphans,
     "the spec rules": _spec_rules,
+    "the console reader": _console,
     "synthesis": _synthesis,
     "the policy gate": _policy_gate,
     "the rehearsal": _rehearsal,
@@ -139,6 +149,7 @@ def _import_stage_modules() -> None:
     import clouder.addons.plan
     import clouder.catalog.machines
     import clouder.contexts.model
+    import clouder.hosts.console
     import clouder.lifecycle.versions
     import clouder.observe.check
     import clouder.policy.gate
