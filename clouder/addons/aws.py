@@ -10,9 +10,11 @@ import base64
 from typing import Any
 
 from clouder.addons.context import NOT_READY_TOLERATION, AddonContext, Values
+from clouder.addons.steps import GATE, ChartAddon, NodesInitialized, OwnAddon, Step
 from clouder.catalog.charts import AWS_CCM_IMAGE_TAGS
 from clouder.errors import ClouderError
 from clouder.kube.objects import Obj, ObjectRef
+from clouder.spec.model import ClusterSpec
 
 CONTROL_PLANE = {"node-role.kubernetes.io/control-plane": ""}
 # The controllers run on the control planes, whose role alone holds their policies (workers' pods cannot
@@ -21,6 +23,35 @@ CONTROL_PLANE_TOLERATION = {"key": "node-role.kubernetes.io/control-plane", "ope
                             "effect": "NoSchedule"}  # fmt: skip
 LBC_TLS_SECRET = ObjectRef("v1", "Secret", "kube-system", "aws-load-balancer-tls")
 STATIC_KEY_NAMES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "key_id", "access_key"}
+
+
+def steps(spec: ClusterSpec, cni_name: str) -> list[Step]:
+    """AWS's add-ons after the CNI ``cni_name``, each after what it needs (``plan.PLANS``)."""
+    ccm, ebs = "aws-cloud-controller-manager", "aws-ebs-csi-driver"
+    found: list[Step] = [
+        # Needs nothing: Clouder runs it in the host network with a toleration for NotReady nodes
+        # (cloud_controller_manager), so it starts beside the CNI. With the chart's defaults (pod
+        # network, no such toleration) it could start only once the CNI made the nodes Ready. The CNI
+        # needs nothing of it either: kubeadm's kubelets set their --node-ip, so nodes have addresses
+        # before the cloud controller initialises them (kubernetes/kubernetes#121028).
+        ChartAddon(ccm, cloud_controller_manager, refuse_static_keys),
+        NodesInitialized(after=(ccm,)),
+        # The controller Deployment runs in the pod network and does not tolerate the uninitialized
+        # taint; the volumes it creates are attached by the nodes' provider IDs.
+        ChartAddon(ebs, ebs_csi_driver, refuse_static_keys, after=(cni_name, GATE)),
+        # The default class is offered once a driver serves its provisioner (a claim made before
+        # would wait for a provisioner that is not there).
+        OwnAddon("storage-classes", "kube-system", lambda c: [gp3_storage_class(c)], after=(ebs,)),
+    ]
+    if spec.load_balancing.controller:
+        # Pod network for its webhook's endpoints (its own objects wait for them), initialised nodes
+        # to schedule on, and their provider IDs (instance IDs) to register as targets. It needs
+        # nothing of the EBS CSI driver: the two install side by side.
+        lbc = load_balancer_controller
+        found.append(
+            ChartAddon("aws-load-balancer-controller", lbc, refuse_static_keys, after=(cni_name, GATE))
+        )
+    return found
 
 
 def cloud_controller_manager(ctx: AddonContext) -> Values:

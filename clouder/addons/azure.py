@@ -8,13 +8,39 @@ Standard load balancer. It lives only in the Secret ``kube-system/azure-cloud-pr
 from __future__ import annotations
 
 from clouder.addons.context import NOT_READY_TOLERATION, AddonContext, Values, compact_json, secret_manifest
+from clouder.addons.steps import GATE, ChartAddon, NodesInitialized, OwnAddon, Step
 from clouder.catalog.charts import AZURE_CCM_IMAGE_TAGS
 from clouder.kube.objects import Obj
+from clouder.spec.model import ClusterSpec
 
 CLOUD_CONFIG_SECRET = "azure-cloud-provider"
 CLOUD_CONFIG_NAMESPACE = "kube-system"
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 CONTROL_PLANE = {"node-role.kubernetes.io/control-plane": ""}
+
+
+def steps(spec: ClusterSpec, cni_name: str) -> list[Step]:
+    """Azure's add-ons after the CNI ``cni_name``, each after what it needs (``plan.PLANS``)."""
+    ccm, secret = "cloud-provider-azure", "azure-cloud-config"
+    csi = (cni_name, GATE, secret)
+    found: list[Step] = [
+        # azure.json: a Secret, needed by nothing but the pods that read it.
+        OwnAddon(secret, CLOUD_CONFIG_NAMESPACE, lambda c: [cloud_config_secret(c)]),
+        # Reads azure.json from the Secret. Its Deployment runs in the host network (the chart) and
+        # Clouder adds a toleration for NotReady nodes (cloud_controller_manager): it starts beside
+        # the CNI; the cloud node manager DaemonSet tolerates every taint anyway.
+        ChartAddon(ccm, cloud_controller_manager, after=(secret,)),
+        NodesInitialized(after=(ccm,)),
+        # Each CSI controller reads azure.json, tolerates only the control-plane taints (upstream
+        # values: controller.tolerations) and attaches by provider ID; disk and file side by side.
+        ChartAddon("azuredisk-csi-driver", disk_csi_driver, after=csi),
+    ]
+    drivers: tuple[str, ...] = ("azuredisk-csi-driver",)
+    if spec.storage.file_storage:
+        found.append(ChartAddon("azurefile-csi-driver", file_csi_driver, after=csi))
+        drivers += ("azurefile-csi-driver",)
+    found.append(OwnAddon("storage-classes", "kube-system", storage_classes, after=drivers))
+    return found
 
 
 def azure_json(ctx: AddonContext) -> Values:

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import difflib
 from functools import cache
-from typing import Literal
 
-Cloud = Literal["aws", "azure"]
+from clouder.clouds import CloudRegistry
+
+Cloud = str
+# cloud -> "module:attribute" of its generated size -> architecture table (large: imported on first use).
+ARCHITECTURES: CloudRegistry[dict[str, str]] = CloudRegistry(
+    "the machine catalog",
+    {
+        "aws": "clouder.catalog.aws_instance_types:ARCHITECTURE",
+        "azure": "clouder.catalog.azure_vm_sizes:ARCHITECTURE",
+    },
+)
 
 
 @cache
 def _catalog(cloud: Cloud) -> dict[str, str]:
-    if cloud == "aws":
-        from clouder.catalog.aws_instance_types import ARCHITECTURE
-    else:
-        from clouder.catalog.azure_vm_sizes import ARCHITECTURE
-    return ARCHITECTURE
+    return ARCHITECTURES[cloud]
 
 
 @cache

@@ -53,11 +53,13 @@ def synth(
     if fmt is Format.json:
         emit_json(summary)
         return
+    from clouder.rehearse.run import rehearses_whole_pipeline
+
     rehearse = f", or `clouder rehearse {spec}` to run the whole pipeline on this machine first"
     typer.echo(
         f"synthesized {loaded.name} ({loaded.cloud}): {resources} resources -> {summary['file']}\n"
         f"next: `clouder plan {spec}` (Terraform plan and policy gate)"
-        + (rehearse if loaded.cloud == "aws" else "")
+        + (rehearse if rehearses_whole_pipeline(loaded.cloud) else "")
     )
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from clouder.clouds import CloudRegistry
 from clouder.credentials import refuse_secret
 from clouder.spec.types import DnsLabel, SpecModel
 
-AWS_SOURCES = ("profile", "environment", "instance-role")
-AZURE_SOURCES = ("cli", "environment", "managed-identity")
+# cloud -> "module:function" raising ValueError where a context does not fit that cloud.
+CLOUD_RULES: CloudRegistry[Callable[[Context], None]] = CloudRegistry(
+    "the contexts", {"aws": "clouder.contexts.aws:check", "azure": "clouder.contexts.azure:check"}
+)
 UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
@@ -42,22 +45,13 @@ class Context(SpecModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> Context:
-        sources = AWS_SOURCES if self.cloud == "aws" else AZURE_SOURCES
-        if self.credentials not in sources:
-            raise ValueError(f"credentials for {self.cloud} must be one of {', '.join(sources)}")
-        if self.cloud == "aws":
-            if self.account is not None and not re.fullmatch(r"\d{12}", self.account):
-                raise ValueError("an AWS account ID is 12 digits")
-            if self.credentials == "profile" and not self.profile:
-                raise ValueError("credentials 'profile' needs --profile NAME")
-            if self.tenant or self.client_id:
-                raise ValueError("tenant and client ID are Azure settings")
-        else:
-            if self.account is not None and not re.fullmatch(UUID, self.account):
-                raise ValueError("an Azure subscription ID is a UUID")
-            if self.profile:
-                raise ValueError("profile is an AWS setting")
+        check_coherent(self)
         return self
+
+
+def check_coherent(context: Context) -> None:
+    """Raise ValueError where the context's settings do not fit its cloud (the cloud's own rules)."""
+    CLOUD_RULES[context.cloud](context)
 
 
 class ContextFile(SpecModel):

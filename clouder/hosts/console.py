@@ -1,81 +1,30 @@
 """A node's console, read from its cloud: where cloud-init prints the SSH host keys at first boot.
 
 The machines come from the outputs contract: each node's ``provider_id`` and the bastion's
-``ssh.bastion_provider_id`` (``aws:///<zone>/<instance-id>``). On AWS the console is EC2's
-``GetConsoleOutput``: EC2 sends it base64-encoded and botocore decodes it to text (its
-``decode_console_output`` handler); ``Latest`` asks Nitro instances for the live serial output rather than
-the snapshot EC2 posts shortly after boot. Azure's boot diagnostics are not read yet (see docs/bootstrap.md).
+``ssh.bastion_provider_id`` (``aws:///<zone>/<instance-id>``). Each cloud registers its reader in
+``CONSOLES``: on AWS EC2's ``GetConsoleOutput`` (``aws_console``); Azure's boot diagnostics are not read
+yet (``azure_console``, see docs/bootstrap.md).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
-from clouder.errors import ClouderError
-from clouder.hosts.ssh import BASTION
-from clouder.outputs import AwsFacts, ClusterOutputs
+from clouder.clouds import CloudRegistry
+from clouder.hosts.aws_console import Ec2Console, aws_instance_ids, ec2_client
+from clouder.outputs import ClusterOutputs
+
+__all__ = ["CONSOLES", "ConsoleReader", "Ec2Console", "aws_instance_ids", "console_reader", "ec2_client"]
 
 ConsoleReader = Callable[[str], str | None]
-AWS_INSTANCE = re.compile(r"aws:///[a-z0-9-]*/(i-[0-9a-f]+)")
-
-
-def aws_instance_ids(outputs: ClusterOutputs) -> dict[str, str]:
-    """Host name (node name, or ``bastion``) -> EC2 instance ID, from the contract's provider IDs."""
-    found: dict[str, str] = {}
-    machines = [(node.name, node.provider_id) for node in outputs.nodes]
-    if outputs.ssh.bastion_provider_id is not None:
-        machines.append((BASTION, outputs.ssh.bastion_provider_id))
-    for name, provider_id in machines:
-        match = AWS_INSTANCE.fullmatch(provider_id)
-        if match is None:
-            raise ClouderError(f"{name}: provider ID {provider_id!r} names no EC2 instance.")
-        found[name] = match.group(1)
-    return found
-
-
-class Ec2Console:
-    """``name -> console text`` through EC2 ``GetConsoleOutput`` (``None`` while EC2 has none to show)."""
-
-    def __init__(self, instances: dict[str, str], client: Any) -> None:
-        self.instances = instances
-        self.client = client
-
-    def __call__(self, name: str) -> str | None:
-        instance = self.instances.get(name)
-        if instance is None:
-            return None
-        try:
-            answer = self.client.get_console_output(InstanceId=instance, Latest=True)
-        except Exception as exc:  # botocore's errors: credentials, permissions, throttling, no such instance
-            raise ClouderError(
-                f"{name}: cannot read the console of {instance} ({exc}).",
-                "The host keys are checked against it: allow ec2:GetConsoleOutput to these credentials, or "
-                "run without --host-keys-from-console.",
-            ) from None
-        output = answer.get("Output")  # already decoded from base64 by botocore
-        return str(output) if output else None
-
-
-def ec2_client(region: str) -> Any:
-    try:
-        import boto3  # type: ignore[import-untyped]
-    except ImportError:
-        raise ClouderError(
-            "reading the EC2 console for host keys needs boto3.", "pip install 'clouder[aws]'"
-        ) from None
-    return boto3.session.Session(region_name=region).client("ec2")
+# cloud -> "module:function" giving, for an outputs contract (and an optional client), each host's console.
+CONSOLES: CloudRegistry[Callable[[ClusterOutputs, Any | None], ConsoleReader]] = CloudRegistry(
+    "the console reader",
+    {"aws": "clouder.hosts.aws_console:reader", "azure": "clouder.hosts.azure_console:reader"},
+)
 
 
 def console_reader(outputs: ClusterOutputs, client: Any | None = None) -> ConsoleReader:
-    """The console of every host in ``outputs``, read from its cloud (``client``: an EC2 client)."""
-    cloud = outputs.cloud
-    if isinstance(cloud, AwsFacts):
-        return Ec2Console(aws_instance_ids(outputs), client or ec2_client(cloud.region))
-    raise ClouderError(
-        "Clouder cannot read an Azure VM's boot diagnostics yet, so host keys cannot be checked against "
-        "the console there.",
-        "Run without --host-keys-from-console, and compare the pinned keys in the cluster's known_hosts "
-        "with the serial log (`az vm boot-diagnostics get-boot-log`) by hand.",
-    )
+    """The console of every host in ``outputs``, read from its cloud (``client``: that cloud's API client)."""
+    return CONSOLES[outputs.cloud.cloud](outputs, client)

@@ -25,7 +25,7 @@ class TerraformInfra:
     approve: bool = False
     approval_file: Path | None = None
     policy_gate: bool = True
-    node_types: frozenset[str] | None = None  # None: the VM types of clouder.terraform.summary
+    node_types: frozenset[str] | None = None  # None: the cloud's VM types (summary.PROTECTED_TYPES)
     guarded: GuardedApply = field(init=False)
 
     def __post_init__(self) -> None:
@@ -33,11 +33,11 @@ class TerraformInfra:
 
     def plan(self, spec: ClusterSpec) -> int:
         """Plan and authorize (the workflow's own spec is the one judged); count the node VMs it destroys."""
-        from clouder.terraform.summary import NODE_TYPES
+        from clouder.terraform.summary import PROTECTED_TYPES
 
         self.guarded.plan()
         saved = self.guarded.authorize().saved
-        types = self.node_types or NODE_TYPES
+        types = self.node_types or PROTECTED_TYPES[spec.cloud].nodes
         return sum(
             1
             for change in saved.summary.changes

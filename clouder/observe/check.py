@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from clouder.clouds import CloudRegistry
 from clouder.kube import inventory
 from clouder.kube.client import Kube
 from clouder.kube.objects import Obj, ObjectRef
@@ -25,6 +26,11 @@ from clouder.spec.model import ClusterSpec
 NAMESPACE = "clouder-check"
 PROBE_IMAGE = "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+# cloud -> "module:function" giving the annotations of the load-balancer probe's Service for a spec.
+PROBE_ANNOTATIONS: CloudRegistry[Callable[[ClusterSpec], dict[str, str]]] = CloudRegistry(
+    "the cluster checks",
+    {"aws": "clouder.observe.aws:probe_annotations", "azure": "clouder.observe.azure:probe_annotations"},
+)
 
 
 @dataclass(frozen=True)
@@ -132,27 +138,22 @@ def _pvc(kube: Kube, settings: CheckSettings) -> CheckResult:
     return CheckResult("pvc-binds", problem is None, problem or "a 1Gi claim on the default class bound")
 
 
-def _load_balancer(kube: Kube, spec: ClusterSpec, settings: CheckSettings) -> CheckResult:
-    if spec.cloud == "aws" and spec.load_balancing.controller:  # an NLB from the AWS Load Balancer Controller
-        annotations = {
-            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance",
-            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
-        }
-    elif spec.cloud == "aws":  # the cloud controller manager's own load balancer
-        annotations = {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
-    else:
-        annotations = {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
-    service = {
+def probe_service(spec: ClusterSpec) -> Obj:
+    """The internal LoadBalancer Service the load-balancer check creates, annotated for the spec's cloud."""
+    return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {**_meta("probe-lb"), "annotations": annotations},
+        "metadata": {**_meta("probe-lb"), "annotations": PROBE_ANNOTATIONS[spec.cloud](spec)},
         "spec": {
             "type": "LoadBalancer",
             "selector": {"app": "clouder-check"},
             "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}],
         },
     }
+
+
+def _load_balancer(kube: Kube, spec: ClusterSpec, settings: CheckSettings) -> CheckResult:
+    service = probe_service(spec)
     problem = _probe(kube, [service], ObjectRef.of(service), settings)
     if problem:
         return CheckResult("load-balancer", False, problem)

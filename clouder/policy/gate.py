@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clouder.clouds import CloudRegistry
 from clouder.errors import ClouderError
 from clouder.policy.checkov import checkov_binary, run_checkov
 from clouder.policy.config import resources, write_effective
@@ -15,10 +15,14 @@ from clouder.spec.model import ClusterSpec
 
 # Files Terraform/OpenTofu read from a root that Clouder's rules and checkov (Terraform JSON) do not.
 UNEXAMINED = (".tf", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")
-STACK_ALLOWLISTS = {
-    "aws": "clouder.modules.aws.checkov_allowlist",
-    "azure": "clouder.modules.azure.checkov_allowlist",
-}
+# cloud -> "module:attribute" of the checkov findings its stack accepts by design (id -> reason).
+STACK_ALLOWLISTS: CloudRegistry[dict[str, str]] = CloudRegistry(
+    "the policy gate",
+    {
+        "aws": "clouder.modules.aws.checkov_allowlist:CHECKOV_ALLOWLIST",
+        "azure": "clouder.modules.azure.checkov_allowlist:CHECKOV_ALLOWLIST",
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,7 @@ def run_gate(spec: ClusterSpec, root: Path, use_checkov: bool = True) -> PolicyR
 
 def stack_allowlist(cloud: str) -> dict[str, str]:
     """Findings a cloud's stack accepts by design (``CHECKOV_ALLOWLIST`` of id -> reason in its modules)."""
-    try:
-        module = importlib.import_module(STACK_ALLOWLISTS[cloud])
-    except (KeyError, ImportError):
-        return {}
-    allowlist = getattr(module, "CHECKOV_ALLOWLIST", {})
-    return {str(k): str(v) for k, v in allowlist.items()} if isinstance(allowlist, dict) else {}
+    return {str(k): str(v) for k, v in STACK_ALLOWLISTS[cloud].items()}
 
 
 def enforce(report: PolicyReport) -> None:

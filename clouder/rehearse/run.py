@@ -1,12 +1,9 @@
 """`clouder rehearse`: the whole pipeline on this machine, with no cloud account.
 
-AWS: synthesize; real Terraform and the real AWS provider plan, gate and apply against a local emulator;
-read the outputs contract back; the bootstrap phases each host would run; the add-on manifests rendered and
-validated; the services' rollout order; then destroy. The rehearsal works in its own work folder
-(``<work>/rehearsal``), never the cluster's, and lists every change it makes for the emulator.
-
-Azure: no azurerm provider and no emulator are available, so only synthesis and the policy gate run; the
-report says so.
+Each cloud registers how it is rehearsed in ``REHEARSALS``: its stages, what it changes in the spec, and
+how it drives the stages of :class:`RehearsalRun` (``clouder.rehearse.aws``: everything against a local
+emulator; ``clouder.rehearse.azure``: synthesis and the policy gate only). The rehearsal works in its own
+work folder (``<work>/rehearsal``), never the cluster's, and lists every change it makes.
 """
 
 from __future__ import annotations
@@ -20,20 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from clouder.clouds import CloudRegistry
 from clouder.errors import ClouderError
 from clouder.events import Event, EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.rehearse import emulator
-from clouder.spec.model import AllowedFinding, ClusterSpec, LocalState
+from clouder.spec.model import ClusterSpec, LocalState
 
-AWS_STAGES = ("emulator", "synth", "plan", "gate", "apply", "outputs", "bootstrap", "addons", "services",
-              "destroy")  # fmt: skip
-AZURE_STAGES = ("synth", "gate")
-AZURE_NOT_REHEARSED = (
-    "Azure: synthesis and the policy gate only. No azurerm provider or Azure emulator runs here, so "
-    "Terraform plan/apply, the outputs contract, bootstrap, add-ons and services are not rehearsed; "
-    "`clouder plan` with an Azure subscription is the next step."
-)
 State = Literal["ok", "skipped", "failed", "not-run"]
 
 
@@ -77,6 +67,27 @@ class RehearsalReport:
                 "nextSteps": self.next_steps}  # fmt: skip
 
 
+@dataclass(frozen=True)
+class CloudRehearsal:
+    """How one cloud is rehearsed: its stages in order, what it changes in the spec (``adapt`` adds to
+    the changes and their notes), and how it runs the stages (``drive``)."""
+
+    stages: tuple[str, ...]
+    adapt: Callable[[ClusterSpec, dict[str, Any], list[str]], None]
+    drive: Callable[[RehearsalRun], None]
+
+
+# cloud -> "module:attribute" of its CloudRehearsal.
+REHEARSALS: CloudRegistry[CloudRehearsal] = CloudRegistry(
+    "the rehearsal", {"aws": "clouder.rehearse.aws:REHEARSAL", "azure": "clouder.rehearse.azure:REHEARSAL"}
+)
+
+
+def rehearses_whole_pipeline(cloud: str) -> bool:
+    """Whether ``clouder rehearse`` applies and bootstraps a ``cloud`` cluster (not only synth and gate)."""
+    return cloud in REHEARSALS and "apply" in REHEARSALS[cloud].stages
+
+
 def rehearsal_spec(spec: ClusterSpec, work: Path) -> tuple[ClusterSpec, list[str]]:
     """The spec as the rehearsal runs it (local state, an image the emulator serves, the override's
     accepted finding), and one note per change."""
@@ -85,13 +96,7 @@ def rehearsal_spec(spec: ClusterSpec, work: Path) -> tuple[ClusterSpec, list[str
     notes.append(f"state: local, in {work / spec.name} (the spec's {spec.state.backend} backend is not used)")
     if spec.context:
         notes.append(f"context {spec.context}: not used (no cloud account is reached)")
-    if spec.aws is not None:
-        changes["aws"] = spec.aws.model_copy(update={"ami": emulator.MOTO_AMI})
-        notes.append(f"aws.ami: {emulator.MOTO_AMI} (an image the emulator serves)")
-        extra = [AllowedFinding.model_validate(entry) for entry in emulator.OVERRIDE_ALLOWLIST]
-        changes["policy"] = spec.policy.model_copy(update={"allowlist": [*spec.policy.allowlist, *extra]})
-        notes += [f"policy gate: accepts {e.check} ({e.reason})" for e in extra]
-        notes.append("approval: not needed, the plan runs on the emulator only; destroy runs without it")
+    REHEARSALS[spec.cloud].adapt(spec, changes, notes)
     return spec.model_copy(update=changes), notes
 
 
@@ -112,7 +117,7 @@ def terraform_env(work: Path, options: RehearsalOptions, found: emulator.Emulato
 
 
 @dataclass
-class _Run:
+class RehearsalRun:
     spec: ClusterSpec
     work: Path
     options: RehearsalOptions
@@ -231,30 +236,14 @@ def _work_root(work: Path) -> Iterator[None]:
 
 
 def _rehearse(spec: ClusterSpec, work: Path, options: RehearsalOptions, log: EventLog) -> RehearsalReport:
+    cloud = REHEARSALS[spec.cloud]
     spec, notes = rehearsal_spec(spec, work)
-    stages = AWS_STAGES if spec.cloud == "aws" else AZURE_STAGES
-    report = RehearsalReport(spec.name, spec.cloud, [Stage(name) for name in stages], notes)
-    run = _Run(spec, work, options, log, report)
-    if spec.cloud == "azure":
-        report.not_rehearsed = AZURE_NOT_REHEARSED
-        _stages(run, {"synth": run.synth, "gate": run.gate})
-        report.next_steps = [f"`clouder plan` with an Azure subscription (context {spec.context or 'unset'})"]
-        return report
-    with emulator.running_emulator(work / spec.name / "emulator") as found:
-        run.found = found
-        report.stages[0].state, report.stages[0].detail = "ok", f"moto server at {found.url}"
-        steps = {"synth": run.synth, "plan": run.plan, "gate": run.gate, "apply": run.apply,
-                 "outputs": run.read_outputs, "bootstrap": run.bootstrap, "addons": run.addons,
-                 "services": run.services}  # fmt: skip
-        try:
-            _stages(run, steps)
-        finally:
-            _stages(run, {"destroy": run.destroy}, always=True)
-    report.next_steps = _next_steps(spec, report)
+    report = RehearsalReport(spec.name, spec.cloud, [Stage(name) for name in cloud.stages], notes)
+    cloud.drive(RehearsalRun(spec, work, options, log, report))
     return report
 
 
-def _stages(run: _Run, steps: dict[str, Callable[[], str | None]], always: bool = False) -> None:
+def run_stages(run: RehearsalRun, steps: dict[str, Callable[[], str | None]], always: bool = False) -> None:
     for stage in run.report.stages:
         if stage.name not in steps:
             continue
@@ -272,16 +261,3 @@ def _stages(run: _Run, steps: dict[str, Callable[[], str | None]], always: bool 
         stage.seconds = round(time.monotonic() - started, 3)
         outcome: Literal["ok", "skipped", "failed"] = stage.state
         run.log.emit(Event("rehearse", stage.name, outcome, None, stage.seconds, stage.detail))
-
-
-def _next_steps(spec: ClusterSpec, report: RehearsalReport) -> list[str]:
-    creates = report.resources.get("create", 0)
-    hosts = len(report.hosts)
-    where = f"context {spec.context}" if spec.context else "your AWS credentials"
-    return [
-        f"`clouder up SPEC` with {where}: plan and apply the same {creates} resources in AWS, this time "
-        "with the spec's own image, state backend and approvals",
-        f"bootstrap {hosts} hosts over SSH ({spec.access.mode}): kubeadm init, joins, kubeconfig",
-        f"install {len(report.addons)} add-on steps, then roll out the services in {len(report.services)} "
-        "waves and run `clouder check`",
-    ]

@@ -12,10 +12,19 @@ from typing import Any, Literal
 
 from clouder.catalog.charts import ChartEntry
 from clouder.catalog.services import RUNTIME_PLANE, SERVICE_PINS, ServicePin
+from clouder.clouds import CloudRegistry
 from clouder.outputs import ClusterOutputs
 from clouder.spec.model import ClusterSpec
 
 Values = dict[str, Any]
+# cloud -> "module:attribute" of the annotations on the ingress controller's LoadBalancer Service.
+INGRESS_ANNOTATIONS: CloudRegistry[dict[str, str]] = CloudRegistry(
+    "the services catalog",
+    {
+        "aws": "clouder.services.aws:INGRESS_ANNOTATIONS",
+        "azure": "clouder.services.azure:INGRESS_ANNOTATIONS",
+    },
+)
 Workload = Literal["Deployment", "DaemonSet", "StatefulSet", "Job"]
 
 
@@ -121,14 +130,7 @@ def _cluster(ctx: ServiceContext) -> Values:
 
 
 def ingress(ctx: ServiceContext) -> Values:
-    if ctx.spec.cloud == "aws":
-        annotations = {
-            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-        }
-    else:
-        annotations = {"service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz"}
+    annotations = dict(INGRESS_ANNOTATIONS[ctx.spec.cloud])
     return {
         "controller": {
             "replicaCount": ctx.replicas,

@@ -4,17 +4,47 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from clouder.catalog.charts import CHARTS
-from clouder.catalog.regions import AWS_REGIONS, AZURE_LOCATIONS, AZURE_ZONES, aws_zones
+from clouder.catalog.regions import AWS_REGIONS
 from clouder.catalog.services import CORE_SERVICES, RUNTIME_PLANE
+from clouder.clouds import CloudRegistry
 from clouder.credentials import secret_kind
 from clouder.errors import Problem
 from clouder.spec.model import BUILTIN_SERVICES, ClusterSpec, S3State
 from clouder.spec.types import network_of
 
 WORLD = network_of("0.0.0.0/0")
+Rule = Callable[[ClusterSpec], Iterator[Problem]]
+
+
+@dataclass(frozen=True)
+class CloudRules:
+    """What the spec rules need to know of one cloud (its block in the spec is named after it)."""
+
+    name: str  # as the cloud names itself in messages ("AWS", "Azure")
+    min_subnet_prefix: int  # the smallest subnet the cloud accepts
+    machine_kind: str  # what the cloud calls a machine size ("AWS instance type")
+    machine_example: str
+    # the node image's CPU architecture (None: unknown, a custom image) and the field that sets it
+    image_arch: Callable[[Any], tuple[str | None, str]]
+    zones: Callable[[ClusterSpec, list[str]], Iterator[Problem]]  # the region and each subnet's zone
+    extra: tuple[Rule, ...] = ()  # rules of this cloud alone (run after the shared ones)
+
+
+# cloud -> "module:attribute" of its CloudRules.
+CLOUD_RULES: CloudRegistry[CloudRules] = CloudRegistry(
+    "the spec rules", {"aws": "clouder.spec.aws_rules:RULES", "azure": "clouder.spec.azure_rules:RULES"}
+)
+
+
+def _cloud(spec: ClusterSpec) -> str | None:
+    """The spec's cloud; None if it sets no cloud's block (``_one_cloud`` reports that)."""
+    blocks = [cloud for cloud in CLOUD_RULES.targets if getattr(spec, cloud, None) is not None]
+    return spec.cloud if blocks else None
 
 
 def check(spec: ClusterSpec) -> list[Problem]:
@@ -30,7 +60,7 @@ def check(spec: ClusterSpec) -> list[Problem]:
         _runtime,
         _state,
         _policy,
-        _azure_names,
+        _cloud_only,
         _tags,
     )
     return [problem for rule in rules for problem in rule(spec)]
@@ -86,8 +116,7 @@ def _cidrs(spec: ClusterSpec) -> Iterator[Problem]:
     yield from _sizes_of_ranges(spec)
 
 
-# Smallest subnets the clouds accept (AWS: /28; Azure: /29), each of which keeps 5 addresses for itself.
-MIN_SUBNET_PREFIX = {"aws": 28, "azure": 29}
+# Addresses each cloud keeps for itself in every subnet (AWS and Azure: 5).
 CLOUD_RESERVED_ADDRESSES = 5
 # kube-apiserver refuses a service range with more than 2^20 addresses (IPv4 prefix shorter than /12).
 MIN_SERVICE_PREFIX = 12
@@ -115,17 +144,17 @@ def _sizes_of_ranges(spec: ClusterSpec) -> Iterator[Problem]:
             f"{service} is larger than kube-apiserver accepts (at most a /{MIN_SERVICE_PREFIX}).",
             "Use a /12 or smaller range, e.g. 10.96.0.0/12.",
         )
-    cloud = spec.cloud if spec.aws is not None or spec.azure is not None else None
+    cloud = _cloud(spec)
     if cloud is not None:
-        smallest = MIN_SUBNET_PREFIX[cloud]
+        rules = CLOUD_RULES[cloud]
+        smallest = rules.min_subnet_prefix
         for index, subnet in enumerate(spec.network.subnets):
             for side in ("public", "private"):
                 net = network_of(getattr(subnet, side))
                 if net.prefixlen > smallest:
                     yield Problem(
                         f"network.subnets[{index}].{side}",
-                        f"{net} is smaller than {cloud.upper() if cloud == 'aws' else 'Azure'} allows "
-                        f"(a /{smallest} at least).",
+                        f"{net} is smaller than {rules.name} allows (a /{smallest} at least).",
                         f"Use a /{smallest} or larger range.",
                     )
     nodes = spec.control_plane.count + sum(pool.count for pool in spec.node_pools)
@@ -156,64 +185,20 @@ def _zones(spec: ClusterSpec) -> Iterator[Problem]:
                 f"zone {zone!r} appears twice.",
                 "Give each zone one entry with its public and private subnet.",
             )
-    if spec.aws is not None:
-        region = spec.aws.region
-        if region not in AWS_REGIONS:
-            yield Problem(
-                "aws.region",
-                f"unknown AWS region {region!r}.",
-                f"Known regions: {', '.join(sorted(AWS_REGIONS))}.",
-            )
-            return
-        for index, zone in enumerate(zones):
-            if zone not in aws_zones(region):
-                yield Problem(
-                    f"network.subnets[{index}].zone",
-                    f"{zone!r} is not a zone of {region}.",
-                    f"Use one of {', '.join(aws_zones(region))}.",
-                )
-    elif spec.azure is not None:
-        location = spec.azure.location
-        if location not in AZURE_LOCATIONS:
-            yield Problem(
-                "azure.location",
-                f"unknown Azure location {location!r}.",
-                f"Known locations: {', '.join(sorted(AZURE_LOCATIONS))}.",
-            )
-            return
-        if not AZURE_LOCATIONS[location]:
-            zoned = sorted(name for name, has_zones in AZURE_LOCATIONS.items() if has_zones)
-            close = difflib.get_close_matches(location, zoned, n=2, cutoff=0.6)
-            yield Problem(
-                "azure.location",
-                f"{location} has no availability zones, and Clouder places each subnet's nodes in a zone.",
-                f"Pick a location with zones{' such as ' + ' or '.join(close) if close else ''}.",
-            )
-            return
-        for index, zone in enumerate(zones):
-            if zone not in AZURE_ZONES:
-                yield Problem(
-                    f"network.subnets[{index}].zone",
-                    f"{zone!r} is not an Azure zone.",
-                    "Azure zones are '1', '2' and '3'.",
-                )
+    cloud = _cloud(spec)
+    if cloud is not None:
+        yield from CLOUD_RULES[cloud].zones(spec, zones)
 
 
 def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
-    from clouder.catalog.machines import Cloud, architecture, close_sizes
+    from clouder.catalog.machines import architecture, close_sizes
 
-    cloud: Cloud
-    other: Cloud
-    if spec.aws is not None:
-        cloud, block, example = "aws", spec.aws, "m6i.large"
-        image_arch = None if spec.aws.ami else "x86_64"  # the pinned Ubuntu image is amd64
-        image_field, other = "aws.ami", "azure"
-    elif spec.azure is not None:
-        cloud, block, example = "azure", spec.azure, "Standard_D4s_v5"  # type: ignore[assignment]
-        image_arch = "arm64" if spec.azure.image.sku.endswith("arm64") else "x86_64"
-        image_field, other = "azure.image.sku", "aws"
-    else:
+    cloud = _cloud(spec)
+    if cloud is None:
         return
+    rules, block = CLOUD_RULES[cloud], getattr(spec, cloud)
+    example, name = rules.machine_example, rules.machine_kind
+    image_arch, image_field = rules.image_arch(block)
     sizes = {
         "controlPlane.size": spec.control_plane.size,
         f"{cloud}.controlPlaneSize": block.control_plane_size,
@@ -221,7 +206,6 @@ def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
         f"{cloud}.bastionSize": block.bastion_size,
     }
     sizes |= {f"nodePools[{i}].size": pool.size for i, pool in enumerate(spec.node_pools)}
-    name = "AWS instance type" if cloud == "aws" else "Azure VM size"
     for path, size in sizes.items():
         if size is None:
             continue
@@ -230,7 +214,7 @@ def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
             close = close_sizes(cloud, size)
             if close:
                 hint = f"Did you mean {' or '.join(close)}?"
-            elif architecture(other, size) is not None:
+            elif other := _cloud_with_size(size, besides=cloud):
                 hint = f"That is a size of {other}; on {cloud} use one like {example}."
             else:
                 hint = f"Use one like {example}; `docs/spec.md` says how the list is kept current."
@@ -241,6 +225,14 @@ def _sizes(spec: ClusterSpec) -> Iterator[Problem]:
                 f"{size} is an {arch} machine, but the node image is {image_arch}.",
                 f"Pick an {image_arch} size, or set {image_field} to an {arch} image.",
             )
+
+
+def _cloud_with_size(size: str, besides: str) -> str:
+    """Another cloud that has a machine size of this name ("" if none does)."""
+    from clouder.catalog.machines import ARCHITECTURES, architecture
+
+    others = [cloud for cloud in ARCHITECTURES.clouds if cloud != besides]
+    return next((cloud for cloud in others if architecture(cloud, size) is not None), "")
 
 
 def _pools(spec: ClusterSpec) -> Iterator[Problem]:
@@ -421,50 +413,19 @@ def _policy(spec: ClusterSpec) -> Iterator[Problem]:
             yield Problem(f"policy.allowlist[{index}].check", f"{check_id} is allowlisted twice.", "")
 
 
-# Azure's limits on the names Clouder derives from the cluster and pool names (see modules/azure).
-AZURE_VM_NAME_MAX = 63  # a VM name is also the host and Kubernetes node name: one DNS label
-AZURE_NAME_LIMITS = {
-    "VNet name": ("vnet-{name}", 64),
-    "security group name": ("asg-{name}-control-planes", 80),
-}
-
-
-def _azure_names(spec: ClusterSpec) -> Iterator[Problem]:
-    if spec.azure is None:
-        return
-    name = spec.name
-    vms = {"metadata.name": f"{name}-cp-{spec.control_plane.count - 1}"}
-    if spec.access.mode == "bastion":
-        vms["metadata.name"] = max(vms["metadata.name"], f"{name}-bastion", key=len)
-    for index, pool in enumerate(spec.node_pools):
-        vms[f"nodePools[{index}].name"] = f"{name}-{pool.name}-{max(pool.count - 1, 0)}"
-    for path, vm in vms.items():
-        if len(vm) > AZURE_VM_NAME_MAX:
-            yield Problem(
-                path,
-                f"the VM name Clouder derives, {vm!r}, has {len(vm)} characters; Azure host and Kubernetes "
-                f"node names allow {AZURE_VM_NAME_MAX}.",
-                "Shorten the cluster or pool name.",
-            )
-    for what, (pattern, limit) in AZURE_NAME_LIMITS.items():
-        derived = pattern.format(name=name)
-        if len(derived) > limit:
-            yield Problem(
-                "metadata.name",
-                f"the {what} Clouder derives, {derived!r}, is longer than Azure allows ({limit}).",
-                "Shorten the cluster name.",
-            )
-    group = spec.azure.resource_group
-    if group is not None and group.endswith("."):
-        yield Problem("azure.resourceGroup", "Azure refuses resource group names that end with a period.", "")
+def _cloud_only(spec: ClusterSpec) -> Iterator[Problem]:
+    """The rules of each cloud whose block the spec sets."""
+    for cloud in CLOUD_RULES.targets:
+        if getattr(spec, cloud, None) is not None:
+            for rule in CLOUD_RULES[cloud].extra:
+                yield from rule(spec)
 
 
 def _tags(spec: ClusterSpec) -> Iterator[Problem]:
     sections = {"metadata.labels": spec.metadata.labels}
-    if spec.aws is not None:
-        sections["aws.tags"] = spec.aws.tags
-    if spec.azure is not None:
-        sections["azure.tags"] = spec.azure.tags
+    for cloud in CLOUD_RULES.targets:
+        if (block := getattr(spec, cloud, None)) is not None:
+            sections[f"{cloud}.tags"] = block.tags
     for section, tags in sections.items():
         for key, value in tags.items():
             kind = secret_kind(value, name=key)

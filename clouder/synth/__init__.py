@@ -3,17 +3,16 @@
 Only this package (through :func:`synthesize` / :func:`add_stack`) and ``clouder synth`` import the CDKTF
 bindings, and only when called: importing ``clouder.synth`` itself stays cheap.
 
-Each cloud registers its stack class here by import path; a stack class is called as
-``StackClass(scope, id, spec)`` and lays out one Terraform root module.
+Each cloud registers its stack class in ``STACKS`` (a ``clouder.clouds`` registry) by import path; a stack
+class is called as ``StackClass(scope, id, spec)`` and lays out one Terraform root module.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clouder.errors import BadInputError
+from clouder.clouds import CloudRegistry
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -21,25 +20,19 @@ if TYPE_CHECKING:
     from clouder.spec.model import ClusterSpec
 
 # cloud -> "module:Class" of the stack that lays out that cloud's cluster.
-STACKS: dict[str, str] = {
-    "aws": "clouder.stacks.aws:AwsClusterStack",
-    "azure": "clouder.stacks.azure:AzureClusterStack",
-}
+STACKS: CloudRegistry[Any] = CloudRegistry(
+    "synthesis",
+    {"aws": "clouder.stacks.aws:AwsClusterStack", "azure": "clouder.stacks.azure:AzureClusterStack"},
+)
 
 
 def stack_class(cloud: str) -> Any:
     """The stack class registered for ``cloud`` (imports the cloud's bindings)."""
-    try:
-        target = STACKS[cloud]
-    except KeyError:
-        raise BadInputError(
-            f"no stack is registered for cloud {cloud!r}.", f"Known clouds: {', '.join(sorted(STACKS))}."
-        ) from None
+    STACKS.require(cloud)
     from clouder.synth.runtime import prepare
 
     prepare(cloud)
-    module_name, _, class_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return STACKS[cloud]
 
 
 def add_stack(scope: Construct, spec: ClusterSpec, stack_id: str | None = None) -> Any:

@@ -39,7 +39,9 @@ def verified(workflow: Workflow, saved: SavedPlan) -> SavedPlan:
     """``saved`` with its summary derived from the plan file; refused when the sidecar disagrees."""
     if saved.from_plan:
         return saved
-    derived = summary_from_show(workflow.spec.name, workflow.show_plan(saved.path), saved.meta.destroy)
+    derived = summary_from_show(
+        workflow.spec.name, workflow.show_plan(saved.path), saved.meta.destroy, cloud=workflow.spec.cloud
+    )
     sidecar = saved.summary
     if (derived.plan_hash, derived.needs_approval) != (sidecar.plan_hash, sidecar.needs_approval) or (
         derived.plan_hash != saved.meta.plan_hash

@@ -2,25 +2,31 @@
 
 Every taggable resource a Clouder stack creates carries the cluster tag and its own Terraform address
 (``clouder.dev/cluster``, ``clouder.dev/address``). After an interrupted apply, Clouder looks for the
-objects of each configured resource the state does not know (``aws_orphans``), and either adopts them
-(Terraform ``import`` blocks, planned and applied like any change) or, if asked, deletes them.
+objects of each configured resource the state does not know (the cloud's ``ORPHAN_SEARCH``; AWS:
+``aws_orphans``), and either adopts them (Terraform ``import`` blocks, planned and applied like any
+change) or, if asked, deletes them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clouder.clouds import CloudRegistry
 from clouder.errors import ClouderError
 from clouder.spec.model import ClusterSpec
-from clouder.terraform.aws_orphans import Finder, Orphan, delete, search
+from clouder.terraform.aws_orphans import Orphan
 from clouder.workdir import write_private
 
 __all__ = [
     "ADOPT_FILE",
+    "ORPHAN_SEARCH",
     "RECREATE",
     "Orphan",
+    "OrphanSearch",
     "delete_orphans",
     "find_orphans",
     "import_document",
@@ -34,10 +40,26 @@ ADOPT_FILE = "clouder_adopt.tf.json"
 # "Provider produced inconsistent final plan" (seen on moto). Its template (never importable with
 # update_default_version) goes the same way.
 RECREATE = frozenset({"aws_instance", "aws_launch_template"})
+Config = dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class OrphanSearch:
+    """A cloud's way to find the objects ``config`` describes that ``state`` lacks (the found ones, and the
+    addresses several objects claim), and to delete orphans."""
+
+    find: Callable[[ClusterSpec, Config, dict[str, Any]], tuple[list[Orphan], dict[str, list[str]]]]
+    delete: Callable[[ClusterSpec, list[Orphan]], None]
+
+
+# cloud -> "module:attribute" of its OrphanSearch.
+ORPHAN_SEARCH: CloudRegistry[OrphanSearch] = CloudRegistry(
+    "the orphan search", {"aws": "clouder.terraform.aws:ORPHANS", "azure": "clouder.terraform.azure:ORPHANS"}
+)
 
 
 def find_orphans(
-    spec: ClusterSpec, config: dict[str, dict[str, Any]], state: dict[str, Any], deleting: bool = False
+    spec: ClusterSpec, config: Config, state: dict[str, Any], deleting: bool = False
 ) -> list[Orphan]:
     """The cluster's cloud objects that resources of ``config`` were meant to be but ``state`` does not hold.
 
@@ -45,10 +67,7 @@ def find_orphans(
     state holds to its attribute values. Several objects claiming one address cannot be adopted, only
     deleted (``deleting``).
     """
-    if spec.aws is None:
-        return []  # Azure: not yet (Azure tag names cannot hold the address tag's "/")
-    finder = Finder(spec.name, _session(spec.aws.region), config, state)
-    found, twins = search(finder)
+    found, twins = ORPHAN_SEARCH[spec.cloud].find(spec, config, state)
     if not deleting:  # twins of what is recreated anyway are simply all deleted
         recreated = {a: ids for a, ids in twins.items() if a.split(".")[0] in RECREATE}
         found += [o for a, ids in sorted(recreated.items()) for o in _each(a, ids)]
@@ -81,13 +100,4 @@ def write_adoption(folder: Path, orphans: list[Orphan]) -> Path | None:
 
 
 def delete_orphans(spec: ClusterSpec, orphans: list[Orphan]) -> None:
-    assert spec.aws is not None
-    delete(_session(spec.aws.region), orphans)
-
-
-def _session(region: str) -> Any:
-    try:
-        import boto3  # type: ignore[import-untyped]
-    except ImportError:
-        raise ClouderError("finding orphaned resources needs boto3.", "pip install 'clouder[aws]'") from None
-    return boto3.session.Session(region_name=region)
+    ORPHAN_SEARCH[spec.cloud].delete(spec, orphans)

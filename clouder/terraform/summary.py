@@ -11,30 +11,31 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clouder.clouds import CloudRegistry
+
 Action = Literal["create", "update", "delete", "replace", "import"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "replace", "import")
 
-NETWORK_TYPES = frozenset(
-    {
-        "aws_vpc",
-        "aws_subnet",
-        "aws_internet_gateway",
-        "aws_nat_gateway",
-        "aws_route_table",
-        "aws_eip",
-        "azurerm_virtual_network",
-        "azurerm_subnet",
-        "azurerm_route_table",
-        "azurerm_nat_gateway",
-        "azurerm_resource_group",
-    }
+
+@dataclass(frozen=True)
+class ProtectedTypes:
+    """A cloud's Terraform resource types whose destruction needs approval (and which of them are nodes)."""
+
+    network: frozenset[str]
+    volumes: frozenset[str]
+    nodes: frozenset[str]
+
+
+# cloud -> "module:attribute" of its ProtectedTypes.
+PROTECTED_TYPES: CloudRegistry[ProtectedTypes] = CloudRegistry(
+    "the plan summary",
+    {"aws": "clouder.terraform.aws:PROTECTED", "azure": "clouder.terraform.azure:PROTECTED"},
 )
-VOLUME_TYPES = frozenset({"aws_ebs_volume", "aws_efs_file_system", "azurerm_managed_disk"})
-NODE_TYPES = frozenset({"aws_instance", "azurerm_linux_virtual_machine", "azurerm_virtual_machine"})
 CONTROL_PLANE_MARKS = ("control-plane", "control_plane", "controlplane")
 
 
@@ -105,7 +106,10 @@ class PlanSummary(SummaryModel):
         }
 
 
-def summary_from_show(cluster: str, document: dict[str, Any], destroy_plan: bool = False) -> PlanSummary:
+def summary_from_show(
+    cluster: str, document: dict[str, Any], destroy_plan: bool = False, *, cloud: str
+) -> PlanSummary:
+    protected = PROTECTED_TYPES[cloud]
     changes = []
     hashed = []
     for entry in document.get("resource_changes", []):
@@ -120,7 +124,7 @@ def summary_from_show(cluster: str, document: dict[str, Any], destroy_plan: bool
                 address=entry["address"],
                 type=entry["type"],
                 action=action,
-                protected=_protected(entry, action),
+                protected=_protected(entry, action, protected),
             )
         )
         hashed.append(
@@ -186,15 +190,15 @@ def _drift_action(entry: dict[str, Any]) -> str:
     return "deleted" if actions == ["delete"] else "changed"
 
 
-def _protected(entry: dict[str, Any], action: Action) -> str | None:
+def _protected(entry: dict[str, Any], action: Action, types: ProtectedTypes) -> str | None:
     if action not in ("delete", "replace"):
         return None
     kind = entry["type"]
-    if kind in NETWORK_TYPES:
+    if kind in types.network:
         return "network"
-    if kind in VOLUME_TYPES:
+    if kind in types.volumes:
         return "data volume"
-    if kind in NODE_TYPES and _is_control_plane(entry):
+    if kind in types.nodes and _is_control_plane(entry):
         return "control-plane node"
     return None
 

@@ -199,7 +199,7 @@ class Workflow:
         )
         if not any(counts.get(key) for key in ("add", "change", "remove", "import")):
             return summary_from_messages(self.spec.name, destroy)
-        return summary_from_show(self.spec.name, self.show_plan(path), destroy)
+        return summary_from_show(self.spec.name, self.show_plan(path), destroy, cloud=self.spec.cloud)
 
     def show_plan(self, path: Path) -> dict[str, Any]:
         """``terraform show -json PLAN``: what the plan file itself will do."""

@@ -8,10 +8,12 @@ the hosts come from the spec and values that Terraform will supply are placehold
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from clouder.clouds import CloudRegistry
 from clouder.errors import ClouderError
 from clouder.events import EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
@@ -19,6 +21,10 @@ from clouder.services.rollout import RolloutSettings, dry_run
 from clouder.spec.model import ClusterSpec
 
 PLACEHOLDER_IP = "192.0.2.1"  # TEST-NET-1: never a real node
+# cloud -> "module:function" giving the outputs contract's cloud facts, as placeholders, for a spec.
+PLANNED_FACTS: CloudRegistry[Callable[[ClusterSpec], dict[str, Any]]] = CloudRegistry(
+    "the dry run", {"aws": "clouder.up.aws:planned_facts", "azure": "clouder.up.azure:planned_facts"}
+)
 
 
 @dataclass
@@ -58,21 +64,7 @@ def planned_outputs(spec: ClusterSpec) -> ClusterOutputs:
     ssh: dict[str, Any] = {"mode": spec.access.mode, "user": spec.access.user}
     if spec.access.mode == "bastion":
         ssh["bastion_host"] = "planned-bastion"
-    if spec.cloud == "aws":
-        cloud: dict[str, Any] = {
-            "cloud": "aws", "region": spec.region, "account_id": "000000000000", "vpc_id": "vpc-0",
-            "public_subnet_ids": ["subnet-planned"], "private_subnet_ids": ["subnet-planned"],
-            "node_security_group_id": "sg-planned",
-            "control_plane_role_arn": "arn:aws:iam::000000000000:role/cp",
-            "node_role_arn": "arn:aws:iam::000000000000:role/node",
-        }  # fmt: skip
-    else:
-        zero = "00000000-0000-0000-0000-000000000000"
-        names = ("resource_group", "vnet_name", "vnet_resource_group", "subnet_name", "security_group_name",
-                 "route_table_name")  # fmt: skip
-        cloud = {key: f"planned-{key.replace('_', '-')}" for key in names}
-        cloud.update(tenant_id=zero, subscription_id=zero, identity_client_id=zero)
-        cloud.update(cloud="azure", location=spec.region)
+    cloud = PLANNED_FACTS[spec.cloud](spec)
     values = {"contract_version": "1", "cluster_name": spec.name, "nodes": nodes, "ssh": ssh, "cloud": cloud,
               "api_endpoint": {"host": f"planned-api.{spec.name}", "port": 6443}}  # fmt: skip
     return parse_terraform_outputs({k: {"value": v} for k, v in values.items()}, source="planned outputs")
