@@ -13,7 +13,7 @@ from support.services import REPO
 PACKAGE = REPO / "clouder"
 LAYERS: list[set[str]] = [
     {"errors"},  # ClouderError and its kinds
-    {"credentials", "processes", "dag", "clouds"},  # what looks like a secret, live PIDs, a DAG runner, registries
+    {"credentials", "processes", "dag", "clouds"},  # secret look-alikes, live PIDs, DAG runner, registries
     {"catalog"},  # pinned versions, regions, machine types
     {"spec"},  # the typed cluster spec
     {"contexts"},  # where clusters live
