@@ -60,6 +60,9 @@ def cluster(tmp_path: Path) -> Iterator[KubeApi]:
         pytest.skip(f"no conformance cases under {CORPUS}")
     api, stop = start(tmp_path)
     api.emulator.namespace_termination = 1.0  # a real namespace stays Terminating ~5 s (case 022)
+    # The recording cluster ran no cloud-controller-manager (README): nothing writes a LoadBalancer Service's
+    # status but the cases themselves, so an emulated one would race case 046's PUT (409 on a fresh rv).
+    api.emulator.cloud_controller = False
     try:
         yield api
     finally:

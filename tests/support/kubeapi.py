@@ -237,6 +237,7 @@ class KubeEmulator:
         self.reject: dict[tuple[str, str], tuple[int, str]] = {}
         self.applies: list[tuple[str, str, str]] = []  # every apply request (no-op or not), not dry runs
         self.namespace_termination = 0.0  # s a deleted Namespace stays Terminating (a real one: ~5 s)
+        self.cloud_controller = True  # a cloud's controller gives LoadBalancer Services an address
         self.gc_delay = 0.1  # s the garbage collector takes to end a Foreground/Orphan deletion (case 031)
         self.pod_termination = 0.2  # s a kubelet takes to end a pod's graceful deletion
         self.lock = threading.RLock()
@@ -829,7 +830,7 @@ class KubeEmulator:
                 }
             return None
         if kind == "Service":
-            if obj.get("spec", {}).get("type") != "LoadBalancer":
+            if obj.get("spec", {}).get("type") != "LoadBalancer" or not self.cloud_controller:
                 return None
             if ready:
                 host = (
