@@ -22,7 +22,7 @@ def adapt(spec: ClusterSpec, changes: dict[str, Any], notes: list[str]) -> None:
     extra = [AllowedFinding.model_validate(entry) for entry in emulator.OVERRIDE_ALLOWLIST]
     changes["policy"] = spec.policy.model_copy(update={"allowlist": [*spec.policy.allowlist, *extra]})
     notes += [f"policy gate: accepts {e.check} ({e.reason})" for e in extra]
-    notes.append("approval: not needed, the plan runs on the emulator only; destroy runs without it")
+    notes.append("approval: given by the rehearsal itself on the guarded path (changes land on the emulator)")
 
 
 def drive(run: RehearsalRun) -> None:

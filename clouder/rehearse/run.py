@@ -15,14 +15,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from clouder.clouds import CloudRegistry
 from clouder.errors import ClouderError
 from clouder.events import Event, EventLog
-from clouder.outputs import ClusterOutputs, parse_terraform_outputs
+from clouder.outputs import ClusterOutputs
 from clouder.rehearse import emulator
 from clouder.spec.model import ClusterSpec, LocalState
+
+if TYPE_CHECKING:
+    from clouder.terraform.guarded import GuardedApply
 
 State = Literal["ok", "skipped", "failed", "not-run"]
 
@@ -125,8 +128,7 @@ class RehearsalRun:
     report: RehearsalReport
     found: emulator.Emulator | None = None
     stack: Path | None = None
-    workflow: Any = None
-    saved: Any = None
+    guarded: GuardedApply | None = None
     outputs: ClusterOutputs | None = None
     applied: bool = False
 
@@ -141,34 +143,42 @@ class RehearsalRun:
         return f"{'synthesized' if fresh else 'spec unchanged, reused'} {self.stack}"
 
     def plan(self) -> str:
+        from clouder.terraform.guarded import GuardedApply
         from clouder.terraform.workflow import Workflow
 
         assert self.stack is not None and self.found is not None
         env = terraform_env(self.work, self.options, self.found)
-        self.workflow = Workflow(self.spec, self.stack, env=env, events=self.log)
-        self.saved = self.workflow.plan()
-        counts = self.saved.summary.counts()
+        # The one guarded path, approved here: every change lands on the emulator, which is destroyed after.
+        self.guarded = GuardedApply(Workflow(self.spec, self.stack, env=env, events=self.log), approve=True)
+        counts = self.guarded.plan().summary.counts()
         self.report.resources = {action: n for action, n in counts.items() if n}
         return ", ".join(f"{n} to {action}" for action, n in counts.items() if n) or "no changes"
 
     def gate(self) -> str:
         from clouder.policy import enforce, run_gate
 
-        root = self.workflow.root if self.workflow is not None else self.stack
-        assert root is not None
-        report = run_gate(self.spec, root)
-        enforce(report)
+        if self.guarded is None:  # synthesis only: the gate on the synthesized stack
+            assert self.stack is not None
+            report = run_gate(self.spec, self.stack)
+            enforce(report)
+        else:  # the gate on the guarded path, beside the plan it judges
+            found = self.guarded.authorize().policy
+            if found is None:
+                return "nothing to judge: the plan changes nothing"
+            report = found
         return f"policy passed ({len(report.allowed)} accepted findings)"
 
     def apply(self) -> str | None:
-        if not self.saved.summary.has_changes:
+        assert self.guarded is not None
+        if not self.guarded.apply():
             return None
         self.applied = True
-        self.workflow.apply(self.saved)
-        return "applied " + ", ".join(f"{n} {a}" for a, n in self.saved.summary.counts().items() if n)
+        counts = self.guarded.authorized.saved.summary.counts() if self.guarded.authorized else {}
+        return "applied " + ", ".join(f"{n} {a}" for a, n in counts.items() if n)
 
     def read_outputs(self) -> str:
-        self.outputs = parse_terraform_outputs(self.workflow.output_document(), source="terraform output")
+        assert self.guarded is not None
+        self.outputs = self.guarded.outputs()
         return f"{len(self.outputs.nodes)} nodes, API {self.outputs.api_endpoint.url}"
 
     def bootstrap(self) -> str:
@@ -203,12 +213,12 @@ class RehearsalRun:
         return f"{len(planned.outcomes)} services in {len(planned.levels)} waves, manifests validated"
 
     def destroy(self) -> str | None:
-        if not self.applied or self.workflow is None:
+        if not self.applied or self.guarded is None:
             return None
-        saved = self.workflow.plan(destroy=True)
-        if not saved.summary.has_changes:
+        saved = self.guarded.plan(destroy=True)
+        self.guarded.authorize()
+        if not self.guarded.apply():
             return None
-        self.workflow.apply(saved)
         return f"destroyed {saved.summary.counts()['delete']} resources on the emulator"
 
 
