@@ -173,7 +173,8 @@ class RehearsalRun:
         if not self.guarded.apply():
             return None
         self.applied = True
-        counts = self.guarded.authorized.saved.summary.counts() if self.guarded.authorized else {}
+        assert self.guarded.authorized is not None  # apply() refuses to run unauthorized
+        counts = self.guarded.authorized.saved.summary.counts()
         return "applied " + ", ".join(f"{n} {a}" for a, n in counts.items() if n)
 
     def read_outputs(self) -> str:
