@@ -97,7 +97,7 @@ class Finder:
 def search(finder: Finder) -> tuple[list[Orphan], dict[str, list[str]]]:
     """All orphans, and the addresses that several untracked objects claim (address -> their IDs)."""
     twins = _ec2_tagged(finder)
-    for step in (_iam, _load_balancing, _rules, _routes, _associations, _attachments):
+    for step in (_iam, _load_balancing, _rules, _default_egress, _routes, _associations, _attachments):
         step(finder)
     return sorted(finder.found.values(), key=lambda o: o.address), twins
 
@@ -286,6 +286,37 @@ def _rules(finder: Finder) -> None:
             finder.add(address, kind, import_id)
 
 
+DEFAULT_EGRESS = "aws_security_group_default_egress"
+ALLOW_ALL = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+
+
+def _default_egress(finder: Finder) -> None:
+    """AWS gives every new group an allow-all egress rule, and the provider revokes it right after creating
+    the group. A group orphaned between the two still has it; adopting the group would keep that rule
+    unmanaged, so it is found here as a leftover to revoke (unless the configuration asks for it)."""
+    wanted = {
+        finder.resolve(body.get("security_group_id"))
+        for body in finder.config.get("aws_security_group_rule", {}).values()
+        if body.get("type") == "egress"
+        and str(body.get("protocol")) in ("-1", "all")
+        and "0.0.0.0/0" in body.get("cidr_blocks", [])
+    }
+    groups = {
+        o.id: o.address
+        for o in list(finder.found.values())
+        if o.type == "aws_security_group"
+        and o.id not in wanted
+        and "egress" not in finder.config["aws_security_group"][o.address.split(".", 1)[1]]
+    }
+    if not groups:
+        return
+    described = finder.session.client("ec2").describe_security_groups(GroupIds=sorted(groups))
+    for group in described["SecurityGroups"]:
+        if _rule_exists(group.get("IpPermissionsEgress", []), "-1", 0, 0, "0.0.0.0/0"):
+            address = f"{groups[group['GroupId']]} (default egress)"
+            finder.found[address] = Orphan(address, DEFAULT_EGRESS, group["GroupId"])
+
+
 def _rule_sources(finder: Finder, body: Attrs, group: str) -> list[str] | None:
     if body.get("self"):
         return ["self"]
@@ -400,6 +431,9 @@ def _deleters(ec2: Any, elbv2: Any, iam: Any) -> list[tuple[str, Callable[[Orpha
                 revoke = ec2.revoke_security_group_ingress if ingress else ec2.revoke_security_group_egress
                 revoke(GroupId=group, IpPermissions=[narrowed])
 
+    def default_egress(o: Orphan) -> None:
+        ec2.revoke_security_group_egress(GroupId=o.id, IpPermissions=[ALLOW_ALL])
+
     def route(o: Orphan) -> None:
         table, cidr = o.id.split("_", 1)
         ec2.delete_route(RouteTableId=table, DestinationCidrBlock=cidr)
@@ -451,6 +485,7 @@ def _deleters(ec2: Any, elbv2: Any, iam: Any) -> list[tuple[str, Callable[[Orpha
         return lambda o: call(**{key: o.id})
 
     return [
+        (DEFAULT_EGRESS, default_egress),
         ("aws_security_group_rule", rule),
         ("aws_route", route),
         ("aws_route_table_association", association),

@@ -23,6 +23,7 @@ from clouder.workdir import write_private
 
 __all__ = [
     "ADOPT_FILE",
+    "LEFTOVERS",
     "ORPHAN_SEARCH",
     "RECREATE",
     "Orphan",
@@ -40,6 +41,9 @@ ADOPT_FILE = "clouder_adopt.tf.json"
 # "Provider produced inconsistent final plan" (seen on moto). Its template (never importable with
 # update_default_version) goes the same way.
 RECREATE = frozenset({"aws_instance", "aws_launch_template"})
+# What the provider's own create removes right after making an object, left behind when the create was cut
+# short (AWS's allow-all egress on a new security group): revoked, never adopted.
+LEFTOVERS = frozenset({"aws_security_group_default_egress"})
 Config = dict[str, dict[str, Any]]
 
 
@@ -68,6 +72,8 @@ def find_orphans(
     deleted (``deleting``).
     """
     found, twins = ORPHAN_SEARCH[spec.cloud].find(spec, config, state)
+    if deleting:  # a leftover lives on an orphan, which goes with it
+        found = [o for o in found if o.type not in LEFTOVERS]
     if not deleting:  # twins of what is recreated anyway are simply all deleted
         recreated = {a: ids for a, ids in twins.items() if a.split(".")[0] in RECREATE}
         found += [o for a, ids in sorted(recreated.items()) for o in _each(a, ids)]

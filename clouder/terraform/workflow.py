@@ -253,10 +253,10 @@ class Workflow:
             found = orphans.find_orphans(
                 self.spec, self.configured_resources(), self.state_values(), deleting=delete
             )
-            doomed = found if delete else [o for o in found if o.type in orphans.RECREATE]
+            doomed = found if delete else [o for o in found if o.type in orphans.RECREATE | orphans.LEFTOVERS]
             if doomed:
                 orphans.delete_orphans(self.spec, doomed)
-                verb = "deleted" if delete else "deleted (Terraform creates them again)"
+                verb = "deleted" if delete else "deleted (Terraform creates again what it needs)"
                 self._emit("orphans", f"{verb} {len(doomed)}: {', '.join(o.address for o in doomed)}")
             found = [o for o in found if o not in doomed]
             if found:

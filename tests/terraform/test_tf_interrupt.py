@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,3 +180,40 @@ def test_orphans_deleted_when_asked(tf_cli: Cli, moto_server: MotoServer, tmp_pa
     assert left == []
     events = (tmp_path / "work" / cluster / "events.jsonl").read_text()
     assert "deleted 2: aws_security_group.extra_0, aws_security_group.extra_1" in events
+
+
+def test_adopted_group_loses_the_default_egress_its_cut_create_left(
+    tf_cli: Cli, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    """A group orphaned between CreateSecurityGroup and the provider's revoke of AWS's allow-all egress is
+    adopted without that rule: the state and the cloud then agree rule by rule."""
+    cluster = unique("egress")
+    stack = write_stack(tmp_path / "stack", aws_stack(cluster, extra_groups=1), moto_server)
+    spec = str(write_spec(tmp_path / "spec.yaml", cluster))
+    ec2 = boto(moto_server, "ec2")
+
+    def tags(address: str) -> list[dict[str, Any]]:
+        pairs = {"clouder.dev/cluster": cluster, "clouder.dev/address": address}
+        return [{"ResourceType": address.split(".")[0].removeprefix("aws_").replace("_", "-"),
+                 "Tags": [{"Key": k, "Value": v} for k, v in pairs.items()]}]  # fmt: skip
+
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tags("aws_vpc.main"))["Vpc"]["VpcId"]
+    group = ec2.create_security_group(
+        GroupName=f"{cluster}-extra-0", Description="extra", VpcId=vpc,
+        TagSpecifications=tags("aws_security_group.extra_0"),
+    )["GroupId"]  # fmt: skip
+    assert _egress(ec2, group) == [("-1", "0.0.0.0/0")], "AWS's default rule, as a cut create leaves it"
+
+    cli = Cli(env={**tf_cli.env, "AWS_ENDPOINT_URL": moto_server.url}, cwd=tf_cli.cwd, started=tf_cli.started)
+    applied = cli.run("apply", spec, "--stack", str(stack), "--adopt-orphans")
+    assert applied.returncode == 0, applied.stderr
+    assert _state(cli, tmp_path / "work" / cluster)["aws_security_group.extra_0"] == group
+    assert _egress(ec2, group) == []
+    events = (tmp_path / "work" / cluster / "events.jsonl").read_text()
+    assert "aws_security_group.extra_0 (default egress)" in events
+
+
+def _egress(ec2: Any, group: str) -> list[tuple[str, str]]:
+    described = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]
+    rules = described.get("IpPermissionsEgress", [])
+    return [(p["IpProtocol"], r["CidrIp"]) for p in rules for r in p["IpRanges"]]
