@@ -29,6 +29,10 @@ def cilium(ctx: AddonContext) -> Values:
         # certificates on every run, which would make every run a change.
         "hubble": {"enabled": True, "relay": {"enabled": False}, "ui": {"enabled": False},
                    "tls": {"auto": {"enabled": True, "method": "cronJob"}}},
+        # The certificate Job is a post-install hook that tolerates no taint by default: on a cluster without
+        # workers (or only tainted pools) it would never run and the release never finish. It tolerates
+        # what the chart's own operator tolerates.
+        "certgen": {"tolerations": [{"operator": "Exists"}]},
     }  # fmt: skip
 
 

@@ -212,3 +212,19 @@ def test_render_scopes_custom_resources_by_their_crds_and_a_failing_render_leave
     with pytest.raises(ClouderError, match=r"9\.9\.9"):
         write_manifests(ctx, missing, again, tmp_path / "cache")
     assert not again.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".again")] == []
+
+
+def test_cilium_certificate_hook_runs_on_a_cluster_without_untainted_workers(
+    aws_cluster: EmulatedCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    """Cilium's hubble-generate-certs is a post-install hook tolerating no taint by default (upstream
+    _job-spec.tpl, certgen.tolerations: []): with no untainted worker it never runs and cilium never
+    finishes. Clouder gives it the toleration the chart gives its operator."""
+    ctx = AddonContext(aws_cluster.spec.model_copy(update={"node_pools": []}), aws_cluster.outputs)
+    step = next(s for s in plan(ctx) if isinstance(s, ChartAddon) and s.release == "cilium")
+    chart = render_step(step, ctx, chart_repo.catalog(), tmp_path / "cache")
+    (hook,) = [h for h in chart.hooks if h.manifest["kind"] == "Job"]
+    assert hook.events == ("post-install", "post-upgrade")
+    pod = hook.manifest["spec"]["template"]["spec"]
+    assert pod["hostNetwork"] is True
+    assert pod["tolerations"] == [{"operator": "Exists"}]
