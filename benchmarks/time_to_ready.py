@@ -135,6 +135,13 @@ LATENCIES: dict[str, Latency] = {
         "kubeadm join --control-plane (images present): etcd learner add and promote, static pods healthy",
         "estimate: the control-plane wait above plus etcd learner promotion",
     ),
+    "kubeadm.register": Latency(
+        10,
+        "kubeadm join --control-plane until its kubelet registers the node (DaemonSet pods get scheduled)",
+        "phase order: https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-join-phase/ "
+        "(preflight, control-plane-prepare, kubelet-start, then control-plane-join: etcd); "
+        "seconds an estimate",
+    ),
     "kubeadm.join-worker": Latency(
         15,
         "kubeadm join (worker): discovery, kubelet TLS bootstrap",
@@ -220,14 +227,20 @@ CHANGES = [
     (
         "parallel-addons",
         "add-ons along the engine's DAG: CSI || load balancer controller (the CCM still after the CNI)",
-        "this branch",
+        "issue 20, on main",
     ),
     (
         "ccm-beside-cni",
         "cloud controllers in the host network, tolerating NotReady nodes: CCM || CNI",
+        "issue 20, on main",
+    ),
+    ("gate-during-plan", "the policy gate runs while Terraform plans", "issue 20, on main"),
+    (
+        "addons-beside-joins",
+        "add-ons start once the first control plane serves the API; each later node's CNI agent "
+        "starts when it registers",
         "this branch",
     ),
-    ("gate-during-plan", "the policy gate runs while Terraform plans", "this branch"),
 ]
 
 
@@ -270,7 +283,7 @@ class Measured:
             if event["stage"] == "bootstrap" and event.get("duration_s") is not None:
                 phases[event["phase"]] = max(phases[event["phase"]], float(event["duration_s"]))
         addons: dict[str, float] = {}
-        first, last = window["addons"]
+        first, last = window["bootstrap"][0], window["addons"][1]  # add-ons may start during the bootstrap
         for event in events[first:last]:
             if event["stage"] == "addons" and event["outcome"] == "ok":
                 addons[event["phase"]] = float(event["duration_s"])
@@ -445,16 +458,22 @@ def build(s: Scenario, m: Measured, changed: dict[str, float] | None = None) -> 
         [api_up] if s.has("local-endpoint") else [healthy],
     )
     token = t.add("upload-certs + join token", m.phase("upload-certs") + m.phase("join-token"), [init])
-    previous = token
+    early = s.has("addons-beside-joins")
+    fetch = m.phase("ensure-kubelet") + m.phase("fetch-kubeconfig")
+    api_ready = t.add("ensure kubelet, fetch kubeconfig", fetch, [token]) if early else token
+    previous = api_ready
+    registered: list[str] = []  # where each later node's CNI agent can start
     for index in range(2, s.control_planes + 1):
+        if early:
+            registered.append(t.cloud(f"cp-{index} registers", "kubeadm.register", [previous, healthy]))
         previous = t.add(
             f"join control plane cp-{index}",
             m.phase("join-workers") + pull + t.seconds("kubeadm.join-cp"),
             [previous, healthy],
             "kubeadm.join-cp",
         )
-    workers_after = [token, healthy] if s.has("parallel-joins") else [previous, healthy]
-    joined = [previous] + [
+    workers_after = [api_ready, healthy] if s.has("parallel-joins") else [previous, healthy]
+    workers = [
         t.add(
             f"join worker w-{index}",
             m.phase("join-workers") + t.seconds("kubeadm.join-worker"),
@@ -463,10 +482,19 @@ def build(s: Scenario, m: Measured, changed: dict[str, float] | None = None) -> 
         )
         for index in range(1, s.workers + 1)
     ]
-    boot_done = t.add(
-        "ensure kubelet, fetch kubeconfig", m.phase("ensure-kubelet") + m.phase("fetch-kubeconfig"), joined
-    )
-    _addons(t, s, m, boot_done)
+    joined = [previous, *workers]
+    if not early:
+        _addons(t, s, m, t.add("ensure kubelet, fetch kubeconfig", fetch, joined))
+        return t
+    # the CNI's objects are in the cluster once Clouder applied them; each later node then pulls and starts
+    # its agent when it registers (control planes partway through the join, workers at its end)
+    cni = addon_steps(s.cloud)[0][0]
+    applied = t.add(f"{cni} applied", m.addon(cni), [api_ready])
+    nodes = [
+        t.add(f"{node.split(' ')[0]}: CNI agent ready", t.seconds("addon.cni"), [node, applied], "addon.cni")
+        for node in registered + workers
+    ]
+    _addons(t, s, m, api_ready, also=[*joined, *nodes], nodes=registered + workers)
     return t
 
 
@@ -497,8 +525,16 @@ def addon_steps(cloud: str) -> list[tuple[str, tuple[str, ...]]]:
     return [(step.release, step.after) for step in steps_for(spec)]
 
 
-def _addons(t: Timeline, s: Scenario, m: Measured, after: str) -> None:
-    """Serial (in install order) before the parallel-addons change, along the engine's DAG after it."""
+def _addons(
+    t: Timeline,
+    s: Scenario,
+    m: Measured,
+    after: str,
+    also: list[str] | None = None,
+    nodes: list[str] | None = None,
+) -> None:
+    """Serial (in install order) before the parallel-addons change, along the engine's DAG after it; Ready
+    also waits for ``also``, the node gate for every node in ``nodes`` to have registered."""
     steps = addon_steps(s.cloud)
     previous = after
     for name, needs in steps:
@@ -508,11 +544,13 @@ def _addons(t: Timeline, s: Scenario, m: Measured, after: str) -> None:
             if key == "addon.ccm" and not s.has("ccm-beside-cni"):
                 # the charts' defaults: the CCM's pods need the pod network and Ready nodes (the CNI)
                 needs = (*needs, steps[0][0])
+            if key == "addon.initialized":
+                needs = (*needs, *(nodes or []))
             t.add(name, seconds, list(needs) or [after], key or "clouder")
         else:
             t.add(name, seconds, [previous], key or "clouder")
         previous = name
-    t.add("Ready", 0, [name for name, _ in steps])
+    t.add("Ready", 0, [name for name, _ in steps] + (also or []))
 
 
 def at_idle(measured: Measured) -> Measured:
@@ -549,7 +587,7 @@ def main() -> None:
     )
     shapes = [("aws", 1, 2), ("aws", 3, 3), ("azure", 1, 2), ("azure", 3, 3)]
     print(
-        f"\n{'cumulative change':<18} {'where':<19} "
+        f"\n{'cumulative change':<20} {'where':<19} "
         + " ".join(f"{c} {n}+{w}".rjust(11) for c, n, w in shapes)
     )
     applied: set[str] = set()
@@ -561,13 +599,13 @@ def main() -> None:
             timeline = build(Scenario(cloud, cps, workers, frozenset(applied)), measured)
             results[(cloud, cps, workers, key)] = timeline
             cells.append((fmt(timeline.solve()[0]) if timeline else "blocked").rjust(11))
-        print(f"{key:<18} {where:<19} " + " ".join(cells))
+        print(f"{key:<20} {where:<19} " + " ".join(cells))
     everything = frozenset(k for k, *_ in CHANGES)
     cells = []
     for cloud, cps, workers in shapes:
         timeline = build(Scenario(cloud, cps, workers, everything), at_idle(measured))
         cells.append((fmt(timeline.solve()[0]) if timeline else "blocked").rjust(11))
-    print(f"{'  same, local idle':<18} {'synth 21, plan 14 s':<19} " + " ".join(cells))
+    print(f"{'  same, local idle':<20} {'synth 21, plan 14 s':<19} " + " ".join(cells))
     for key, what, where in CHANGES:
         print(f"  {key}: {what} [{where}]")
     print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from clouder.kube.client import Kube
@@ -22,14 +23,21 @@ def node_problem(node: Obj | None) -> str | None:
     return None
 
 
-def wait_nodes_initialized(kube: Kube, outputs: ClusterOutputs, timeout: float, interval: float) -> list[str]:
-    """Problems left at the deadline, one per node (empty when all are initialised)."""
+def wait_nodes_initialized(
+    kube: Kube, outputs: ClusterOutputs, timeout: float, interval: float, stop: threading.Event | None = None
+) -> list[str]:
+    """Problems left at the deadline, one per node (empty when all are initialised); ``stop`` ends the wait
+    early (the nodes still joining will not: their joins failed)."""
     deadline = time.monotonic() + timeout
     while True:
         nodes = {n["metadata"]["name"]: n for n in kube.list("v1", "Node")}
         problems = [
             f"Node {node.name}: {p}" for node in outputs.nodes if (p := node_problem(nodes.get(node.name)))
         ]
-        if not problems or time.monotonic() >= deadline:
+        if not problems or time.monotonic() >= deadline or (stop is not None and stop.is_set()):
             return problems
-        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+        pause = min(interval, max(0.0, deadline - time.monotonic()))
+        if stop is not None:
+            stop.wait(pause)
+        else:
+            time.sleep(pause)

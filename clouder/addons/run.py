@@ -4,6 +4,7 @@ the same time, and a step that fails stops only what depends on it."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class RunSettings:
     cache: Path | None = None
     catalog: Catalog = field(default_factory=default_catalog)
     parallel: int = 4  # steps at once (the DAG allows at most three today)
+    stop_waiting_for_nodes: threading.Event | None = None  # set when the nodes still joining never will
 
 
 @dataclass
@@ -183,7 +185,9 @@ def _retire(kube: Kube, name: str, log: EventLog, settings: RunSettings) -> Step
 def _run_step(kube: Kube, ctx: AddonContext, step: Step, settings: RunSettings, log: EventLog) -> StepReport:
     started = time.monotonic()
     if isinstance(step, NodesInitialized):
-        problems = wait_nodes_initialized(kube, ctx.outputs, settings.timeout, settings.interval)
+        problems = wait_nodes_initialized(
+            kube, ctx.outputs, settings.timeout, settings.interval, settings.stop_waiting_for_nodes
+        )
         return StepReport(step.release, "gate", ok=not problems, problems=problems,
                           seconds=round(time.monotonic() - started, 3))  # fmt: skip
     report = StepReport(step.release, "release")

@@ -25,9 +25,10 @@ PHASES: list[type[Phase]] = [
     KubeadmInit,
     UploadCerts,
     JoinToken,
+    EnsureKubelet,
+    FetchKubeconfig,  # the API is usable from here on: `up` starts the add-ons while the others join
     JoinControlPlanes,
     JoinWorkers,  # starts with JoinControlPlanes (with_previous)
     LocalApiAfterJoin,
-    EnsureKubelet,
-    FetchKubeconfig,
 ]
+API_READY_AFTER = FetchKubeconfig

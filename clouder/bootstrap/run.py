@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clouder.bootstrap.phases import PHASES
+from clouder.bootstrap.phases import API_READY_AFTER, PHASES
 from clouder.events import EventLog
 from clouder.hosts.lock import RemoteLock
 from clouder.hosts.manager import Context, HostState, PhaseManager
@@ -76,8 +77,14 @@ def _report(ctx: Context, notes: list[str]) -> BootstrapReport:
 
 
 async def bootstrap_async(
-    spec: ClusterSpec, outputs: ClusterOutputs, options: BootstrapOptions, events: EventLog
+    spec: ClusterSpec,
+    outputs: ClusterOutputs,
+    options: BootstrapOptions,
+    events: EventLog,
+    on_api_ready: Callable[[str], None] | None = None,
 ) -> BootstrapReport:
+    """Apply the phases; ``on_api_ready`` gets the admin kubeconfig's path as soon as the first control plane
+    serves the API (before the other nodes join), unless that failed or this is a dry run."""
     pool = SshPool(options.ssh, outputs, events.redactor)
     hosts = {node.name: HostState(node) for node in outputs.nodes}
     ctx = Context(spec, outputs, options, pool, events, hosts)
@@ -96,7 +103,12 @@ async def bootstrap_async(
                 note = f"took over the bootstrap lock left by {lock.took_over.describe()}"
                 notes.append(note)
                 ctx.info("lock", ctx.first.name, note)
-        await manager.apply(phases[1:], before=lock.check if lock is not None else None)
+        check = lock.check if lock is not None else None
+        split = next(i for i, phase in enumerate(phases) if isinstance(phase, API_READY_AFTER)) + 1
+        await manager.apply(phases[1:split], before=check)
+        if on_api_ready is not None and ctx.first.ok and ctx.kubeconfig is not None and not options.dry_run:
+            on_api_ready(ctx.kubeconfig)
+        await manager.apply(phases[split:], before=check)
     finally:
         if lock is not None:
             await lock.release()
@@ -105,6 +117,10 @@ async def bootstrap_async(
 
 
 def bootstrap(
-    spec: ClusterSpec, outputs: ClusterOutputs, options: BootstrapOptions, events: EventLog | None = None
+    spec: ClusterSpec,
+    outputs: ClusterOutputs,
+    options: BootstrapOptions,
+    events: EventLog | None = None,
+    on_api_ready: Callable[[str], None] | None = None,
 ) -> BootstrapReport:
-    return asyncio.run(bootstrap_async(spec, outputs, options, events or EventLog()))
+    return asyncio.run(bootstrap_async(spec, outputs, options, events or EventLog(), on_api_ready))

@@ -8,6 +8,7 @@ unchanged), so running `up` again resumes wherever the last run stopped.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -72,6 +73,18 @@ class StageFailed(ClouderError):
 
 
 @dataclass
+class _Early:
+    """A stage started before its turn, in a thread: the add-ons, once the first control plane is up."""
+
+    stop: threading.Event
+    thread: threading.Thread = field(init=False)
+    started: float = field(default_factory=time.monotonic)
+    bootstrap_ended: float = 0.0
+    detail: str = ""
+    error: BaseException | None = None
+
+
+@dataclass
 class _Run:
     spec: ClusterSpec
     options: UpOptions
@@ -81,6 +94,7 @@ class _Run:
     outputs: ClusterOutputs | None = None
     kubeconfig: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    early: _Early | None = None
 
     def connect(self) -> Kube:
         from clouder.kube import Kube
@@ -138,21 +152,62 @@ class _Run:
         options = default_options(self.spec)
         if self.options.ssh is not None:
             options = replace(options, ssh=self.options.ssh(options.ssh))
-        report = bootstrap(self.spec, self.outputs, options, self.log)
+        wanted = self.options.until is None or STAGES.index(self.options.until) > STAGES.index("bootstrap")
+        try:
+            report = bootstrap(self.spec, self.outputs, options, self.log,
+                               on_api_ready=self._start_addons if wanted else None)  # fmt: skip
+        except Exception:
+            self._end_early()
+            raise
+        if self.early is not None:
+            self.early.bootstrap_ended = time.monotonic()
         if not report.ok:
+            self._end_early()
             failed = "; ".join(f"{h.name}: {h.error}" for h in report.failed)
             raise StageFailed(f"bootstrap failed on {failed}", "Fix the cause and run `clouder up` again.")
         self.summary["kubeconfig"] = str(self.kubeconfig or report.kubeconfig)
         ran = sum(len(h.ran) for h in report.hosts)
         return f"{len(report.hosts)} hosts, {ran} phases ran"
 
+    def _start_addons(self, _kubeconfig: str) -> None:
+        """The first control plane serves the API: install the add-ons while the other nodes join (the CNI,
+        cloud controller and the rest schedule onto each node as it registers)."""
+        early = _Early(threading.Event())
+
+        def install() -> None:
+            try:
+                early.detail = self._install_addons(early.stop)
+            except BaseException as exc:  # re-raised by the add-ons stage, as if it had run there
+                early.error = exc
+
+        early.thread = threading.Thread(target=install, name="clouder-addons", daemon=True)
+        self.early = early
+        self.log.emit(Event("up", "addons", "info", detail="started while the other nodes join"))
+        early.thread.start()
+
+    def _end_early(self) -> None:
+        """Bootstrap failed: the nodes the early add-ons may wait for will not join; let them end first."""
+        if self.early is not None:
+            self.early.stop.set()
+            self.early.thread.join()
+
     def addons(self) -> str:
+        if self.early is None:
+            return self._install_addons()
+        self.early.thread.join()
+        if self.early.error is not None:
+            raise self.early.error
+        ahead = max(0.0, self.early.bootstrap_ended - self.early.started)
+        return f"{self.early.detail} (started {ahead:.0f} s before bootstrap ended)"
+
+    def _install_addons(self, stop: threading.Event | None = None) -> str:
         from clouder.addons import AddonContext, RunSettings, run_addons
         from clouder.catalog.charts import default_catalog
 
         assert self.outputs is not None
         settings = RunSettings(self.options.timeout, self.options.interval,
-                               catalog=default_catalog(self.options.chart_mirror))  # fmt: skip
+                               catalog=default_catalog(self.options.chart_mirror),
+                               stop_waiting_for_nodes=stop)  # fmt: skip
         with self.connect() as kube:
             report = run_addons(kube, AddonContext(self.spec, self.outputs), settings, self.log)
         if not report.ok:

@@ -90,6 +90,13 @@ def test_up_status_check_down_on_the_aws_example(
             (s["name"], s["detail"]) for s in failed["stages"]
         ]
         assert stages["rollout"] == "failed" and stages["check"] == "not-run"
+        # the add-ons started once the first control plane served the API, before the workers joined
+        journal = [json.loads(line) for line in (work / "reh-aws" / "events.jsonl").read_text().splitlines()]
+        order = [(e["stage"], e["phase"], e["outcome"]) for e in journal]
+        early = order.index(("up", "addons", "info"))
+        assert order.index(("bootstrap", "fetch-kubeconfig", "ok")) < early
+        assert early < order.index(("bootstrap", "join-workers", "start"))
+        assert early < order.index(("up", "bootstrap", "ok"))
         rollout = {s["name"]: s for s in failed["summary"]["rollout"]}
         assert (
             rollout["secrets"]["state"] == "failed" and "Insufficient memory" in rollout["secrets"]["reason"]
