@@ -171,7 +171,7 @@ PATTERN_WORDS = {
     r"^[a-z0-9]{3,24}$": "a storage account name: 3-24 lower-case letters and digits",
     r"^(CKV2?_[A-Z0-9]+_\d+|CLOUDER_[A-Z0-9_]+)$": "a check ID such as CKV_AWS_79 or CLOUDER_IMDSV2",
     r"^ami-[0-9a-f]{8,17}$": "an AMI ID such as ami-0abcdef1234567890",
-    r"^[-\w._()]{1,90}$": "a resource group name: up to 90 letters, digits, '_', '-', '.', '(' and ')'",
+    r"^[-\w._()]+$": "a resource group name: letters, digits, '_', '-', '.', '(' and ')'",
 }
 _TYPE_WORDS = {
     "model_type": "a section of fields (key: value lines)",
