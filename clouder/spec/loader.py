@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from clouder.errors import InvalidDocumentError, Problem
 from clouder.spec import rules, sshkeys
-from clouder.spec.model import API_VERSION, KIND, ClusterSpec
+from clouder.spec.model import API_VERSION, KIND, ClusterSpec, build_validators
 from clouder.spec.yamlread import MAX_BYTES, load_yaml, read_document
 
 MAX_SPEC_BYTES = MAX_BYTES
@@ -51,6 +51,7 @@ def parse_spec(text: str, source: str = "<spec>", check_files: bool = False) -> 
     problems += _version_problems(data, node)
     if problems:
         raise InvalidDocumentError(source, problems)
+    build_validators()
     try:
         spec = ClusterSpec.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
