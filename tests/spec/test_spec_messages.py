@@ -145,7 +145,8 @@ def _azure_with_resource_group(name: str) -> list[Problem]:
 
 
 @pytest.mark.parametrize(
-    "name", ["r" * 90, "rg-demo_1(prod)", "rg-ünïcode-名前", "rg.demo"]  # Azure takes Unicode letters
+    "name",
+    ["r" * 90, "rg-demo_1(prod)", "rg-ünïcode-名前", "rg.demo"],  # Azure takes Unicode letters
 )
 def test_a_resource_group_name_of_up_to_90_allowed_characters_is_valid(name: str) -> None:
     assert _azure_with_resource_group(name) == []
