@@ -12,6 +12,7 @@ from typing import Annotated, Any, Protocol, TypeVar
 import typer
 
 from clouder import __version__
+from clouder.cli.lazy import LazyGroup
 from clouder.errors import ClouderError, InvalidDocumentError
 
 
@@ -35,6 +36,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=LazyGroup,  # the commands of clouder/cli/*_cmd.py, each module imported when its command runs
 )
 
 OutputOption = Annotated[
@@ -117,36 +119,3 @@ def version(output: OutputOption = None) -> None:
         emit_json(info)
     else:
         typer.echo(f"clouder {__version__} (Kubernetes {', '.join(info['kubernetes'])})")
-
-
-# Pipeline order for `clouder --help`: each stage's commands, then `up`/`down`, which run them all.
-# Command modules not listed here follow alphabetically.
-COMMAND_ORDER = (
-    "spec",
-    "context",
-    "rehearse",
-    "synth",
-    "infra",
-    "bootstrap",
-    "addons",
-    "rollout",
-    "lifecycle",
-    "status",
-    "up",
-)
-
-
-def register() -> None:
-    """Register every `clouder/cli/<topic>_cmd.py` module (each exposes `register(app)`)."""
-    import importlib
-    import pkgutil
-    from pathlib import Path
-
-    here = [str(Path(__file__).parent)]
-    topics = [m.name.removesuffix("_cmd") for m in pkgutil.iter_modules(here) if m.name.endswith("_cmd")]
-    rank = {topic: index for index, topic in enumerate(COMMAND_ORDER)}
-    for topic in sorted(topics, key=lambda t: (rank.get(t, len(rank)), t)):
-        importlib.import_module(f"clouder.cli.{topic}_cmd").register(app)
-
-
-register()

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 import typer.main
+from typer.core import TyperGroup
 
 HEADER = """# CLI reference
 
@@ -18,8 +19,9 @@ Every command also answers `--help`. Exit codes: 0 success, 1 failure, 2 bad inp
 def _walk(command: Any, parent: typer.Context | None, name: str) -> Iterator[tuple[str, str]]:
     context = typer.Context(command, info_name=name, parent=parent, terminal_width=100, max_content_width=100)
     yield context.command_path, command.get_help(context)
-    for sub_name, sub in sorted(getattr(command, "commands", {}).items()):
-        yield from _walk(sub, context, sub_name)
+    if isinstance(command, TyperGroup):  # its commands load on first use: ask for them, as click does
+        for sub_name in sorted(command.list_commands(context)):
+            yield from _walk(command.get_command(context, sub_name), context, sub_name)
 
 
 def render_reference(app: typer.Typer) -> str:

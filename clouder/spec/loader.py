@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from clouder.errors import InvalidDocumentError, Problem
 from clouder.spec import rules, sshkeys
-from clouder.spec.model import API_VERSION, KIND, ClusterSpec
+from clouder.spec.model import API_VERSION, KIND, ClusterSpec, build_validators
 from clouder.spec.yamlread import MAX_BYTES, load_yaml, read_document
 
 MAX_SPEC_BYTES = MAX_BYTES
@@ -51,6 +51,7 @@ def parse_spec(text: str, source: str = "<spec>", check_files: bool = False) -> 
     problems += _version_problems(data, node)
     if problems:
         raise InvalidDocumentError(source, problems)
+    build_validators()
     try:
         spec = ClusterSpec.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
@@ -171,7 +172,7 @@ PATTERN_WORDS = {
     r"^[a-z0-9]{3,24}$": "a storage account name: 3-24 lower-case letters and digits",
     r"^(CKV2?_[A-Z0-9]+_\d+|CLOUDER_[A-Z0-9_]+)$": "a check ID such as CKV_AWS_79 or CLOUDER_IMDSV2",
     r"^ami-[0-9a-f]{8,17}$": "an AMI ID such as ami-0abcdef1234567890",
-    r"^[-\w._()]{1,90}$": "a resource group name: up to 90 letters, digits, '_', '-', '.', '(' and ')'",
+    r"^[-\w._()]+$": "a resource group name: letters, digits, '_', '-', '.', '(' and ')'",
 }
 _TYPE_WORDS = {
     "model_type": "a section of fields (key: value lines)",

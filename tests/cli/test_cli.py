@@ -34,7 +34,8 @@ try:
 except SystemExit as exc:
     code = exc.code
 heavy = sorted({m.split('.')[0] for m in sys.modules} & set(json.loads(%r)))
-sys.stderr.write('\\nPROBE ' + json.dumps({'code': code, 'heavy': heavy}) + '\\n')
+commands = sorted(m for m in sys.modules if m.startswith('clouder.cli.') and m.endswith('_cmd'))
+sys.stderr.write('\\nPROBE ' + json.dumps({'code': code, 'heavy': heavy, 'commands': commands}) + '\\n')
 """
 
 
@@ -61,6 +62,31 @@ def test_fast_paths_import_no_heavy_module(
     result = _probe(*args)
     assert result["code"] == 0
     assert result["heavy"] == [], f"`clouder {' '.join(args)}` imported {result['heavy']}"
+
+
+@pytest.mark.parametrize(
+    ("args", "modules"),
+    [
+        (("--help",), []),
+        (("validate", "examples/aws-ha.yaml"), ["clouder.cli.spec_cmd"]),
+        (("context", "list"), ["clouder.cli.context_cmd"]),
+        (("version",), []),
+    ],
+)
+def test_only_the_invoked_commands_module_is_imported(
+    args: tuple[str, ...], modules: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_home_with_public_key(tmp_path, monkeypatch)
+    result = _probe(*args)
+    assert result["code"] == 0
+    assert result["commands"] == modules
+
+
+def test_a_mistyped_command_is_told_the_closest_ones() -> None:
+    for typo, meant in (("valdate", "validate"), ("contxt", "context"), ("repair-nod", "repair-node")):
+        result = run(typo)
+        assert result.code == 2
+        assert f"No such command '{typo}'. Did you mean '{meant}'?" in result.stderr
 
 
 def test_help_lists_the_commands() -> None:

@@ -135,3 +135,32 @@ def test_no_pools_and_pools_of_zero_nodes_get_the_same_verdict() -> None:
         document.pop("runtime")
         verdicts.append(_problems(document))
     assert verdicts[0] == verdicts[1] == []
+
+
+def _azure_with_resource_group(name: str) -> list[Problem]:
+    document: dict[str, Any] = yaml.safe_load((REPO / "examples" / "azure-minimal.yaml").read_text())
+    document["access"] = {"publicKey": _full_spec()["access"]["publicKey"]}
+    document["azure"]["resourceGroup"] = name
+    return [problem for problem in _problems(document) if problem.path == "azure.resourceGroup"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["r" * 90, "rg-demo_1(prod)", "rg-ünïcode-名前", "rg.demo"],  # Azure takes Unicode letters
+)
+def test_a_resource_group_name_of_up_to_90_allowed_characters_is_valid(name: str) -> None:
+    assert _azure_with_resource_group(name) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("r" * 91, "is too long (at most 90)."),
+        ("rg/demo", "'rg/demo' is not a resource group name: letters, digits, '_', '-', '.', '(' and ')'."),
+        ("rg demo", "'rg demo' is not a resource group name: letters, digits, '_', '-', '.', '(' and ')'."),
+        ("", "'' is not a resource group name: letters, digits, '_', '-', '.', '(' and ')'."),
+    ],
+)
+def test_a_resource_group_name_too_long_or_with_other_characters_is_refused(name: str, message: str) -> None:
+    (problem,) = _azure_with_resource_group(name)
+    assert problem.message == message
