@@ -43,6 +43,7 @@ import jsonpatch
 import pytest
 import yaml
 
+from support import kubeapi_kcm as kcm
 from support import kubeapi_rules as rules
 from support.kubeapi_rules import ApiError
 
@@ -238,6 +239,11 @@ class KubeEmulator:
         self.applies: list[tuple[str, str, str]] = []  # every apply request (no-op or not), not dry runs
         self.namespace_termination = 0.0  # s a deleted Namespace stays Terminating (a real one: ~5 s)
         self.cloud_controller = True  # a cloud's controller gives LoadBalancer Services an address
+        # kube-controller-manager's workload controllers and garbage collector (kubeapi_kcm): ReplicaSets,
+        # pods, ControllerRevisions, Events, statuses from pods. Off by default: then workload statuses
+        # follow the rules directly and no pods are made (what most tests of Clouder's engine steer by).
+        self.controller_manager = False
+        self.kubelet = True  # with the controller manager: pods run as their workload's rule says
         self.gc_delay = 0.1  # s the garbage collector takes to end a Foreground/Orphan deletion (case 031)
         self.pod_termination = 0.2  # s a kubelet takes to end a pod's graceful deletion
         self.lock = threading.RLock()
@@ -729,6 +735,8 @@ class KubeEmulator:
         with self.lock:
             now = time.monotonic()
             for key, stored in list(self.objects.items()):
+                if key not in self.objects:
+                    continue  # removed with its namespace or owner in this pass
                 deleted = stored.obj["metadata"].get("deletionTimestamp")
                 if (
                     stored.rtype.kind == "Namespace"
@@ -738,11 +746,16 @@ class KubeEmulator:
                     self._empty_namespace(key, stored)
                 held = set(stored.obj["metadata"].get("finalizers") or []) - {"foregroundDeletion", "orphan"}
                 if stored.remove_at is not None and now >= stored.remove_at and not held:
-                    self._remove(key, record=None)
+                    if self.controller_manager and not kcm.release_dependents(self, stored):
+                        continue  # Foreground: the dependents go first (case 031)
+                    if key in self.objects:
+                        self._remove(key, record=None)
                     continue
                 ttl = (stored.obj.get("spec") or {}).get("ttlSecondsAfterFinished")
                 if stored.finished_at is not None and ttl is not None and now >= stored.finished_at + ttl:
                     self._remove(key, record=None)  # the TTL-after-finished controller
+            if self.controller_manager:
+                kcm.run(self)
             for stored in list(self.objects.values()):
                 kind = stored.rtype.kind
                 if kind not in SCHEDULED:
@@ -768,6 +781,12 @@ class KubeEmulator:
         obj, kind = stored.obj, stored.rtype.kind
         gen = obj["metadata"].get("generation", 1)
         ready = rule.outcome == "ready" and due
+        if self.controller_manager and kind == "Deployment":
+            return kcm.deployment_status(self, stored)
+        if self.controller_manager and kind == "DaemonSet":
+            return kcm.daemonset_status(self, stored)
+        if self.controller_manager and kind == "Job":
+            return kcm.job_status(self, stored, rule)
         if kind == "Deployment" or kind == "StatefulSet":
             want = obj.get("spec", {}).get("replicas", 1)
             have = want if ready else 0
@@ -1115,8 +1134,12 @@ class Handler(BaseHTTPRequestHandler):
         sub = parts[2] if len(parts) > 2 else None
         with emu.lock:
             if name is None:
-                return self._collection(verb, rtype, namespace, query, body)
-            return self._item(verb, rtype, namespace, name, sub, query, body, ctype)
+                answer = self._collection(verb, rtype, namespace, query, body)
+            else:
+                answer = self._item(verb, rtype, namespace, name, sub, query, body, ctype)
+            if verb != "GET" and emu.controller_manager:
+                emu.reconcile()  # the controllers see a write before the next request: no race with a reader
+            return answer
 
     def _group(self, group: str) -> Obj:
         entry = next(g for g in self._groups()["groups"] if g["name"] == group)
