@@ -18,7 +18,10 @@ What it does:
   (``journal``) so tests can order API calls against what happened on the hosts;
 - simulated controllers on a per-object schedule: workloads roll out, Jobs complete, CRDs become
   Established, LoadBalancer Services get an address, PVCs bind (WaitForFirstConsumer waits for a Pod) —
-  or never become ready, with a Warning Event saying why, so waits, timeouts and failures are testable.
+  or never become ready, with a Warning Event saying why, so waits, timeouts and failures are testable;
+- switched on (``controller_manager``), kube-controller-manager's workload controllers and garbage collector
+  (``kubeapi_kcm``): ReplicaSets, pods, ControllerRevisions and Events as v1.36 makes them, workload
+  statuses counted from the pods, deletion propagation along owner references.
 """
 
 from __future__ import annotations
