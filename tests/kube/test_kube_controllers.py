@@ -13,14 +13,18 @@ from clouder.kube.readiness import assess
 from support.kubeapi import KubeApi
 from support.kubeapi_hash import template_hash
 
-WEB = {
+WEB: dict[str, Any] = {
     "metadata": {"labels": {"app": "web"}},
     "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]},
 }
-AGENT = {
+AGENT: dict[str, Any] = {
     "metadata": {"labels": {"app": "agent"}},
     "spec": {"containers": [{"name": "agent", "image": "busybox:1.36"}]},
 }
+
+
+def apps_api(api: KubeApi) -> Any:
+    return client.AppsV1Api(config.new_client_from_config(str(api.kubeconfig)))  # type: ignore[no-untyped-call]
 
 
 def until(check: Callable[[], Any], seconds: float = 5.0) -> Any:
@@ -69,7 +73,7 @@ def test_deployments_jobs_and_daemonsets_run_through_their_pods(kube_api: KubeAp
     emulator.rule(
         "Deployment", "stuck", "default", outcome="never", reason="ImagePullBackOff", message="no image"
     )
-    apps = client.AppsV1Api(config.new_client_from_config(str(kube_api.kubeconfig)))
+    apps = apps_api(kube_api)
     apps.create_namespaced_deployment("default", deployment("web", 2))
     apps.create_namespaced_deployment("default", deployment("stuck", 1))
 
@@ -115,7 +119,7 @@ def test_deletion_propagates_along_owner_references(kube_api: KubeApi) -> None:
     emulator = kube_api.emulator
     emulator.controller_manager = True
     emulator.gc_delay = 0.5  # long enough to see the Foreground deletion hold the Deployment
-    apps = client.AppsV1Api(config.new_client_from_config(str(kube_api.kubeconfig)))
+    apps = apps_api(kube_api)
     for name in ("fg", "bg", "orphan"):
         apps.create_namespaced_deployment("default", deployment(name, 1))
     assert until(lambda: len(emulator.list("Pod")) == 3)

@@ -48,6 +48,7 @@ import yaml
 
 from support import kubeapi_kcm as kcm
 from support import kubeapi_rules as rules
+from support import kubeapi_schema as schemas
 from support.kubeapi_rules import ApiError
 
 Obj = dict[str, Any]
@@ -393,10 +394,19 @@ class KubeEmulator:
         ):  # fmt: skip
             self._store(self._type_of(obj), obj, keep_status=False, record=None)
 
+    def schema(self, rtype: ResourceType) -> tuple[Obj | None, Obj]:
+        """The schema writes of a kind are checked against (kubeapi_schema), and its definitions."""
+        if rtype.group in BUILTIN_GROUPS:
+            return schemas.builtin_schema(rtype.kind, rtype.group_version) or (None, {})
+        crds = [s.obj for s in self.objects.values() if s.rtype.kind == "CustomResourceDefinition"]
+        return schemas.crd_schema(crds, rtype.group, rtype.plural, rtype.version), {}
+
     def _check(self, rtype: ResourceType, obj: Obj, old: Stored | None) -> None:
         """The real server's validation of a client write (kubeapi_rules names the cases)."""
         meta = obj["metadata"]
         rules.check_name(rtype.kind, rtype.group, meta)
+        if rtype.group not in BUILTIN_GROUPS:
+            schemas.validate_custom(obj, self.schema(rtype)[0], rtype.kind, rtype.group)
         rules.validate(rtype.kind, rtype.group, obj)
         rules.check_micro_times(rtype.kind, obj)
         if rtype.kind == "Service" and old is None:
@@ -1213,7 +1223,7 @@ class Handler(BaseHTTPRequestHandler):
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = meta["generateName"] + f"{next(emu._uid):05d}"
             rules.check_name(rtype.kind, rtype.group, meta)
-            _strict_fields(rtype, obj, query)
+            obj = schemas.prune(obj, emu.schema(rtype)[0], query.get("fieldValidation") == "Strict")
             name = meta["name"]
             if emu._key(rtype, ns, name) in emu.objects:
                 raise ApiError(409, "AlreadyExists", f'{rtype.plural} "{name}" already exists')
@@ -1346,6 +1356,9 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
         if sub != "status":
             _check_identity(rtype, ns, name, patch)
+            where = f"{ns + '/' if ns else ''}{name}; {rtype.group}/{rtype.version}, Kind={rtype.kind}"
+            schema, definitions = self.emu.schema(rtype)
+            schemas.refuse_untyped_apply(patch, schema, where, definitions)
         _dry_run(query)
         force = query.get("force", "").lower() == "true"
         # SSA that creates answers 201, anything else 200 (cases 003-014)
@@ -1589,12 +1602,6 @@ def _check_identity(rtype: ResourceType, ns: str, name: str, body: Obj) -> None:
                 ": v1,", ": /v1,"
             ),
         )
-
-
-def _strict_fields(rtype: ResourceType, obj: Obj, query: dict[str, str]) -> None:
-    """``fieldValidation=Strict``: a field the kind does not declare is a 400 (case 026)."""
-    if query.get("fieldValidation") != "Strict":
-        return
 
 
 def _patched(live: Obj, sent: Any, ctype: str) -> Obj:
