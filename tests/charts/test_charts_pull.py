@@ -33,3 +33,15 @@ def test_a_version_the_repository_does_not_have_is_a_clear_error(
     ):
         pull(entry, tmp_path)
     assert not list(tmp_path.rglob("*.tgz"))
+
+
+def test_what_a_charts_helmignore_leaves_out_of_crds_is_never_applied(
+    chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    """The load balancer controller's crds/ holds a kustomization.yaml that its .helmignore leaves out of the
+    package (not an object: taken for a CRD it would fail the step); only the two CRDs are rendered."""
+    rendered = render(chart_repo.catalog()["aws-load-balancer-controller"], {"clusterName": "demo"}, tmp_path)
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in rendered.manifests}
+    assert ("CustomResourceDefinition", "targetgroupbindings.elbv2.k8s.aws") in kinds
+    assert ("CustomResourceDefinition", "ingressclassparams.elbv2.k8s.aws") in kinds
+    assert not [kind for kind, _ in kinds if kind == "Kustomization"]
