@@ -29,12 +29,15 @@ def wait_nodes_initialized(
     """Problems left at the deadline, one per node (empty when all are initialised); ``stop`` ends the wait
     early (the nodes still joining will not: their joins failed)."""
     deadline = time.monotonic() + timeout
-    stop = stop if stop is not None else threading.Event()
     while True:
         nodes = {n["metadata"]["name"]: n for n in kube.list("v1", "Node")}
         problems = [
             f"Node {node.name}: {p}" for node in outputs.nodes if (p := node_problem(nodes.get(node.name)))
         ]
-        if not problems or time.monotonic() >= deadline or stop.is_set():
+        if not problems or time.monotonic() >= deadline or (stop is not None and stop.is_set()):
             return problems
-        stop.wait(min(interval, max(0.0, deadline - time.monotonic())))
+        pause = min(interval, max(0.0, deadline - time.monotonic()))
+        if stop is not None:
+            stop.wait(pause)
+        else:
+            time.sleep(pause)

@@ -303,7 +303,7 @@ def _default_egress(finder: Finder) -> None:
     }
     groups = {
         o.id: o.address
-        for o in finder.found.values()
+        for o in list(finder.found.values())
         if o.type == "aws_security_group"
         and o.id not in wanted
         and "egress" not in finder.config["aws_security_group"][o.address.split(".", 1)[1]]
