@@ -49,7 +49,8 @@ def rehearse(
 
 
 def _summary(report: RehearsalReport) -> None:
-    typer.echo(f"rehearsal of {report.cluster} ({report.cloud}): {'ok' if report.ok else 'failed'}")
+    verdict = "failed" if not report.ok else "ok, except charts it could not pull" if report.partial else "ok"
+    typer.echo(f"rehearsal of {report.cluster} ({report.cloud}): {verdict}")
     typer.echo("changed for the rehearsal (never in a real run):")
     for note in report.overrides:
         typer.echo(f"  - {note}")
@@ -80,6 +81,22 @@ def _summary(report: RehearsalReport) -> None:
     typer.echo("a real run would next:")
     for step in report.next_steps:
         typer.echo(f"  - {step}")
+    _unpulled(report)
+
+
+def _unpulled(report: RehearsalReport) -> None:
+    """One block for every chart left out: why, and how to rehearse them too."""
+    charts = report.unpulled_charts()
+    if not charts:
+        return
+    repositories = list(dict.fromkeys(chart.entry.repository for chart in charts))
+    noun = "chart was" if len(charts) == 1 else "charts were"
+    typer.echo(
+        f"not rehearsed: {len(charts)} {noun} not rendered because their repositories could not be reached "
+        f"from this machine ({', '.join(repositories)}).\n"
+        "To rehearse them too, pass a chart repository that holds them: --chart-mirror URL "
+        "(see docs/rehearse.md)."
+    )
 
 
 def register(app: typer.Typer) -> None:
