@@ -82,7 +82,7 @@ def chart_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartRepo]:
     folder = tmp_path_factory.mktemp("chart-repo")
     for entry in CHARTS.values():
         helm_python.package(SOURCES / entry.chart, destination=folder, version=entry.version)
-    handler = type("Handler", (_Quiet,), {"hits": []})
+    handler: type[_Quiet] = type("Handler", (_Quiet,), {"hits": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
