@@ -85,15 +85,18 @@ def _summary(report: RehearsalReport) -> None:
 
 
 def _unpulled(report: RehearsalReport) -> None:
-    """One block for every chart left out: why, and how to rehearse them too."""
+    """One block for every chart left out (the stages above name each one): why, and how to rehearse them."""
     charts = report.unpulled_charts()
     if not charts:
         return
-    repositories = list(dict.fromkeys(chart.entry.repository for chart in charts))
-    noun = "chart was" if len(charts) == 1 else "charts were"
+    kinds = {"addons": ("add-on", "add-ons"), "services": ("service", "services")}
+    counts = [
+        f"{len(found)} {kinds[stage][len(found) != 1]}" for stage, found in report.unpulled.items() if found
+    ]
+    noun, verb = ("chart", "was") if len(charts) == 1 else ("charts", "were")
     typer.echo(
-        f"not rehearsed: {len(charts)} {noun} not rendered because their repositories could not be reached "
-        f"from this machine ({', '.join(repositories)}).\n"
+        f"not rehearsed: {len(charts)} {noun} ({', '.join(counts)}) {verb} not rendered, because their "
+        "repositories could not be reached from this machine (the stages above name each one).\n"
         "To rehearse them too, pass a chart repository that holds them: --chart-mirror URL "
         "(see docs/rehearse.md)."
     )

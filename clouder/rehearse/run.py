@@ -228,8 +228,8 @@ class RehearsalRun:
             return f"{len(self.report.addons)} steps, {manifests} manifests rendered and validated"
         steps = len(found.addons) + len(found.unpulled)
         return Partial(
-            f"{steps} steps: {len(found.addons)} rendered and validated ({manifests} manifests), "
-            + not_pulled(found.unpulled)
+            f"{steps} steps: {len(found.addons)} rendered and validated "
+            f"({manifests} manifest{'' if manifests == 1 else 's'}), " + not_pulled(found.unpulled)
         )
 
     def services(self) -> StageResult:

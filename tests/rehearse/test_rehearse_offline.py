@@ -83,11 +83,12 @@ def test_charts_from_an_unreachable_repository_leave_the_stages_partial_and_the_
     block = tail[tail.index("not rehearsed:") :]
     unpulled = len(addons) + len(SYSTEM_SERVICES)
     assert block == (
-        f"not rehearsed: {unpulled} charts were not rendered because their repositories could not be reached "
-        f"from this machine ({unreachable_repo}).\n"
-        "To rehearse them too, pass a chart repository that holds them: --chart-mirror URL "
+        f"not rehearsed: {unpulled} charts ({len(addons)} add-ons, {len(SYSTEM_SERVICES)} services) were not "
+        "rendered, because their repositories could not be reached from this machine (the stages above name "
+        "each one).\nTo rehearse them too, pass a chart repository that holds them: --chart-mirror URL "
         "(see docs/rehearse.md).\n"
     )
+    assert out.count(cilium) == 1, "each chart is named once, in its stage"
     assert "connection refused" not in out + err, "helm's error is in -o json, not repeated in the summary"
     assert err == ""
 
