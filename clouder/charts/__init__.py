@@ -4,6 +4,22 @@ This package is the only place in Clouder that imports ``helm_python`` (young, o
 isolated, so replacing it touches nothing else).
 """
 
-from clouder.charts.helm import ChartError, RenderedChart, chart_cache_dir, pull, render
+from clouder.charts.helm import (
+    ChartError,
+    ChartUnreachable,
+    RenderedChart,
+    UnpulledChart,
+    chart_cache_dir,
+    pull,
+    render,
+)
 
-__all__ = ["ChartError", "RenderedChart", "chart_cache_dir", "pull", "render"]
+__all__ = [
+    "ChartError",
+    "ChartUnreachable",
+    "RenderedChart",
+    "UnpulledChart",
+    "chart_cache_dir",
+    "pull",
+    "render",
+]

@@ -26,8 +26,57 @@ CACHE_ENV = "CLOUDER_CACHE_DIR"
 _HELM_LOCK = threading.Lock()
 
 
+# Go's net and net/http wording that Helm passes on when a repository cannot be reached at all (measured
+# with Helm v4.2.3 through helm_python: 'dial tcp 127.0.0.1:P: connect: connection refused', 'dial tcp:
+# lookup helm.cilium.io on …: no such host', '… dial udp …:53: connect: network is unreachable'). Helm's own
+# prefix "… is not a valid chart repository or cannot be reached" is not enough: it also wraps a reachable
+# server that serves no index (a 404), which is a wrong repository, not a missing network.
+_UNREACHABLE = re.compile(
+    r"\bdial (?:tcp|udp)\b|no such host|network is unreachable|no route to host|connection refused"
+    r"|connection reset by peer|i/o timeout|TLS handshake timeout|Client\.Timeout exceeded"
+)
+_MIRROR_HINT = "Check the network path to the repository, or set CLOUDER_CHART_MIRROR to a mirror."
+
+
 class ChartError(ClouderError):
     """A chart could not be pulled or rendered."""
+
+
+class ChartUnreachable(ChartError):
+    """The chart's repository could not be reached (name lookup, route, refused connection, timeout): the
+    network path failed, nothing is known about the chart itself."""
+
+    def __init__(self, entry: ChartEntry, cause: str) -> None:
+        super().__init__(
+            f"cannot pull chart {entry.chart} {entry.version} from {entry.repository}: {cause}", _MIRROR_HINT
+        )
+        self.entry = entry
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class UnpulledChart:
+    """A pinned chart that was not pulled because its repository could not be reached."""
+
+    name: str  # the add-on step or service it is for
+    entry: ChartEntry
+    cause: str
+
+    @classmethod
+    def of(cls, name: str, error: ChartUnreachable) -> UnpulledChart:
+        return cls(name, error.entry, error.cause)
+
+    def label(self) -> str:
+        return f"{self.entry.chart} {self.entry.version} from {self.entry.repository}"
+
+    @property
+    def message(self) -> str:
+        """The error as a run that needs the chart reports it."""
+        return ChartUnreachable(self.entry, self.cause).render()
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "chart": self.entry.chart, "version": self.entry.version,
+                "repository": self.entry.repository, "cause": self.cause}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,9 +114,11 @@ def pull(entry: ChartEntry, cache: Path | None = None) -> Path:
                 entry.chart, repo_url=entry.repository, version=entry.version, destination=staging
             )
         except helm_python.HelmError as exc:
+            if _UNREACHABLE.search(str(exc)):
+                raise ChartUnreachable(entry, str(exc)) from None
             raise ChartError(
                 f"cannot pull chart {entry.chart} {entry.version} from {entry.repository}: {exc}",
-                "Check the network path to the repository, or set CLOUDER_CHART_MIRROR to a mirror.",
+                _MIRROR_HINT,
             ) from None
         found = sorted(Path(staging).glob("*.tgz"))
         if not found:

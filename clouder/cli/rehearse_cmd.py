@@ -49,7 +49,8 @@ def rehearse(
 
 
 def _summary(report: RehearsalReport) -> None:
-    typer.echo(f"rehearsal of {report.cluster} ({report.cloud}): {'ok' if report.ok else 'failed'}")
+    verdict = "failed" if not report.ok else "ok, except charts it could not pull" if report.partial else "ok"
+    typer.echo(f"rehearsal of {report.cluster} ({report.cloud}): {verdict}")
     typer.echo("changed for the rehearsal (never in a real run):")
     for note in report.overrides:
         typer.echo(f"  - {note}")
@@ -80,6 +81,25 @@ def _summary(report: RehearsalReport) -> None:
     typer.echo("a real run would next:")
     for step in report.next_steps:
         typer.echo(f"  - {step}")
+    _unpulled(report)
+
+
+def _unpulled(report: RehearsalReport) -> None:
+    """One block for every chart left out (the stages above name each one): why, and how to rehearse them."""
+    charts = report.unpulled_charts()
+    if not charts:
+        return
+    kinds = {"addons": ("add-on", "add-ons"), "services": ("service", "services")}
+    counts = [
+        f"{len(found)} {kinds[stage][len(found) != 1]}" for stage, found in report.unpulled.items() if found
+    ]
+    noun, verb = ("chart", "was") if len(charts) == 1 else ("charts", "were")
+    typer.echo(
+        f"not rehearsed: {len(charts)} {noun} ({', '.join(counts)}) {verb} not rendered, because their "
+        "repositories could not be reached from this machine (the stages above name each one).\n"
+        "To rehearse them too, pass a chart repository that holds them: --chart-mirror URL "
+        "(see docs/rehearse.md)."
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -43,12 +43,13 @@ def drive(run: RehearsalRun) -> None:
 def next_steps(spec: ClusterSpec, report: RehearsalReport) -> list[str]:
     creates = report.resources.get("create", 0)
     hosts = len(report.hosts)
+    addons = len(report.addons) + len(report.unpulled.get("addons", []))  # the unpulled ones are steps too
     where = f"context {spec.context}" if spec.context else "your AWS credentials"
     return [
         f"`clouder up SPEC` with {where}: plan and apply the same {creates} resources in AWS, this time "
         "with the spec's own image, state backend and approvals",
         f"bootstrap {hosts} hosts over SSH ({spec.access.mode}): kubeadm init, joins, kubeconfig",
-        f"install {len(report.addons)} add-on steps, then roll out the services in {len(report.services)} "
+        f"install {addons} add-on steps, then roll out the services in {len(report.services)} "
         "waves and run `clouder check`",
     ]
 

@@ -25,9 +25,11 @@ from clouder.rehearse import emulator
 from clouder.spec.model import ClusterSpec, LocalState
 
 if TYPE_CHECKING:
+    from clouder.charts import UnpulledChart
     from clouder.terraform.guarded import GuardedApply
 
-State = Literal["ok", "skipped", "failed", "not-run"]
+# partial: the stage did all it could here, but left charts out whose repositories could not be reached
+State = Literal["ok", "partial", "skipped", "failed", "not-run"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,13 @@ class RehearsalOptions:
     provider_mirror: Path | None = None  # a Terraform filesystem mirror (else providers download)
     chart_mirror: str | None = None
     cache: Path | None = None
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What a stage returns when it passed but could not do everything (charts it could not pull)."""
+
+    detail: str
 
 
 @dataclass
@@ -57,17 +66,28 @@ class RehearsalReport:
     services: list[list[str]] = field(default_factory=list)
     not_rehearsed: str = ""
     next_steps: list[str] = field(default_factory=list)
+    # stage -> charts it did not pull because their repository could not be reached (offline machines)
+    unpulled: dict[str, list[UnpulledChart]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return all(stage.state in ("ok", "skipped") for stage in self.stages)
+        return all(stage.state in ("ok", "partial", "skipped") for stage in self.stages)
+
+    @property
+    def partial(self) -> bool:
+        return any(stage.state == "partial" for stage in self.stages)
+
+    def unpulled_charts(self) -> list[UnpulledChart]:
+        return [chart for charts in self.unpulled.values() for chart in charts]
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "cluster": self.cluster, "cloud": self.cloud,
                 "stages": [stage.__dict__ for stage in self.stages], "overrides": self.overrides,
                 "resources": self.resources, "hosts": self.hosts, "addons": self.addons,
                 "servicesOrder": self.services, "notRehearsed": self.not_rehearsed,
-                "nextSteps": self.next_steps}  # fmt: skip
+                "nextSteps": self.next_steps,
+                "unpulledCharts": {stage: [chart.as_dict() for chart in charts]
+                                   for stage, charts in self.unpulled.items()}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,9 @@ class CloudRehearsal:
     stages: tuple[str, ...]
     adapt: Callable[[ClusterSpec, dict[str, Any], list[str]], None]
     drive: Callable[[RehearsalRun], None]
+
+
+StageResult = str | Partial | None  # None: skipped, nothing to do
 
 
 # cloud -> "module:attribute" of its CloudRehearsal.
@@ -190,28 +213,44 @@ class RehearsalRun:
         ran = sum(len(phases) for phases in self.report.hosts.values())
         return f"{len(self.report.hosts)} hosts, {ran} phases (not run: no hosts are reached)"
 
-    def addons(self) -> str:
+    def addons(self) -> StageResult:
         from clouder.up.dryrun import addon_manifests
 
         assert self.outputs is not None
-        self.report.addons, bad = addon_manifests(
-            self.spec, self.outputs, self.options.chart_mirror, self.options.cache
-        )
-        if bad:
-            raise ClouderError("add-ons:\n" + "\n".join(f"  - {line}" for line in bad), _OFFLINE)
+        found = addon_manifests(self.spec, self.outputs, self.options.chart_mirror, self.options.cache)
+        self.report.addons = found.addons
+        if found.unpulled:
+            self.report.unpulled["addons"] = found.unpulled
+        if found.problems:
+            raise ClouderError("add-ons:\n" + "\n".join(f"  - {line}" for line in found.problems))
         manifests = sum(len(addon["objects"]) for addon in self.report.addons)
-        return f"{len(self.report.addons)} steps, {manifests} manifests rendered and validated"
+        if not found.unpulled:
+            return f"{len(self.report.addons)} steps, {manifests} manifests rendered and validated"
+        steps = len(found.addons) + len(found.unpulled)
+        return Partial(
+            f"{steps} steps: {len(found.addons)} rendered and validated "
+            f"({manifests} manifest{'' if manifests == 1 else 's'}), " + not_pulled(found.unpulled)
+        )
 
-    def services(self) -> str:
+    def services(self) -> StageResult:
         from clouder.services.rollout import RolloutSettings, dry_run
 
         settings = RolloutSettings(mirror=self.options.chart_mirror, cache=self.options.cache)
         planned = dry_run(self.spec, self.outputs, settings)
         self.report.services = planned.levels
-        failed = [f"{o.name}: {o.reason}" for o in planned.outcomes if o.state == "failed"]
+        unpulled = planned.unpulled
+        if unpulled:
+            self.report.unpulled["services"] = unpulled
+        failed = [
+            f"{o.name}: {o.reason}" for o in planned.outcomes if o.state == "failed" and o.unpulled is None
+        ]
         if failed:
-            raise ClouderError("services:\n" + "\n".join(f"  - {line}" for line in failed), _OFFLINE)
-        return f"{len(planned.outcomes)} services in {len(planned.levels)} waves, manifests validated"
+            raise ClouderError("services:\n" + "\n".join(f"  - {line}" for line in failed))
+        waves = f"{len(planned.outcomes)} services in {len(planned.levels)} waves"
+        if not unpulled:
+            return f"{waves}, manifests validated"
+        validated = len(planned.outcomes) - len(unpulled)
+        return Partial(f"{waves}: {validated} rendered and validated, {not_pulled(unpulled)}")
 
     def destroy(self) -> str | None:
         if not self.applied or self.guarded is None:
@@ -223,7 +262,9 @@ class RehearsalRun:
         return f"destroyed {saved.summary.counts()['delete']} resources on the emulator"
 
 
-_OFFLINE = "Charts are pulled from their repositories: offline, pass --chart-mirror URL."
+def not_pulled(charts: list[UnpulledChart]) -> str:
+    noun = "chart" if len(charts) == 1 else "charts"
+    return f"{len(charts)} {noun} not pulled (repository unreachable: {', '.join(c.label() for c in charts)})"
 
 
 def rehearse(spec: ClusterSpec, work: Path, options: RehearsalOptions, log: EventLog) -> RehearsalReport:
@@ -254,7 +295,7 @@ def _rehearse(spec: ClusterSpec, work: Path, options: RehearsalOptions, log: Eve
     return report
 
 
-def run_stages(run: RehearsalRun, steps: dict[str, Callable[[], str | None]], always: bool = False) -> None:
+def run_stages(run: RehearsalRun, steps: dict[str, Callable[[], StageResult]], always: bool = False) -> None:
     for stage in run.report.stages:
         if stage.name not in steps:
             continue
@@ -267,8 +308,11 @@ def run_stages(run: RehearsalRun, steps: dict[str, Callable[[], str | None]], al
         except ClouderError as exc:
             stage.state, stage.detail = "failed", run.log.redactor.redact(exc.render())
         else:
-            stage.state = "ok" if detail is not None else "skipped"
-            stage.detail = detail if detail is not None else "nothing to do"
+            if isinstance(detail, Partial):
+                stage.state, stage.detail = "partial", detail.detail
+            else:
+                stage.state = "ok" if detail is not None else "skipped"
+                stage.detail = detail if detail is not None else "nothing to do"
         stage.seconds = round(time.monotonic() - started, 3)
-        outcome: Literal["ok", "skipped", "failed"] = stage.state
+        outcome: Literal["ok", "skipped", "failed"] = "ok" if stage.state == "partial" else stage.state
         run.log.emit(Event("rehearse", stage.name, outcome, None, stage.seconds, stage.detail))

@@ -29,6 +29,7 @@ from clouder.services.catalog import Service, resolve, with_mirror
 from clouder.spec.model import ClusterSpec
 
 if TYPE_CHECKING:
+    from clouder.charts import UnpulledChart
     from clouder.kube.client import Kube
 
 STAGE = "rollout"
@@ -56,6 +57,7 @@ class Outcome:
     started: float = 0.0  # seconds after the rollout began
     changes: dict[str, int] = field(default_factory=dict)
     objects: list[str] = field(default_factory=list)  # dry run: what would be applied
+    unpulled: UnpulledChart | None = None  # dry run: failed because the chart's repository is unreachable
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "state": self.state, "version": self.version, "namespace": self.namespace,
@@ -74,6 +76,11 @@ class RolloutReport:
     @property
     def ok(self) -> bool:
         return all(o.state in ("ready", "planned") for o in self.outcomes)
+
+    @property
+    def unpulled(self) -> list[UnpulledChart]:
+        """Charts not pulled because their repository could not be reached (their services failed)."""
+        return [o.unpulled for o in self.outcomes if o.unpulled is not None]
 
     def by_name(self) -> dict[str, Outcome]:
         return {o.name: o for o in self.outcomes}
@@ -171,7 +178,9 @@ def custom_resource_problems(manifests: tuple[Obj, ...]) -> list[str]:
 
 
 def dry_run(spec: ClusterSpec, outputs: ClusterOutputs | None, settings: RolloutSettings) -> RolloutReport:
-    """Render and validate every service's manifests; touch no cluster."""
+    """Render and validate every service's manifests; touch no cluster. A service whose chart repository
+    cannot be reached fails, and its outcome names the chart (``Outcome.unpulled``)."""
+    from clouder.charts import ChartUnreachable, UnpulledChart
     from clouder.kube.validate import problems
 
     started = time.monotonic()
@@ -182,6 +191,9 @@ def dry_run(spec: ClusterSpec, outputs: ClusterOutputs | None, settings: Rollout
         try:
             objects = render(service, spec, settings.cache).objects()
             found = problems(objects, spec.kubernetes.version)
+        except ChartUnreachable as exc:
+            outcome.state, outcome.reason = "failed", exc.render()
+            outcome.unpulled = UnpulledChart.of(service.name, exc)
         except ClouderError as exc:
             outcome.state, outcome.reason = "failed", exc.render()
         else:

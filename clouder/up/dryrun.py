@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from clouder.clouds import CloudRegistry
 from clouder.errors import ClouderError
@@ -19,6 +19,9 @@ from clouder.events import EventLog
 from clouder.outputs import ClusterOutputs, parse_terraform_outputs
 from clouder.services.rollout import RolloutSettings, dry_run
 from clouder.spec.model import ClusterSpec
+
+if TYPE_CHECKING:
+    from clouder.charts import UnpulledChart
 
 PLACEHOLDER_IP = "192.0.2.1"  # TEST-NET-1: never a real node
 # cloud -> "module:function" giving the outputs contract's cloud facts, as placeholders, for a spec.
@@ -86,33 +89,52 @@ def host_phases(spec: ClusterSpec, outputs: ClusterOutputs) -> dict[str, list[st
     return plan
 
 
+@dataclass
+class AddonManifests:
+    """What the add-on steps would apply: one entry per step that rendered (the gate step included), the
+    problems found (a chart that does not render or fails its digest, a manifest the schemas refuse), and,
+    apart from those, the charts not pulled because their repository could not be reached."""
+
+    addons: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    unpulled: list[UnpulledChart] = field(default_factory=list)
+
+    def every_problem(self) -> list[str]:
+        """The problems and the unpulled charts alike (what `up --dry-run` reports)."""
+        return self.problems + [f"add-on {u.name}: {u.message}" for u in self.unpulled]
+
+
 def addon_manifests(
     spec: ClusterSpec, outputs: ClusterOutputs, mirror: str | None, cache: Path | None
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> AddonManifests:
     from clouder.addons.context import AddonContext
     from clouder.addons.plan import NodesInitialized, plan, render_step
     from clouder.catalog.charts import default_catalog
+    from clouder.charts import ChartUnreachable, UnpulledChart
     from clouder.kube.objects import ObjectRef
     from clouder.kube.validate import problems
 
     ctx = AddonContext(spec, outputs)
     catalog = default_catalog(mirror)
-    found, bad = [], []
+    found = AddonManifests()
     for step in plan(ctx):
         if isinstance(step, NodesInitialized):
-            found.append({"name": step.release, "gate": True, "objects": []})
+            found.addons.append({"name": step.release, "gate": True, "objects": []})
             continue
         try:
             release = render_step(step, ctx, catalog, cache)
+        except ChartUnreachable as exc:
+            found.unpulled.append(UnpulledChart.of(step.release, exc))
+            continue
         except ClouderError as exc:
-            bad.append(f"add-on {step.release}: {exc.render()}")
+            found.problems.append(f"add-on {step.release}: {exc.render()}")
             continue
         objects = release.objects()
         invalid = problems(objects, spec.kubernetes.version)
-        bad += [f"add-on {step.release}: {line}" for line in invalid]
-        found.append({"name": release.name, "version": release.version, "valid": not invalid,
-                      "objects": [str(ObjectRef.of(o)) for o in objects]})  # fmt: skip
-    return found, bad
+        found.problems += [f"add-on {step.release}: {line}" for line in invalid]
+        found.addons.append({"name": release.name, "version": release.version, "valid": not invalid,
+                             "objects": [str(ObjectRef.of(o)) for o in objects]})  # fmt: skip
+    return found
 
 
 def whole_plan(
@@ -129,12 +151,26 @@ def whole_plan(
     if contract is None:
         contract, report.hosts_from = planned_outputs(spec), "spec (placeholders until terraform apply)"
     report.hosts = host_phases(spec, contract)
-    report.addons, bad = addon_manifests(spec, contract, mirror, cache)
-    report.problems += bad
+    plan_manifests(report, spec, contract, outputs, mirror, cache)
+    return report
+
+
+def plan_manifests(
+    report: DryRunReport,
+    spec: ClusterSpec,
+    contract: ClusterOutputs,
+    outputs: ClusterOutputs | None,
+    mirror: str | None,
+    cache: Path | None,
+) -> None:
+    """The add-ons' and services' manifests, into ``report``; a chart that cannot be pulled, for whatever
+    reason (an unreachable repository too), is a problem: a real run would stop there."""
+    addons = addon_manifests(spec, contract, mirror, cache)
+    report.addons = addons.addons
+    report.problems += addons.every_problem()
     services = dry_run(spec, outputs, RolloutSettings(mirror=mirror, cache=cache))
     report.services = services.as_dict()
     report.problems += [f"service {o.name}: {o.reason}" for o in services.outcomes if o.state == "failed"]
-    return report
 
 
 def _terraform(spec: ClusterSpec, stack: Path | None, events: EventLog, report: DryRunReport) -> None:

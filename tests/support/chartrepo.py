@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def chart_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartRepo]:
     folder = tmp_path_factory.mktemp("chart-repo")
     for entry in CHARTS.values():
         helm_python.package(SOURCES / entry.chart, destination=folder, version=entry.version)
-    handler = type("Handler", (_Quiet,), {"hits": []})
+    handler: type[_Quiet] = type("Handler", (_Quiet,), {"hits": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -99,3 +100,13 @@ def chart_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartRepo]:
             os.environ[DIGESTS_ENV] = before
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def unreachable_repo() -> Iterator[str]:
+    """An https chart repository URL on a loopback port that is bound but never listens: helm gets
+    "connection refused" at once (as from a repository it cannot reach), and nothing leaves the machine.
+    Holding the port bound keeps any other server of the test run off it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"https://127.0.0.1:{held.getsockname()[1]}"

@@ -73,7 +73,8 @@ def test_azure_plan_before_any_infrastructure_exists(service_charts: ServiceRepo
     assert len(hosts) == 3 + 3 + 2
     assert "kubeadm-init" in hosts["prod-azure-cp-0"] and "join-control-planes" in hosts["prod-azure-cp-2"]
     assert "kubeadm-init" not in hosts["prod-azure-cp-1"]
-    addons, problems = addon_manifests(spec, outputs, service_charts.url, service_charts.cache)
-    assert problems == []
+    found = addon_manifests(spec, outputs, service_charts.url, service_charts.cache)
+    assert found.problems == [] and found.unpulled == []
+    addons = found.addons
     assert [a["name"] for a in addons][1:3] == ["azure-cloud-config", "cloud-provider-azure"]
     assert all(a["objects"] for a in addons if not a.get("gate"))
