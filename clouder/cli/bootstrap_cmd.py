@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from clouder.cli.app import Format, OutputOption, emit_json, output_format
-from clouder.cli.options import CommandOpt, ConnectOpt, OutputsOpt, SpecArg, SshAllowOpt, SshMapOpt
+from clouder.cli.options import (
+    CommandOpt,
+    ConnectOpt,
+    HostKeysFromConsoleOpt,
+    OutputsOpt,
+    SpecArg,
+    SshAllowOpt,
+    SshMapOpt,
+)
 from clouder.errors import ClouderError
 
 if TYPE_CHECKING:
@@ -52,14 +60,7 @@ def bootstrap(
     attempts: Annotated[int, typer.Option(help="Connection attempts per host (with backoff).")] = 4,
     ssh_map: SshMapOpt = None,
     ssh_allow: SshAllowOpt = None,
-    host_keys_from_console: Annotated[
-        bool,
-        typer.Option(
-            "--host-keys-from-console",
-            help="Trust a host's first SSH key only if cloud-init printed it to the instance's console "
-            "(AWS: EC2 GetConsoleOutput, needs boto3 and ec2:GetConsoleOutput).",
-        ),
-    ] = False,
+    host_keys_from_console: HostKeysFromConsoleOpt = False,
     output: OutputOption = None,
 ) -> None:
     """Bootstrap the cluster over SSH: kubeadm init, joins, admin kubeconfig. Safe to re-run."""
@@ -75,13 +76,9 @@ def bootstrap(
     options = default_options(
         cluster.spec, dry_run=dry_run, break_lock=break_lock, merge_kubeconfig=merge_kubeconfig
     )
-    flags = ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts)
-    ssh = flags(options.ssh)
-    if host_keys_from_console:
-        from clouder.hosts.console import console_reader
-
-        ssh = dataclasses.replace(ssh, console=console_reader(cluster.outputs))
-    options = dataclasses.replace(options, ssh=ssh)
+    console_of = cluster.spec.cloud if host_keys_from_console else None
+    flags = ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts, console_of)
+    options = dataclasses.replace(options, ssh=flags(options.ssh))
     events = event_log(cluster.spec, fmt, progress.hosts(22))
     report = run_bootstrap(cluster.spec, cluster.outputs, options, events)
     if fmt is Format.json:

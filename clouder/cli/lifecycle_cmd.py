@@ -13,6 +13,7 @@ from clouder.cli.app import Format, OutputOption, emit_json, output_format
 from clouder.cli.options import (
     CommandOpt,
     ConnectOpt,
+    HostKeysFromConsoleOpt,
     KubeconfigOpt,
     OutputsOpt,
     SpecArg,
@@ -76,6 +77,7 @@ def _start(
     attempts: int,
     ssh_map: Path | None,
     ssh_allow: list[str] | None,
+    host_keys_from_console: bool,
 ) -> _Day2:
     """Load the spec and its outputs contract, build the options from the CLI's, open the event log."""
     import dataclasses
@@ -95,7 +97,8 @@ def _start(
         check_timeout=check_timeout,
         poll_interval=poll_interval,
     )
-    flags = ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts)
+    console_of = cluster.spec.cloud if host_keys_from_console else None
+    flags = ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts, console_of)
     bootstrap = dataclasses.replace(options.bootstrap, ssh=flags(options.bootstrap.ssh))
     options = dataclasses.replace(options, bootstrap=bootstrap)
     events = event_log(cluster.spec, fmt, progress.hosts(26))
@@ -175,6 +178,7 @@ def upgrade(
     attempts: AttemptsOpt = 4,
     ssh_map: SshMapOpt = None,
     ssh_allow: SshAllowOpt = None,
+    host_keys_from_console: HostKeysFromConsoleOpt = False,
     output: OutputOption = None,
 ) -> None:
     """Upgrade Kubernetes by one minor: control planes first, then workers in batches; resumable."""
@@ -184,6 +188,7 @@ def upgrade(
         spec, outputs, kubeconfig, output, dry_run=dry_run, break_lock=break_lock, skip_checks=skip_checks,
         check_timeout=check_timeout, poll_interval=poll_interval, connect_timeout=connect_timeout,
         command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
+        host_keys_from_console=host_keys_from_console,
     )  # fmt: skip
     with day2.kube() as kube:
         report = run_upgrade(day2.spec, day2.contract, kube, day2.options, day2.events, to)
@@ -220,6 +225,7 @@ def scale(
     attempts: AttemptsOpt = 4,
     ssh_map: SshMapOpt = None,
     ssh_allow: SshAllowOpt = None,
+    host_keys_from_console: HostKeysFromConsoleOpt = False,
     output: OutputOption = None,
 ) -> None:
     """Scale node pools (and control planes) to the spec: drain and reset removed nodes before Terraform
@@ -233,6 +239,7 @@ def scale(
         spec, outputs, kubeconfig, output, dry_run=dry_run, break_lock=break_lock, skip_checks=skip_checks,
         check_timeout=check_timeout, poll_interval=poll_interval, connect_timeout=connect_timeout,
         command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
+        host_keys_from_console=host_keys_from_console,
     )  # fmt: skip
     folder = stack if stack is not None else ensure_stack(day2.spec)[0]
     infra = TerraformInfra(Workflow(day2.spec, folder, events=day2.events), approve, approval_file)
@@ -252,6 +259,7 @@ def remove_node(
     attempts: AttemptsOpt = 4,
     ssh_map: SshMapOpt = None,
     ssh_allow: SshAllowOpt = None,
+    host_keys_from_console: HostKeysFromConsoleOpt = False,
     output: OutputOption = None,
 ) -> None:
     """Cordon, drain, `kubeadm reset` and delete nodes from the cluster, one at a time (VMs stay)."""
@@ -261,6 +269,7 @@ def remove_node(
         spec, outputs, kubeconfig, output, dry_run=dry_run, break_lock=break_lock, skip_checks=True,
         check_timeout=0.0, poll_interval=poll_interval, connect_timeout=connect_timeout,
         command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
+        host_keys_from_console=host_keys_from_console,
     )  # fmt: skip
     _run_on_nodes(day2, remove_async, names)
 
@@ -279,6 +288,7 @@ def repair_node(
     attempts: AttemptsOpt = 4,
     ssh_map: SshMapOpt = None,
     ssh_allow: SshAllowOpt = None,
+    host_keys_from_console: HostKeysFromConsoleOpt = False,
     output: OutputOption = None,
 ) -> None:
     """Repair a node that failed to join: `kubeadm reset`, delete its Node, join it again."""
@@ -288,6 +298,7 @@ def repair_node(
         spec, outputs, kubeconfig, output, dry_run=dry_run, break_lock=break_lock, skip_checks=True,
         check_timeout=0.0, poll_interval=poll_interval, connect_timeout=connect_timeout,
         command_timeout=command_timeout, attempts=attempts, ssh_map=ssh_map, ssh_allow=ssh_allow,
+        host_keys_from_console=host_keys_from_console,
     )  # fmt: skip
     _run_on_nodes(day2, repair_async, name, force)
 

@@ -20,6 +20,7 @@ from clouder.errors import BadInputError
 
 if TYPE_CHECKING:
     from clouder.events import Event, EventLog
+    from clouder.hosts.console import ConsoleReader
     from clouder.hosts.options import Network, SshOptions
     from clouder.outputs import ClusterOutputs
     from clouder.spec.model import ClusterSpec
@@ -83,6 +84,7 @@ class SshFlags:
     connect_timeout: float
     command_timeout: float
     attempts: int
+    console: Callable[[ClusterOutputs], ConsoleReader] | None = None
 
     def __call__(self, options: SshOptions) -> SshOptions:
         changes = {flag.name: getattr(self, flag.name) for flag in dataclasses.fields(self)}
@@ -91,16 +93,25 @@ class SshFlags:
 
 def ssh_options(
     ssh_map: Path | None, ssh_allow: list[str] | None, connect_timeout: float, command_timeout: float,
-    attempts: int,
+    attempts: int, console_of: str | None = None,
 ) -> SshFlags:  # fmt: skip
-    """Parse ``--ssh-map``, ``--ssh-allow`` and the timeouts now (bad input fails before anything runs)."""
+    """Parse ``--ssh-map``, ``--ssh-allow`` and the timeouts now (bad input fails before anything runs).
+
+    ``console_of``: the cluster's cloud, when ``--host-keys-from-console`` asks its consoles to vouch for
+    first host keys; a cloud whose consoles cannot be read here fails now, not after an apply."""
     from clouder.hosts.options import parse_networks
 
     try:
         networks = parse_networks(ssh_allow) if ssh_allow else None
     except ValueError as exc:
         raise BadInputError(f"--ssh-allow: {exc}") from None
-    return SshFlags(_address_map(ssh_map), networks, connect_timeout, command_timeout, attempts)
+    console = None
+    if console_of is not None:
+        from clouder.hosts.console import check_console, console_reader
+
+        check_console(console_of)
+        console = console_reader
+    return SshFlags(_address_map(ssh_map), networks, connect_timeout, command_timeout, attempts, console)
 
 
 def _address_map(path: Path | None) -> dict[str, str]:

@@ -44,3 +44,11 @@ SshMapOpt = Annotated[
 SshAllowOpt = Annotated[
     list[str] | None, typer.Option("--ssh-allow", help="Refuse SSH to addresses outside these CIDRs.")
 ]
+HostKeysFromConsoleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--host-keys-from-console",
+        help="Trust a host's first SSH key only if cloud-init printed it to the instance's console "
+        "(AWS: EC2 GetConsoleOutput, needs boto3 and ec2:GetConsoleOutput).",
+    ),
+]

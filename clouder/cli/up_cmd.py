@@ -13,6 +13,7 @@ from clouder.cli.options import (
     ApproveOpt,
     CommandOpt,
     ConnectOpt,
+    HostKeysFromConsoleOpt,
     SpecArg,
     SshAllowOpt,
     SshMapOpt,
@@ -61,6 +62,7 @@ def up(
     ] = False,
     ssh_map: SshMapOpt = None,
     ssh_allow: SshAllowOpt = None,
+    host_keys_from_console: HostKeysFromConsoleOpt = False,
     connect_timeout: ConnectOpt = 15.0,
     command_timeout: CommandOpt = 600.0,
     attempts: Annotated[int, typer.Option(help="SSH connection attempts per host.")] = 4,
@@ -91,7 +93,8 @@ def up(
     options = UpOptions(
         stack=stack, approve=approve, approval_file=approval_file, kubeconfig=kubeconfig,
         chart_mirror=chart_mirror,
-        ssh=ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts),
+        ssh=ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts,
+                        loaded.cloud if host_keys_from_console else None),
         timeout=timeout, interval=poll_interval, parallel=parallel, until=until, check=not skip_check,
         service_timeout=service_timeout,
     )  # fmt: skip

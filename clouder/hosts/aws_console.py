@@ -51,18 +51,33 @@ class Ec2Console:
         return str(output) if output else None
 
 
-def ec2_client(region: str) -> Any:
+def _boto3() -> Any:
     try:
         import boto3  # type: ignore[import-untyped]
     except ImportError:
         raise ClouderError(
             "reading the EC2 console for host keys needs boto3.", "pip install 'clouder[aws]'"
         ) from None
-    return boto3.session.Session(region_name=region).client("ec2")
+    return boto3
 
 
-def reader(outputs: ClusterOutputs, client: Any | None = None) -> Ec2Console:
-    """The EC2 console of every host in ``outputs`` (``client``: an EC2 client, else one for its region)."""
-    cloud = outputs.cloud
-    assert isinstance(cloud, AwsFacts)
-    return Ec2Console(aws_instance_ids(outputs), client or ec2_client(cloud.region))
+def ec2_client(region: str) -> Any:
+    return _boto3().session.Session(region_name=region).client("ec2")
+
+
+class Ec2Consoles:
+    """AWS's part of ``console.CONSOLES``."""
+
+    def check(self) -> None:
+        """Fail now, before a run changes anything, when EC2's consoles cannot be read from here."""
+        _boto3()
+
+    def reader(self, outputs: ClusterOutputs, client: Any | None = None) -> Ec2Console:
+        """The EC2 console of every host in ``outputs`` (``client``: an EC2 client, else one for its
+        region)."""
+        cloud = outputs.cloud
+        assert isinstance(cloud, AwsFacts)
+        return Ec2Console(aws_instance_ids(outputs), client or ec2_client(cloud.region))
+
+
+CONSOLES = Ec2Consoles()

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
-from clouder.errors import ClouderError
+from clouder.errors import BadInputError
 from clouder.outputs import ClusterOutputs
 
 
-def reader(outputs: ClusterOutputs, client: Any | None = None) -> Any:
-    raise ClouderError(
-        "Clouder cannot read an Azure VM's boot diagnostics yet, so host keys cannot be checked against "
-        "the console there.",
-        "Run without --host-keys-from-console, and compare the pinned keys in the cluster's known_hosts "
-        "with the serial log (`az vm boot-diagnostics get-boot-log`) by hand.",
-    )
+class BootDiagnostics:
+    """Azure's part of ``console.CONSOLES``: refuses, before a run changes anything."""
+
+    def check(self) -> NoReturn:
+        raise BadInputError(
+            "Clouder cannot read an Azure VM's boot diagnostics yet, so host keys cannot be checked against "
+            "the console there.",
+            "Run without --host-keys-from-console, and compare the pinned keys in the cluster's known_hosts "
+            "with the serial log (`az vm boot-diagnostics get-boot-log`) by hand.",
+        )
+
+    def reader(self, outputs: ClusterOutputs, client: Any | None = None) -> NoReturn:
+        self.check()
+
+
+CONSOLES = BootDiagnostics()

@@ -9,22 +9,46 @@ yet (``azure_console``, see docs/bootstrap.md).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from clouder.clouds import CloudRegistry
 from clouder.hosts.aws_console import Ec2Console, aws_instance_ids, ec2_client
 from clouder.outputs import ClusterOutputs
 
-__all__ = ["CONSOLES", "ConsoleReader", "Ec2Console", "aws_instance_ids", "console_reader", "ec2_client"]
+__all__ = [
+    "CONSOLES",
+    "CloudConsoles",
+    "ConsoleReader",
+    "Ec2Console",
+    "aws_instance_ids",
+    "check_console",
+    "console_reader",
+    "ec2_client",
+]
 
 ConsoleReader = Callable[[str], str | None]
-# cloud -> "module:function" giving, for an outputs contract (and an optional client), each host's console.
-CONSOLES: CloudRegistry[Callable[[ClusterOutputs, Any | None], ConsoleReader]] = CloudRegistry(
+
+
+class CloudConsoles(Protocol):
+    def check(self) -> None:
+        """Fail now, before a run changes anything, when this cloud's consoles cannot be read from here."""
+
+    def reader(self, outputs: ClusterOutputs, client: Any | None = None) -> ConsoleReader:
+        """Host name -> its console, for the hosts of ``outputs`` (``client``: the cloud's API client)."""
+
+
+# cloud -> "module:attribute" of its CloudConsoles.
+CONSOLES: CloudRegistry[CloudConsoles] = CloudRegistry(
     "the console reader",
-    {"aws": "clouder.hosts.aws_console:reader", "azure": "clouder.hosts.azure_console:reader"},
+    {"aws": "clouder.hosts.aws_console:CONSOLES", "azure": "clouder.hosts.azure_console:CONSOLES"},
 )
+
+
+def check_console(cloud: str) -> None:
+    """Fail now when ``cloud``'s consoles cannot vouch for first host keys (``--host-keys-from-console``)."""
+    CONSOLES[cloud].check()
 
 
 def console_reader(outputs: ClusterOutputs, client: Any | None = None) -> ConsoleReader:
     """The console of every host in ``outputs``, read from its cloud (``client``: that cloud's API client)."""
-    return CONSOLES[outputs.cloud.cloud](outputs, client)
+    return CONSOLES[outputs.cloud.cloud].reader(outputs, client)

@@ -7,6 +7,10 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clouder.outputs import ClusterOutputs
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -30,9 +34,11 @@ class SshOptions:
     # The networks a node's private address in the outputs contract must lie in (default: the spec's own
     # network): outputs that name a host elsewhere never receive a join token or certificate key.
     node_networks: tuple[Network, ...] | None = None
-    # Host name -> its console output (clouder.hosts.console reads EC2's): a first host key must be one
-    # cloud-init printed there, which is waited for (polled every console_poll s) up to console_wait s.
-    console: Callable[[str], str | None] | None = None
+    # For the contract a run works on, host name -> its console output (clouder.hosts.console.console_reader
+    # reads EC2's): a first host key must be one cloud-init printed there, which is waited for (polled every
+    # console_poll s) up to console_wait s. Built per run from that run's contract, so nodes a `scale` has
+    # just created are read too.
+    console: Callable[[ClusterOutputs], Callable[[str], str | None]] | None = None
     console_wait: float = 900.0
     console_poll: float = 10.0
 

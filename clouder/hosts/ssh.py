@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,7 @@ class SshPool:
         self._bastion: asyncssh.SSHClientConnection | None = None
         self._bastion_lock = asyncio.Lock()
         self.hosts_slots = asyncio.Semaphore(options.max_parallel_hosts)
+        self._console: Callable[[str], str | None] | None = None
 
     def target(self, node: Node) -> Target:
         inside = self.options.node_networks
@@ -309,9 +311,11 @@ class SshPool:
         """The host key fingerprints cloud-init printed to ``name``'s console, waited for: cloud-init prints
         them late in the first boot, and a cloud posts its console with a delay."""
         assert self.options.console is not None
+        if self._console is None:
+            self._console = self.options.console(self.outputs)
         deadline = asyncio.get_running_loop().time() + self.options.console_wait
         while True:
-            console = await asyncio.to_thread(self.options.console, name)
+            console = await asyncio.to_thread(self._console, name)
             found = console_fingerprints(console) if console else None
             if found is not None:
                 return found

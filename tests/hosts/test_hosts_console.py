@@ -159,11 +159,17 @@ async def _first_contact(lab: SshLab, console: Any) -> str | None:
     cluster = lab.cluster(1, 0, mode="direct")
     spec = ClusterSpec.model_validate(cluster.spec())
     outputs = parse_terraform_outputs(cluster.outputs())
+    read_for: list[ClusterOutputs] = []
+
+    def consoles(contract: ClusterOutputs) -> Any:  # built per run, from the contract that run works on
+        read_for.append(contract)
+        return console
+
     options = dataclasses.replace(
         default_options(spec).ssh,
         address_map=cluster.address_map(),
         allowed_networks=parse_networks(lab.allowed),
-        console=console,
+        console=consoles,
         console_wait=0.6,
         console_poll=0.2,
         **FAST_SSH,
@@ -173,6 +179,7 @@ async def _first_contact(lab: SshLab, console: Any) -> str | None:
         await pool.session(outputs.nodes[0])
     finally:
         await pool.close()
+    assert read_for == [outputs]
     return pool.known_hosts.pinned(outputs.nodes[0].name)
 
 
