@@ -10,7 +10,7 @@ import uuid
 
 from clouder.rehearse.moto_server import attempt_of
 from support.moto import MotoServer
-from support.tfstack import boto, unique
+from support.tfstack import boto, s3_state, unique
 
 
 def _call(
@@ -77,12 +77,7 @@ def test_a_retried_try_that_failed_is_carried_out_again(moto_server: MotoServer)
 
 def test_a_retried_conditional_put_does_not_find_its_own_item(moto_server: MotoServer) -> None:
     """Terraform's state lock: PutItem unless the lock exists. Run twice, it reported its own lock as held."""
-    table = unique("locks")
-    boto(moto_server, "dynamodb").create_table(
-        TableName=table, KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )  # fmt: skip
+    table = s3_state(moto_server, unique("lock"))["dynamodbTable"]  # as the tests' S3 backends lock
     put = json.dumps({
         "TableName": table, "Item": {"LockID": {"S": "state/k.tfstate"}},
         "ConditionExpression": "attribute_not_exists(LockID)",
