@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -38,10 +37,7 @@ def repo() -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slow end-to-end tests first (stable order otherwise) when parallel workers run the tests: the
-    controller hands tests out in the order the workers collected them, one at a time (``scripts/check``:
-    ``--dist load --maxschedchunk 1``), so the long tests start at once and the short ones fill the gaps,
-    instead of a long test starting last. Each worker collects for itself, and xdist clears
-    ``numprocesses`` in the workers: a worker is known by ``PYTEST_XDIST_WORKER``."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    """The slow end-to-end tests first (stable order otherwise): with parallel workers (``--dist load``)
+    the long tests start at once and the short ones fill the gaps, instead of a long test starting last."""
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
         items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
