@@ -34,10 +34,3 @@ def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slow end-to-end tests first (stable order otherwise): with parallel workers (``--dist load``)
-    the long tests start at once and the short ones fill the gaps, instead of a long test starting last."""
-    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
-        items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
