@@ -5,7 +5,7 @@ commands run through ``Runner``: ``-input=false -no-color``, ``plan -json -out``
 of a saved plan only, ``output -json``. The work folder (``clouder.workdir.cluster_dir``) holds::
 
     terraform/           the Terraform root: the synthesized stack's files + the backend override
-    plans/               saved plans with their .meta.json and .summary.json
+    plans/               saved plans with their .meta.json and .summary.json; shown/ what `show -json` said
     runs/                one record per running Terraform process (stale-lock detection)
     terraform.log        the full log of every command
 """
@@ -35,6 +35,7 @@ from clouder.workdir import cluster_dir, outputs_path, private_dir, write_privat
 
 KEEP_IN_ROOT = {".terraform", ".terraform.lock.hcl", backend.OVERRIDE_FILE, ".clouder-init.json"}
 ORPHAN_WAIT_S = 600.0
+SHOWN_KEPT = 4  # plans shown, kept by their hash (a plan, its destroy plan, a few older)
 
 
 def _refused_in_stack(name: str) -> bool:
@@ -202,11 +203,23 @@ class Workflow:
         return summary_from_show(self.spec.name, self.show_plan(path), destroy, cloud=self.spec.cloud)
 
     def show_plan(self, path: Path) -> dict[str, Any]:
-        """``terraform show -json PLAN``: what the plan file itself will do."""
+        """``terraform show -json PLAN``: what the plan file itself will do.
+
+        What Terraform showed is kept in the private work folder under the sha256 of the plan file's bytes, so
+        applying the plan that `clouder plan` just showed does not load the provider's schemas again (4-8 s).
+        The key is the plan itself: a plan file changed in any way is shown anew."""
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        kept = private_dir(private_dir(self.plans) / "shown") / f"{digest}.json"
+        if kept.is_file():
+            document: dict[str, Any] = json.loads(kept.read_bytes())
+            return document
         shown = self._run(["show", "-json", "-no-color", str(path)], capture=True)
         if shown.returncode != 0:
             raise ClouderError(f"terraform show failed:\n{shown.error_text()}")
-        document: dict[str, Any] = json.loads(shown.stdout)
+        document = json.loads(shown.stdout)
+        write_private(kept, shown.stdout)
+        for older in sorted(kept.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-SHOWN_KEPT]:
+            older.unlink(missing_ok=True)
         return document
 
     def wait_for_orphaned_runs(self) -> None:

@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from clouder.errors import ClouderError
 from clouder.spec import load_spec
+from clouder.terraform.guarded import verified
 from clouder.terraform.locks import parse_lock_info
 from clouder.terraform.markdown import render_markdown
+from clouder.terraform.plans import read_saved
 from clouder.terraform.workflow import Workflow
 from support.tfstack import write_spec
 
@@ -69,6 +72,29 @@ def test_summary_counts_replace_and_hash_is_stable(workflow: Workflow, tmp_path:
 
     _stack(workflow.stack_dir, "g2", ["a", "d"])
     assert workflow.plan().summary.plan_hash != changed.summary.plan_hash
+
+
+def test_a_plan_is_shown_once_by_its_bytes(workflow: Workflow, tmp_path: Path) -> None:
+    def shows() -> int:
+        return workflow.runner.log.read_text().count(" show -json -no-color ")
+
+    saved = workflow.plan(out=tmp_path / "one.tfplan")
+    assert shows() == 1
+    # `clouder apply` of that plan, in another process: the plan is verified without showing it again
+    applying = Workflow(workflow.spec, workflow.stack_dir, env=workflow.env)
+    loaded = read_saved(saved.path, workflow.spec.name, saved.meta.config_hash)
+    assert verified(applying, loaded).summary == saved.summary
+    assert shows() == 1
+
+    other = workflow.plan(out=tmp_path / "two.tfplan")
+    assert shows() == 2 and other.path.read_bytes() != saved.path.read_bytes()
+    saved.path.write_bytes(other.path.read_bytes())  # the same bytes under another name: already shown
+    assert applying.show_plan(saved.path) == applying.show_plan(other.path)
+    assert shows() == 2
+    saved.path.write_bytes(b"not a plan")  # other bytes are shown anew, and Terraform refuses them
+    with pytest.raises(ClouderError, match="terraform show failed"):
+        applying.show_plan(saved.path)
+    assert shows() == 3
 
 
 def test_lock_info_names_the_holder() -> None:
