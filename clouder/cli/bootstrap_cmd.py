@@ -76,8 +76,10 @@ def bootstrap(
     options = default_options(
         cluster.spec, dry_run=dry_run, break_lock=break_lock, merge_kubeconfig=merge_kubeconfig
     )
-    console_of = cluster.spec.cloud if host_keys_from_console else None
-    flags = ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts, console_of)
+    flags = ssh_options(
+        ssh_map, ssh_allow, connect_timeout, command_timeout, attempts,
+        cluster.spec.cloud, host_keys_from_console,
+    )  # fmt: skip
     options = dataclasses.replace(options, ssh=flags(options.ssh))
     events = event_log(cluster.spec, fmt, progress.hosts(22))
     report = run_bootstrap(cluster.spec, cluster.outputs, options, events)

@@ -97,8 +97,10 @@ def _start(
         check_timeout=check_timeout,
         poll_interval=poll_interval,
     )
-    console_of = cluster.spec.cloud if host_keys_from_console else None
-    flags = ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts, console_of)
+    flags = ssh_options(
+        ssh_map, ssh_allow, connect_timeout, command_timeout, attempts,
+        cluster.spec.cloud, host_keys_from_console,
+    )  # fmt: skip
     bootstrap = dataclasses.replace(options.bootstrap, ssh=flags(options.bootstrap.ssh))
     options = dataclasses.replace(options, bootstrap=bootstrap)
     events = event_log(cluster.spec, fmt, progress.hosts(26))

@@ -93,11 +93,11 @@ class SshFlags:
 
 def ssh_options(
     ssh_map: Path | None, ssh_allow: list[str] | None, connect_timeout: float, command_timeout: float,
-    attempts: int, console_of: str | None = None,
+    attempts: int, cloud: str, from_console: bool = False,
 ) -> SshFlags:  # fmt: skip
     """Parse ``--ssh-map``, ``--ssh-allow`` and the timeouts now (bad input fails before anything runs).
 
-    ``console_of``: the cluster's cloud, when ``--host-keys-from-console`` asks its consoles to vouch for
+    ``from_console``: ``--host-keys-from-console`` asks the consoles of the cluster's ``cloud`` to vouch for
     first host keys; a cloud whose consoles cannot be read here fails now, not after an apply."""
     from clouder.hosts.options import parse_networks
 
@@ -106,10 +106,10 @@ def ssh_options(
     except ValueError as exc:
         raise BadInputError(f"--ssh-allow: {exc}") from None
     console = None
-    if console_of is not None:
+    if from_console:
         from clouder.hosts.console import check_console, console_reader
 
-        check_console(console_of)
+        check_console(cloud)
         console = console_reader
     return SshFlags(_address_map(ssh_map), networks, connect_timeout, command_timeout, attempts, console)
 

@@ -93,8 +93,8 @@ def up(
     options = UpOptions(
         stack=stack, approve=approve, approval_file=approval_file, kubeconfig=kubeconfig,
         chart_mirror=chart_mirror,
-        ssh=ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts,
-                        loaded.cloud if host_keys_from_console else None),
+        ssh=ssh_options(ssh_map, ssh_allow, connect_timeout, command_timeout, attempts, loaded.cloud,
+                        host_keys_from_console),
         timeout=timeout, interval=poll_interval, parallel=parallel, until=until, check=not skip_check,
         service_timeout=service_timeout,
     )  # fmt: skip

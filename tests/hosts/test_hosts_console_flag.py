@@ -58,5 +58,5 @@ def test_on_aws_the_flag_gives_the_run_a_reader_of_its_own_contract() -> None:
     with pytest.raises(BadInputError, match=REFUSED):
         check_console("azure")
     base = SshOptions(private_key=Path("key"), known_hosts=Path("known_hosts"))
-    assert ssh_options(None, None, 1.0, 1.0, 1, "aws")(base).console is console_reader
-    assert ssh_options(None, None, 1.0, 1.0, 1)(base).console is None
+    assert ssh_options(None, None, 1.0, 1.0, 1, "aws", True)(base).console is console_reader
+    assert ssh_options(None, None, 1.0, 1.0, 1, "aws")(base).console is None
