@@ -42,14 +42,16 @@ class ChartError(ClouderError):
     """A chart could not be pulled or rendered."""
 
 
+def _cannot_pull(entry: ChartEntry, cause: object) -> str:
+    return f"cannot pull chart {entry.chart} {entry.version} from {entry.repository}: {cause}"
+
+
 class ChartUnreachable(ChartError):
     """The chart's repository could not be reached (name lookup, route, refused connection, timeout): the
     network path failed, nothing is known about the chart itself."""
 
     def __init__(self, entry: ChartEntry, cause: str) -> None:
-        super().__init__(
-            f"cannot pull chart {entry.chart} {entry.version} from {entry.repository}: {cause}", _MIRROR_HINT
-        )
+        super().__init__(_cannot_pull(entry, cause), _MIRROR_HINT)
         self.entry = entry
         self.cause = cause
 
@@ -72,7 +74,7 @@ class UnpulledChart:
     @property
     def message(self) -> str:
         """The error as a run that needs the chart reports it."""
-        return ChartUnreachable(self.entry, self.cause).render()
+        return f"{_cannot_pull(self.entry, self.cause)} {_MIRROR_HINT}"
 
     def as_dict(self) -> dict[str, str]:
         return {"name": self.name, "chart": self.entry.chart, "version": self.entry.version,
@@ -116,10 +118,7 @@ def pull(entry: ChartEntry, cache: Path | None = None) -> Path:
         except helm_python.HelmError as exc:
             if _UNREACHABLE.search(str(exc)):
                 raise ChartUnreachable(entry, str(exc)) from None
-            raise ChartError(
-                f"cannot pull chart {entry.chart} {entry.version} from {entry.repository}: {exc}",
-                _MIRROR_HINT,
-            ) from None
+            raise ChartError(_cannot_pull(entry, exc), _MIRROR_HINT) from None
         found = sorted(Path(staging).glob("*.tgz"))
         if not found:
             raise ChartError(f"pulling {entry.chart} {entry.version} produced no archive")
