@@ -22,7 +22,9 @@ FAST = ["--poll-interval", "0.05"]
 
 
 def settings(cluster: ServicesCluster, **changes: object) -> RolloutSettings:
-    base: dict[str, object] = {"interval": 0.05, "timeout": 3.0, "mirror": cluster.mirror}
+    """Rollouts that are meant to end ready get a minute: the timeout also covers rendering each chart, which
+    took over 3 s on a machine running four test workers. A test of timing out sets its own."""
+    base: dict[str, object] = {"interval": 0.05, "timeout": 60.0, "mirror": cluster.mirror}
     return RolloutSettings(**{**base, **changes})  # type: ignore[arg-type]
 
 
