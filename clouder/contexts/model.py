@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from clouder.clouds import CloudRegistry
 from clouder.credentials import refuse_secret
-from clouder.spec.types import DnsLabel, SpecModel
+from clouder.spec.types import DnsLabel, SpecModel, empty_dict
 
 # cloud -> "module:function" raising ValueError where a context does not fit that cloud.
 CLOUD_RULES: CloudRegistry[Callable[[Context], None]] = CloudRegistry(
@@ -29,7 +29,7 @@ class Context(SpecModel):
     )
     profile: str | None = Field(None, description="AWS profile name (credentials: profile).")
     client_id: str | None = Field(None, pattern=UUID, description="Azure managed identity client ID.")
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=empty_dict)
 
     @field_validator("region", "account", "profile")
     @classmethod
@@ -56,4 +56,4 @@ def check_coherent(context: Context) -> None:
 
 class ContextFile(SpecModel):
     current: str | None = None
-    contexts: dict[str, Context] = Field(default_factory=dict)
+    contexts: dict[str, Context] = Field(default_factory=empty_dict)

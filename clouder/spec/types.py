@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
@@ -37,6 +37,17 @@ class SpecModel(BaseModel):
             if field is not None and field.default is None and not field.is_required():
                 raise ValueError("is empty; leave the field out to mean 'none', or give it a value")
         return value
+
+
+# Default factories for empty collections. pydantic inspects each factory's signature when it builds a model;
+# for the builtins `dict` and `list` that means parsing their text signatures with `tokenize`, ~17 M
+# instructions (~5 ms) of every `clouder validate`; a plain function's signature is read at once.
+def empty_dict() -> dict[Any, Any]:
+    return {}
+
+
+def empty_list() -> list[Any]:
+    return []
 
 
 def _dns_label(value: str) -> str:
