@@ -20,7 +20,16 @@ from clouder.catalog.services import BUILTIN_SERVICES as BUILTIN_SERVICES
 from clouder.catalog.services import CORE_SERVICES as CORE_SERVICES
 from clouder.catalog.services import SYSTEM_SERVICES as SYSTEM_SERVICES
 from clouder.spec.sshkeys import looks_like_key_text, public_key_problem
-from clouder.spec.types import Cidr, DnsLabel, LabelKey, LabelValue, SpecModel, empty_dict, empty_list
+from clouder.spec.types import (
+    Cidr,
+    DnsLabel,
+    LabelKey,
+    LabelValue,
+    OptionalText,
+    SpecModel,
+    empty_dict,
+    empty_list,
+)
 
 API_VERSION = "clouder/v1alpha1"
 KIND = "Cluster"
@@ -88,7 +97,7 @@ class Network(SpecModel):
 class Access(SpecModel):
     mode: Literal["bastion", "direct"] = "bastion"
     user: str = Field("ubuntu", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
-    public_key: str | None = Field(None, description="OpenSSH public key installed on every node.")
+    public_key: OptionalText | None = Field(None, description="OpenSSH public key installed on every node.")
     public_key_path: Path | None = Field(None, description="File holding the OpenSSH public key.")
     private_key_path: Path = Field(Path("~/.ssh/id_ed25519"), description="Path to the key; never the key.")
 
@@ -114,7 +123,9 @@ class Access(SpecModel):
 
 class ControlPlane(SpecModel):
     count: Literal[1, 3, 5] = 1
-    size: str | None = Field(None, description="Instance type / VM size; defaults from the cloud block.")
+    size: OptionalText | None = Field(
+        None, description="Instance type / VM size; defaults from the cloud block."
+    )
     disk_gb: int = Field(50, ge=30, le=1024)
 
 
@@ -127,7 +138,7 @@ class Taint(SpecModel):
 class NodePool(SpecModel):
     name: DnsLabel
     count: int = Field(ge=0, le=200)
-    size: str | None = None
+    size: OptionalText | None = None
     disk_gb: int = Field(100, ge=30, le=16384)
     labels: dict[LabelKey, LabelValue] = Field(default_factory=empty_dict)
     taints: list[Taint] = Field(default_factory=empty_list)
@@ -246,10 +257,10 @@ class S3State(SpecModel):
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     key: str = Field(min_length=1)
     region: str
-    dynamodb_table: str | None = None
+    dynamodb_table: OptionalText | None = None
     use_lockfile: bool = False
     encrypt: Literal[True] = True
-    kms_key_id: str | None = None
+    kms_key_id: OptionalText | None = None
 
 
 class AzurermState(SpecModel):
