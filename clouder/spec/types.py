@@ -28,7 +28,6 @@ class SpecModel(BaseModel):
     )
 
 
-
 # Default factories for empty collections. pydantic inspects each factory's signature when it builds a model;
 # for the builtins `dict` and `list` that means parsing their text signatures with `tokenize`, ~17 M
 # instructions (~5 ms) of every `clouder validate`; a plain function's signature is read at once.
