@@ -2,8 +2,13 @@
 
 Runs the three commands interleaved (so machine load hits them alike), prints medians, ratios and the load
 average, and proves through sys.modules that neither command imported CDKTF or any other heavy binding.
+It names the interpreter and the `.pth` start-up hooks of its site-packages (they run before any command),
+and runs the commands with bytecode writing on, so that a PYTHONDONTWRITEBYTECODE in the environment does not
+make every run compile Clouder's sources again (~150 M instructions of `clouder validate`).
+With --instructions it also counts each command's instructions under valgrind (cachegrind, no cache
+simulation): unlike seconds, the count does not move with the machine's load.
 Goal (issue 17): median `clouder --help` <= 0.10 s and `clouder validate examples/aws-minimal.yaml` <= 0.25 s,
-with no heavy imports.  Usage: python benchmarks/cli_startup.py [--runs N]
+with no heavy imports.  Usage: python benchmarks/cli_startup.py [--runs N] [--instructions]
 """
 
 from __future__ import annotations
@@ -11,9 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -27,6 +35,8 @@ COMMANDS = {
     "clouder --help": [sys.executable, "-m", "clouder", "--help"],
     "clouder validate": [sys.executable, "-m", "clouder", "validate", str(EXAMPLE)],
 }
+# Clouder's modules compile once and are read from __pycache__ afterwards, as after `pip install`.
+ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 PROBE = (
     "import sys, json\nfrom clouder.cli import main\n"
     "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
@@ -37,18 +47,45 @@ PROBE = (
 
 def wall(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        command, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
     return time.perf_counter() - started
 
 
 def probe(args: list[str]) -> tuple[list[str], int]:
     """The heavy packages a command imported, and how many modules it imported in all."""
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE % (HEAVY,), *args], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-c", PROBE % (HEAVY,), *args], cwd=REPO, env=ENV, capture_output=True, text=True
     )
     line = [ln for ln in proc.stderr.splitlines() if ln.startswith("PROBE ")][-1]
     found = json.loads(line.removeprefix("PROBE "))
     return found["heavy"], found["modules"]
+
+
+def instructions(command: list[str]) -> float | None:
+    """Millions of instructions the command executes (valgrind's count), or None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    tool = [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+    proc = subprocess.run([*tool, *command], cwd=REPO, env=ENV, capture_output=True, text=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
+    return int(found.group(1).replace(",", "")) / 1e6 if found else None
+
+
+def interpreter() -> str:
+    """Which Python runs the commands, and the site-packages hooks that run at its every start."""
+    kind = "virtualenv" if sys.prefix != sys.base_prefix else "no virtualenv"
+    site = Path(sysconfig.get_path("purelib"))
+    hooks = sorted(
+        path.name
+        for path in site.glob("*.pth")
+        if any(line.startswith(("import ", "import\t")) for line in path.read_text().splitlines())
+    )
+    return f"{sys.executable} (Python {sys.version.split()[0]}, {kind}); start-up hooks in {site}: " + (
+        ", ".join(hooks) or "none"
+    )
 
 
 def load() -> str:
@@ -58,7 +95,9 @@ def load() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
+    parser.add_argument("--instructions", action="store_true", help="also count instructions (valgrind)")
+    options = parser.parse_args()
+    runs = options.runs
     samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for command in COMMANDS.values():
         wall(command)  # warm the page cache and .pyc files
@@ -67,6 +106,7 @@ def main() -> int:
         for name, command in COMMANDS.items():
             samples[name].append(wall(command))
     floor = statistics.median(samples["floor: import clouder"])
+    print(f"interpreter {interpreter()}")
     print(f"load average {load_before} before, {load()} after (1, 5, 15 min; {os.cpu_count()} cores)")
     print(f"{'command':28} {'median s':>9} {'ratio':>7} {'goal s':>7}   (runs={runs}, interleaved)")
     ok = True
@@ -77,6 +117,10 @@ def main() -> int:
         print(f"{name:28} {median:9.3f} {median / floor:6.2f}x {verdict}")
         if goal is not None:
             ok &= median <= goal
+    if options.instructions:
+        for name, command in COMMANDS.items():
+            count = instructions(command)
+            print(f"{name:28} {'no valgrind' if count is None else f'{count:.0f} M instructions'}")
     for args in (["--help"], ["validate", str(EXAMPLE)]):
         heavy, modules = probe(args)
         print(f"`clouder {args[0]}` imports {modules} modules; heavy ones: {heavy or 'none'}")

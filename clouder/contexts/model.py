@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from clouder.clouds import CloudRegistry
 from clouder.credentials import refuse_secret
-from clouder.spec.types import DnsLabel, SpecModel
+from clouder.spec.types import DnsLabel, OptionalText, SpecModel, empty_dict
 
 # cloud -> "module:function" raising ValueError where a context does not fit that cloud.
 CLOUD_RULES: CloudRegistry[Callable[[Context], None]] = CloudRegistry(
@@ -22,14 +22,16 @@ class Context(SpecModel):
     name: DnsLabel
     cloud: Literal["aws", "azure"]
     region: str = Field(min_length=1, description="AWS region or Azure location.")
-    account: str | None = Field(None, description="AWS account ID (12 digits) or Azure subscription ID.")
+    account: OptionalText | None = Field(
+        None, description="AWS account ID (12 digits) or Azure subscription ID."
+    )
     tenant: str | None = Field(None, pattern=UUID, description="Azure tenant ID.")
     credentials: str = Field(
         description="AWS: profile|environment|instance-role; Azure: cli|environment|managed-identity"
     )
-    profile: str | None = Field(None, description="AWS profile name (credentials: profile).")
+    profile: OptionalText | None = Field(None, description="AWS profile name (credentials: profile).")
     client_id: str | None = Field(None, pattern=UUID, description="Azure managed identity client ID.")
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=empty_dict)
 
     @field_validator("region", "account", "profile")
     @classmethod
@@ -55,5 +57,5 @@ def check_coherent(context: Context) -> None:
 
 
 class ContextFile(SpecModel):
-    current: str | None = None
-    contexts: dict[str, Context] = Field(default_factory=dict)
+    current: OptionalText | None = None
+    contexts: dict[str, Context] = Field(default_factory=empty_dict)

@@ -63,11 +63,6 @@ def parse_spec(text: str, source: str = "<spec>", check_files: bool = False) -> 
     return spec
 
 
-def compose_yaml(text: str, source: str, what: str) -> yaml.Node:
-    """The node graph of a YAML document (bounded as ``load_yaml`` is), for line numbers."""
-    return load_yaml(text, source, what)[0]
-
-
 def duplicate_keys(node: yaml.Node, path: str = "") -> typing.Iterator[Problem]:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()

@@ -20,7 +20,16 @@ from clouder.catalog.services import BUILTIN_SERVICES as BUILTIN_SERVICES
 from clouder.catalog.services import CORE_SERVICES as CORE_SERVICES
 from clouder.catalog.services import SYSTEM_SERVICES as SYSTEM_SERVICES
 from clouder.spec.sshkeys import looks_like_key_text, public_key_problem
-from clouder.spec.types import Cidr, DnsLabel, LabelKey, LabelValue, SpecModel
+from clouder.spec.types import (
+    Cidr,
+    DnsLabel,
+    LabelKey,
+    LabelValue,
+    OptionalText,
+    SpecModel,
+    empty_dict,
+    empty_list,
+)
 
 API_VERSION = "clouder/v1alpha1"
 KIND = "Cluster"
@@ -31,7 +40,7 @@ SEMVER_RE = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
 
 class Metadata(SpecModel):
     name: DnsLabel = Field(description="Cluster name: a DNS label, used in resource names and tags.")
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=empty_dict)
 
 
 class Kubernetes(SpecModel):
@@ -88,7 +97,7 @@ class Network(SpecModel):
 class Access(SpecModel):
     mode: Literal["bastion", "direct"] = "bastion"
     user: str = Field("ubuntu", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
-    public_key: str | None = Field(None, description="OpenSSH public key installed on every node.")
+    public_key: OptionalText | None = Field(None, description="OpenSSH public key installed on every node.")
     public_key_path: Path | None = Field(None, description="File holding the OpenSSH public key.")
     private_key_path: Path = Field(Path("~/.ssh/id_ed25519"), description="Path to the key; never the key.")
 
@@ -114,7 +123,9 @@ class Access(SpecModel):
 
 class ControlPlane(SpecModel):
     count: Literal[1, 3, 5] = 1
-    size: str | None = Field(None, description="Instance type / VM size; defaults from the cloud block.")
+    size: OptionalText | None = Field(
+        None, description="Instance type / VM size; defaults from the cloud block."
+    )
     disk_gb: int = Field(50, ge=30, le=1024)
 
 
@@ -127,10 +138,10 @@ class Taint(SpecModel):
 class NodePool(SpecModel):
     name: DnsLabel
     count: int = Field(ge=0, le=200)
-    size: str | None = None
+    size: OptionalText | None = None
     disk_gb: int = Field(100, ge=30, le=16384)
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
-    taints: list[Taint] = Field(default_factory=list)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=empty_dict)
+    taints: list[Taint] = Field(default_factory=empty_list)
 
 
 class Cni(SpecModel):
@@ -154,7 +165,7 @@ class LoadBalancing(SpecModel):
 class ServiceOverride(SpecModel):
     enabled: bool = True
     version: str | None = Field(None, pattern=SEMVER_RE.pattern)
-    values: dict[str, Any] = Field(default_factory=dict)
+    values: dict[str, Any] = Field(default_factory=empty_dict)
 
 
 class CustomService(SpecModel):
@@ -164,8 +175,8 @@ class CustomService(SpecModel):
     repository: str = Field(pattern=r"^(https|oci)://\S+$")
     version: str = Field(pattern=SEMVER_RE.pattern)
     namespace: DnsLabel
-    depends_on: list[str] = Field(default_factory=list)
-    values: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=empty_list)
+    values: dict[str, Any] = Field(default_factory=empty_dict)
 
 
 class Services(SpecModel):
@@ -175,8 +186,8 @@ class Services(SpecModel):
         description="Chart repository of Clouder's core services. There is no default: without it the core "
         "services are not installed.",
     )
-    overrides: dict[str, ServiceOverride] = Field(default_factory=dict)
-    custom: list[CustomService] = Field(default_factory=list)
+    overrides: dict[str, ServiceOverride] = Field(default_factory=empty_dict)
+    custom: list[CustomService] = Field(default_factory=empty_list)
 
 
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
@@ -216,7 +227,7 @@ class RuntimeNamespace(SpecModel):
     quota: RuntimeQuota = Field(default_factory=RuntimeQuota)
     limits: RuntimeLimits = Field(default_factory=RuntimeLimits)
     egress: list[EgressRule] = Field(
-        default_factory=list, description="Explicit egress allowlist; everything else is denied."
+        default_factory=empty_list, description="Explicit egress allowlist; everything else is denied."
     )
 
 
@@ -246,10 +257,10 @@ class S3State(SpecModel):
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     key: str = Field(min_length=1)
     region: str
-    dynamodb_table: str | None = None
+    dynamodb_table: OptionalText | None = None
     use_lockfile: bool = False
     encrypt: Literal[True] = True
-    kms_key_id: str | None = None
+    kms_key_id: OptionalText | None = None
 
 
 class AzurermState(SpecModel):
@@ -274,7 +285,7 @@ class Approvals(SpecModel):
 
 
 class Policy(SpecModel):
-    allowlist: list[AllowedFinding] = Field(default_factory=list)
+    allowlist: list[AllowedFinding] = Field(default_factory=empty_list)
     approvals: Approvals = Field(default_factory=Approvals)
 
 
@@ -284,7 +295,7 @@ class AwsCloud(SpecModel):
     control_plane_size: str = "m6i.large"
     node_size: str = "m6i.xlarge"
     bastion_size: str = "t3.micro"
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=empty_dict)
 
 
 class AzureImage(SpecModel):
@@ -310,7 +321,7 @@ class AzureCloud(SpecModel):
     control_plane_size: str = "Standard_D4s_v5"
     node_size: str = "Standard_D8s_v5"
     bastion_size: str = "Standard_B1s"
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=empty_dict)
 
 
 class Maintenance(SpecModel):
@@ -340,7 +351,7 @@ class ClusterSpec(SpecModel):
     network: Network
     access: Access = Field(default_factory=Access)
     control_plane: ControlPlane = Field(default_factory=ControlPlane)
-    node_pools: list[NodePool] = Field(default_factory=list)
+    node_pools: list[NodePool] = Field(default_factory=empty_list)
     cni: Cni = Field(default_factory=Cni)
     storage: Storage = Field(default_factory=Storage)
     load_balancing: LoadBalancing = Field(default_factory=LoadBalancing)
