@@ -21,18 +21,6 @@ from yaml.scanner import Scanner
 
 from clouder.errors import BadInputError, InvalidDocumentError, Problem
 
-
-class _PyParser(Reader, Scanner, Parser):
-    """PyYAML's own parser."""
-
-    def __init__(self, stream: str) -> None:
-        Reader.__init__(self, stream)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-
-
-_Parser: Any = _PyParser  # PyYAML's parser methods carry no annotations
-
 MAX_BYTES = 128 * 1024  # a spec is a few KB; even large value overrides fit many times over
 MAX_DEPTH = 64  # a spec nests about 6 deep; chart values a dozen or so
 MAX_ALIASES = 100
@@ -45,9 +33,13 @@ class _Limit(yaml.YAMLError):
         self.problem, self.hint, self.problem_mark = problem, hint, mark
 
 
-class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore[misc]
+class _BoundedLoader(Reader, Scanner, Parser, Composer, SafeConstructor, Resolver):
+    """PyYAML's ``SafeLoader``, with a composer that counts depth and aliases."""
+
     def __init__(self, text: str) -> None:
-        _Parser.__init__(self, text)
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
         Composer.__init__(self)
         SafeConstructor.__init__(self)
         Resolver.__init__(self)
@@ -56,7 +48,7 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ign
         self.open_anchors: set[str] = set()
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in PyYAML's stubs
         if isinstance(event, yaml.AliasEvent):
             self.aliases += 1
             if event.anchor in self.open_anchors:
