@@ -28,7 +28,7 @@ from clouder.policy.gate import UNEXAMINED
 from clouder.spec.model import ClusterSpec
 from clouder.terraform import backend, locks, orphans
 from clouder.terraform.binary import TerraformBinary, find_binary
-from clouder.terraform.plans import SavedPlan, read_saved, write_saved
+from clouder.terraform.plans import SavedPlan, file_sha256, read_saved, write_saved
 from clouder.terraform.runner import Message, Runner, RunResult, wait_gone
 from clouder.terraform.summary import PlanSummary, summary_from_messages, summary_from_show
 from clouder.workdir import cluster_dir, outputs_path, private_dir, write_private
@@ -208,7 +208,7 @@ class Workflow:
         What Terraform showed is kept in the private work folder under the sha256 of the plan file's bytes, so
         applying the plan that `clouder plan` just showed does not load the provider's schemas again (4-8 s).
         The key is the plan itself: a plan file changed in any way is shown anew."""
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path).removeprefix("sha256:")
         kept = private_dir(private_dir(self.plans) / "shown") / f"{digest}.json"
         if kept.is_file():
             document: dict[str, Any] = json.loads(kept.read_bytes())
