@@ -133,3 +133,39 @@ def test_shell_completion_script_and_answers() -> None:
     answer = subprocess.run(["clouder"], capture_output=True, text=True, env=env)
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout.split() == ["context"]
+
+
+def _pydantic_plugin(site: Path, marker: Path) -> None:
+    """An installed distribution with a pydantic plugin that leaves ``marker`` behind when it is loaded."""
+    info = site / "markerplugin-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: markerplugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[pydantic]\nmarker = markerplugin:plugin\n")
+    (site / "markerplugin.py").write_text(
+        "from pathlib import Path\n"
+        f"Path({str(marker)!r}).touch()\n"
+        "class _Plugin:\n"
+        "    def new_schema_validator(self, *args, **kwargs):\n"
+        "        return None, None, None\n"
+        "plugin = _Plugin()\n"
+    )
+
+
+@pytest.mark.parametrize(("setting", "loaded"), [(None, False), ("", True)])
+def test_pydantic_plugins_are_looked_for_only_when_the_user_asks(
+    setting: str | None, loaded: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_home_with_public_key(tmp_path, monkeypatch)
+    marker = tmp_path / "plugin-loaded"
+    _pydantic_plugin(tmp_path / "site", marker)
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "site"), env.get("PYTHONPATH")]))
+    if setting is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = setting
+    proc = subprocess.run(
+        [sys.executable, "-m", "clouder", "validate", "examples/aws-minimal.yaml"],
+        capture_output=True, text=True, cwd=REPO, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert marker.exists() is loaded
+    assert "PYDANTIC_DISABLE_PLUGINS" not in os.environ
