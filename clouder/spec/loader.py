@@ -56,7 +56,7 @@ def parse_spec(text: str, source: str = "<spec>", check_files: bool = False) -> 
         spec = ClusterSpec.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise InvalidDocumentError(source, problems_from_validation(exc, node, ClusterSpec)) from None
-    found = rules.check(spec) + (sshkeys.key_problems(spec.access) if check_files else [])
+    found = rules.check(spec) + sshkeys.key_problems(spec.access, spec.cloud, read_files=check_files)
     found = [_with_line(problem, node) for problem in found]
     if found:
         raise InvalidDocumentError(source, found)
