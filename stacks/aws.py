@@ -63,7 +63,7 @@ class AwsClusterStack(TerraformStack):
         Aspects.of(self).add(AddressTags())
         self._infrastructure(spec)
         image_id = aws.ami or self._pinned_image()
-        keys = public_keys(spec.access)
+        keys = public_keys(spec.access, spec.cloud)
         self._nodes(spec, image_id, keys)
         self._access(spec, aws, image_id, keys)
         self._outputs(spec, aws)

@@ -136,7 +136,7 @@ class AzureClusterStack(TerraformStack):
         """The control planes and the node pools, one group each, and the bastion in bastion mode."""
         image = NodeImage(azure.image.publisher, azure.image.offer, azure.image.sku, azure.image.version)
         # Azure's VM construct installs one key for the admin user: the first of the spec's keys.
-        key = public_keys(spec.access)[0]
+        key = public_keys(spec.access, spec.cloud)[0]
         direct = spec.access.mode == "direct"
         security = self.security
 

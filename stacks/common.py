@@ -41,9 +41,9 @@ def add_backend(
         )
 
 
-def public_keys(access: Access) -> list[str]:
+def public_keys(access: Access, cloud: str) -> list[str]:
     """The OpenSSH public key(s) installed for ``access.user`` on every host (never a private key)."""
-    return sshkeys.public_keys(access)
+    return sshkeys.public_keys(access, cloud)
 
 
 @dataclass(frozen=True)
