@@ -12,8 +12,13 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a JSON web token", re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")),
     ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
     ("a connection string with a key", re.compile(r"(?i)(AccountKey|SharedAccessKey|password)=")),
+    ("an Azure storage account key", re.compile(r"^[A-Za-z0-9+/]{86}==$")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("an API secret key", re.compile(r"\b(sk-(proj-)?[A-Za-z0-9]{20,}|[rs]k_(live|test)_[A-Za-z0-9]{16,})")),
 )
-SECRET_NAMES = re.compile(r"(?i)(secret|password|passwd|token|access[_-]?key|private[_-]?key|credential)")
+SECRET_NAMES = re.compile(
+    r"(?i)(secret|password|passwd|passphrase|token|access[_-]?key|api[_-]?key|private[_-]?key|credential)"
+)
 
 
 def secret_kind(value: str, name: str = "") -> str | None:
