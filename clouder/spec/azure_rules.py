@@ -160,6 +160,11 @@ NOBLE_OFFER_PREFIX = "ubuntu-24_04-lts"
 def image(spec: ClusterSpec) -> Iterator[Problem]:
     assert spec.azure is not None
     chosen = spec.azure.image
+    for field in ("publisher", "offer", "sku", "version"):
+        if not getattr(chosen, field).strip():
+            yield Problem(
+                f"azure.image.{field}", "is empty; give it a value, or leave it out for the default.", ""
+            )
     if chosen.publisher.lower() == "canonical" and not chosen.offer.lower().startswith(NOBLE_OFFER_PREFIX):
         yield Problem(
             "azure.image.offer",

@@ -113,20 +113,14 @@ class Access(SpecModel):
     @field_validator("public_key_path", "private_key_path", mode="before")
     @classmethod
     def _a_path(cls, value: object) -> object:
-        _a_file_name(value)
+        if isinstance(value, str) and not value.strip():  # Path("") would be the current folder
+            raise ValueError("is empty; name a file, or leave the field out for the default")
         if isinstance(value, str) and looks_like_key_text(value):
             raise ValueError(
                 "this holds key text, not a path; name the file that holds the key "
                 "(the text is not repeated here)"
             )
         return value
-
-
-def _a_file_name(value: object) -> object:
-    # Path("") is the current folder: an empty path would name a folder, never the file meant.
-    if isinstance(value, str) and not value.strip():
-        raise ValueError("is empty; name a file, or leave the field out for the default")
-    return value
 
 
 class ControlPlane(SpecModel):
@@ -259,8 +253,6 @@ class LocalState(SpecModel):
     backend: Literal["local"] = "local"
     path: Path | None = None
 
-    _path = field_validator("path", mode="before")(_a_file_name)
-
 
 class S3State(SpecModel):
     backend: Literal["s3"]
@@ -272,39 +264,13 @@ class S3State(SpecModel):
     encrypt: Literal[True] = True
     kms_key_id: OptionalText | None = None
 
-    @field_validator("key")
-    @classmethod
-    def _object_key(cls, value: str) -> str:
-        # Terraform's S3 backend refuses a key that starts or ends with '/' or holds '//'.
-        if value.startswith("/") or value.endswith("/") or "//" in value:
-            raise ValueError(
-                f"{value!r} is not a state object key: no '/' at its start or end and no '//' "
-                "(e.g. clusters/prod.tfstate)"
-            )
-        return value
-
-
-CONTAINER_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789")
-
 
 class AzurermState(SpecModel):
     backend: Literal["azurerm"]
-    resource_group_name: str = Field(pattern=r"^[-\w._()]+$", max_length=90)
+    resource_group_name: str
     storage_account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
     container_name: str
     key: str = Field(min_length=1)
-
-    @field_validator("container_name")
-    @classmethod
-    def _container(cls, value: str) -> str:
-        # Azure Storage container names: 3-63 lower-case letters, digits and single hyphens between them.
-        parts = value.split("-")
-        if not 3 <= len(value) <= 63 or not all(part and set(part) <= CONTAINER_CHARACTERS for part in parts):
-            raise ValueError(
-                f"{value!r} is not a storage container name: 3-63 lower-case letters, digits and "
-                "single '-' between them"
-            )
-        return value
 
 
 StateBackend = Annotated[LocalState | S3State | AzurermState, Field(discriminator="backend")]
@@ -318,8 +284,6 @@ class AllowedFinding(SpecModel):
 class Approvals(SpecModel):
     destructive: Literal["required", "never-allowed"] = "required"
     approval_file: Path | None = None
-
-    _approval_file = field_validator("approval_file", mode="before")(_a_file_name)
 
 
 class Policy(SpecModel):
@@ -337,10 +301,10 @@ class AwsCloud(SpecModel):
 
 
 class AzureImage(SpecModel):
-    publisher: str = Field("Canonical", min_length=1)
-    offer: str = Field("ubuntu-24_04-lts", min_length=1)
-    sku: str = Field("server", min_length=1)
-    version: str = Field("24.04.202510010", min_length=1)
+    publisher: str = "Canonical"
+    offer: str = "ubuntu-24_04-lts"
+    sku: str = "server"
+    version: str = "24.04.202510010"
 
     @field_validator("version")
     @classmethod

@@ -6,6 +6,7 @@ import difflib
 import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from clouder.catalog.charts import CHARTS
@@ -14,7 +15,7 @@ from clouder.catalog.services import CORE_SERVICES, RUNTIME_PLANE
 from clouder.clouds import CloudRegistry
 from clouder.credentials import secret_kind
 from clouder.errors import Problem
-from clouder.spec.model import BUILTIN_SERVICES, ClusterSpec, S3State
+from clouder.spec.model import BUILTIN_SERVICES, AzurermState, ClusterSpec, LocalState, S3State
 from clouder.spec.types import network_of
 
 WORLD = network_of("0.0.0.0/0")
@@ -131,11 +132,11 @@ NODE_POD_PREFIX = 24
 # Blocks no cluster range or client can use: "this network", loopback, link-local (instance metadata lives
 # at 169.254.169.254), multicast and the reserved 240/4. AWS and Azure refuse them in a VPC/VNet too.
 UNUSABLE_RANGES = {
-    network_of("0.0.0.0/8"): "'this network' (0.0.0.0/8)",
-    network_of("127.0.0.0/8"): "loopback (127.0.0.0/8)",
-    network_of("169.254.0.0/16"): "link-local (169.254.0.0/16, where instance metadata lives)",
-    network_of("224.0.0.0/4"): "multicast (224.0.0.0/4)",
-    network_of("240.0.0.0/4"): "reserved (240.0.0.0/4)",
+    (0x00000000, 0x00FFFFFF): "'this network' (0.0.0.0/8)",
+    (0x7F000000, 0x7FFFFFFF): "loopback (127.0.0.0/8)",
+    (0xA9FE0000, 0xA9FEFFFF): "link-local (169.254.0.0/16, where instance metadata lives)",
+    (0xE0000000, 0xEFFFFFFF): "multicast (224.0.0.0/4)",
+    (0xF0000000, 0xFFFFFFFF): "reserved (240.0.0.0/4)",
 }
 
 
@@ -148,16 +149,17 @@ def _unusable(spec: ClusterSpec) -> Iterator[Problem]:
     ranges |= {f"network.adminCidrs[{i}]": cidr for i, cidr in enumerate(spec.network.admin_cidrs)}
     for path, cidr in ranges.items():
         net = network_of(cidr)
-        for block, what in UNUSABLE_RANGES.items():
+        first, last = int(net.network_address), int(net.broadcast_address)
+        admin = path.startswith("network.adminCidrs")
+        for (low, high), what in UNUSABLE_RANGES.items():
             # An admin range may span them (the whole-internet rule judges those); it may not lie inside one.
-            inside = net.subnet_of(block) if path.startswith("network.adminCidrs") else net.overlaps(block)
-            if inside:
+            if (low <= first and last <= high) if admin else (first <= high and low <= last):
                 yield Problem(
                     path,
                     f"{net} lies in the {what} block, which no node, pod or client address can use.",
-                    "Use a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10)"
-                    if not path.startswith("network.adminCidrs")
-                    else "Name the public address range your office, VPN or CI runner connects from.",
+                    "Name the public address range your office, VPN or CI runner connects from."
+                    if admin
+                    else "Use a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10).",
                 )
                 break
 
@@ -522,9 +524,25 @@ def _dependency_cycle(graph: dict[str, list[str]]) -> list[str]:
     return []
 
 
+def _a_folder(path: Path | None) -> bool:
+    """A path that names no file: empty or blank in the spec (``Path("")`` is the current folder)."""
+    return path is not None and (path == Path() or not str(path).strip())
+
+
 def _state(spec: ClusterSpec) -> Iterator[Problem]:
     state = spec.state
+    if isinstance(state, LocalState) and _a_folder(state.path):
+        yield Problem("state.path", "is empty; name the state file, or leave the field out.", "")
+    if isinstance(state, AzurermState):
+        yield from _azurerm_state(state)
     if isinstance(state, S3State):
+        key = state.key
+        if key.startswith("/") or key.endswith("/") or "//" in key:  # Terraform's S3 backend refuses these
+            yield Problem(
+                "state.key",
+                f"{key!r} is not a state object key: no '/' at its start or end and no '//'.",
+                "Write it like clusters/prod.tfstate.",
+            )
         if state.dynamodb_table is None and not state.use_lockfile:
             yield Problem(
                 "state",
@@ -536,7 +554,41 @@ def _state(spec: ClusterSpec) -> Iterator[Problem]:
             yield Problem("state.region", f"unknown AWS region {state.region!r}.", hint.strip())
 
 
+CONTAINER_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789")
+# Azure resource group names: up to 90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'.
+RESOURCE_GROUP_PUNCTUATION = set("_-.()")
+
+
+def _azurerm_state(state: AzurermState) -> Iterator[Problem]:
+    group = state.resource_group_name
+    if (
+        not group
+        or len(group) > 90
+        or group.endswith(".")
+        or not all(c.isalnum() or c in RESOURCE_GROUP_PUNCTUATION for c in group)
+    ):
+        yield Problem(
+            "state.resourceGroupName",
+            f"{group!r} is not a resource group name.",
+            "Use up to 90 letters, digits, '_', '-', '.', '(' and ')', not ending with a period.",
+        )
+    container = state.container_name
+    # Azure Storage container names: 3-63 lower-case letters, digits and single hyphens between them.
+    if not 3 <= len(container) <= 63 or not all(
+        part and set(part) <= CONTAINER_CHARACTERS for part in container.split("-")
+    ):
+        yield Problem(
+            "state.containerName",
+            f"{container!r} is not a storage container name.",
+            "Use 3-63 lower-case letters, digits and single '-' between them, e.g. tfstate.",
+        )
+
+
 def _policy(spec: ClusterSpec) -> Iterator[Problem]:
+    if _a_folder(spec.policy.approvals.approval_file):
+        yield Problem(
+            "policy.approvals.approvalFile", "is empty; name the approval file, or leave the field out.", ""
+        )
     checks = [finding.check for finding in spec.policy.allowlist]
     for index, check_id in enumerate(checks):
         if check_id in checks[:index]:
