@@ -150,9 +150,22 @@ def _join(parts: Sequence[int | str]) -> str:
 
 
 def _with_line(problem: Problem, node: yaml.Node) -> Problem:
+    segments = problem.path.replace("]", "").replace("[", ".").split(".")
     loc: list[int | str] = []
-    for segment in problem.path.replace("]", "").replace("[", ".").split("."):
-        loc.append(int(segment) if segment.isdigit() and loc else segment)
+    current: yaml.Node | None = node
+    while segments:
+        # A key may hold dots itself (a label such as node-role.kubernetes.io/worker): take the longest
+        # run of segments that names a key of this mapping.
+        size = next(
+            (n for n in range(len(segments), 1, -1) if _child(current, ".".join(segments[:n])) is not None), 1
+        )
+        item: int | str = ".".join(segments[:size])
+        if isinstance(item, str) and item.isdigit() and loc:
+            item = int(item)
+        found = _child(current, item)
+        current = found[1] if found is not None else None
+        loc.append(item)
+        del segments[:size]
     _, line = locate(loc, node)
     return Problem(problem.path, problem.message, problem.hint, line)
 

@@ -104,6 +104,11 @@ class Access(SpecModel):
     @field_validator("public_key")
     @classmethod
     def _openssh_public(cls, value: str | None) -> str | None:
+        if value is not None and value.split(maxsplit=1)[:1] == ["ssh-dss"]:
+            # Ubuntu 24.04's OpenSSH (9.6) refuses DSA keys (off by default since OpenSSH 7.0).
+            raise ValueError(
+                "the nodes' OpenSSH refuses DSA keys; use an ed25519 key (ssh-keygen -t ed25519)"
+            )
         if value is not None:
             reason = public_key_problem(value)
             if reason is not None:  # the message never quotes the value: it may be a private key

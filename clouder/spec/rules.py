@@ -353,10 +353,6 @@ def _node_labels(spec: ClusterSpec) -> Iterator[Problem]:
 RESERVED_USERS = {"root"}
 
 
-# Ubuntu 24.04's OpenSSH (9.6) refuses ssh-dss keys (disabled by default since OpenSSH 7.0).
-REFUSED_KEY_TYPES = {"ssh-dss": "DSA keys, which the nodes' OpenSSH refuses"}
-
-
 def _access(spec: ClusterSpec) -> Iterator[Problem]:
     key = (spec.access.public_key or "").strip()
     if "\n" in key:
@@ -364,13 +360,6 @@ def _access(spec: ClusterSpec) -> Iterator[Problem]:
             "access.publicKey",
             f"this holds {len(key.splitlines())} lines, but publicKey takes one key line.",
             "Keep one public key line (the text is not repeated here).",
-        )
-    key_type = key.split(maxsplit=1)[0] if key else ""
-    if key_type in REFUSED_KEY_TYPES:
-        yield Problem(
-            "access.publicKey",
-            f"this is one of the {REFUSED_KEY_TYPES[key_type]}.",
-            "Make an ed25519 key (ssh-keygen -t ed25519) and give its .pub line.",
         )
     if spec.access.private_key_path.suffix == ".pub":
         yield Problem(
@@ -550,8 +539,11 @@ def _state(spec: ClusterSpec) -> Iterator[Problem]:
                 "Set state.dynamodbTable or state.useLockfile: true.",
             )
         if state.region not in AWS_REGIONS:
-            hint = _did_you_mean(state.region.lower().replace(" ", ""), sorted(AWS_REGIONS))
-            yield Problem("state.region", f"unknown AWS region {state.region!r}.", hint.strip())
+            close = difflib.get_close_matches(state.region.lower().replace(" ", ""), sorted(AWS_REGIONS), n=1)
+            hint = (
+                f"Did you mean {close[0]}?" if close else f"Known regions: {', '.join(sorted(AWS_REGIONS))}."
+            )
+            yield Problem("state.region", f"unknown AWS region {state.region!r}.", hint)
 
 
 CONTAINER_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789")
