@@ -169,11 +169,12 @@ def test_a_resource_group_name_too_long_or_with_other_characters_is_refused(name
 def test_every_pattern_in_the_models_has_words() -> None:
     from clouder.spec import model
     from clouder.spec.loader import PATTERN_WORDS
+    from clouder.spec.types import SpecModel
 
     patterns = {
         meta.pattern
         for value in vars(model).values()
-        if isinstance(value, type) and issubclass(value, model.SpecModel)
+        if isinstance(value, type) and issubclass(value, SpecModel)
         for field in value.model_fields.values()
         for meta in field.metadata
         if getattr(meta, "pattern", None)
