@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from clouder.catalog.regions import AZURE_LOCATIONS, AZURE_ZONES
 from clouder.errors import Problem
 from clouder.spec.model import AzureCloud, ClusterSpec
-from clouder.spec.rules import RESERVED_USERS, CloudRules
+from clouder.spec.rules import CloudRules
 
 AZURE_VM_NAME_MAX = 63  # a VM name is also the host and Kubernetes node name: one DNS label
 # Admin user names the Azure compute API refuses (OSProfile.adminUsername, "Disallowed values").
@@ -201,7 +201,7 @@ def ssh_key(spec: ClusterSpec) -> Iterator[Problem]:
 
 def admin_user(spec: ClusterSpec) -> Iterator[Problem]:
     user = spec.access.user
-    if user.lower() in AZURE_RESERVED_USERS and user not in RESERVED_USERS:  # root: the shared rule
+    if user.lower() in AZURE_RESERVED_USERS:
         yield Problem(
             "access.user",
             f"Azure refuses {user!r} as a VM's admin user name.",

@@ -348,11 +348,6 @@ def _node_labels(spec: ClusterSpec) -> Iterator[Problem]:
                 )
 
 
-# Login names the node images take for other purposes: on Ubuntu images cloud-init keeps root for a
-# "log in as the default user" message, so a key installed for root never opens a shell.
-RESERVED_USERS = {"root"}
-
-
 def _access(spec: ClusterSpec) -> Iterator[Problem]:
     key = (spec.access.public_key or "").strip()
     if "\n" in key:
@@ -366,13 +361,6 @@ def _access(spec: ClusterSpec) -> Iterator[Problem]:
             "access.privateKeyPath",
             f"{spec.access.private_key_path} is a public key file; SSH logs in with the private key.",
             f"Name the private key, {spec.access.private_key_path.with_suffix('')}.",
-        )
-    if spec.access.user in RESERVED_USERS:
-        yield Problem(
-            "access.user",
-            f"{spec.access.user!r} cannot log in to the nodes: cloud-init keeps it for a 'log in as the "
-            "default user' message (and Azure refuses it).",
-            "Use a user of your own (ubuntu on AWS, e.g. azureuser on Azure); Clouder gives it sudo.",
         )
     if spec.access.public_key is not None and spec.access.public_key_path is not None:
         yield Problem(
