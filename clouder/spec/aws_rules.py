@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 
 from clouder.catalog.regions import AWS_REGIONS, aws_zones
 from clouder.errors import Problem
 from clouder.spec.model import AwsCloud, ClusterSpec
 from clouder.spec.rules import CloudRules
+from clouder.spec.types import network_of
 
 
 def image_arch(block: AwsCloud) -> tuple[str | None, str]:
@@ -17,10 +19,12 @@ def image_arch(block: AwsCloud) -> tuple[str | None, str]:
 def zones(spec: ClusterSpec, zones: list[str]) -> Iterator[Problem]:
     region = spec.region
     if region not in AWS_REGIONS:
+        close = difflib.get_close_matches(region.lower().replace(" ", ""), sorted(AWS_REGIONS), n=1)
         yield Problem(
             "aws.region",
             f"unknown AWS region {region!r}.",
-            f"Known regions: {', '.join(sorted(AWS_REGIONS))}.",
+            (f"Did you mean {close[0]}? " if close else "")
+            + f"Known regions: {', '.join(sorted(AWS_REGIONS))}.",
         )
         return
     for index, zone in enumerate(zones):
@@ -32,6 +36,89 @@ def zones(spec: ClusterSpec, zones: list[str]) -> Iterator[Problem]:
             )
 
 
+# CreateVpc accepts a primary IPv4 block from /16 to /28 (the VPC user guide, "VPC CIDR blocks").
+LARGEST_VPC_PREFIX = 16
+# Tag limits of EC2 and the other services (the tagging guide, "Tag naming limits and requirements"):
+# keys 1-128 characters, never starting with "aws:", values up to 256, 50 tags per resource; Clouder sets up
+# to four of its own (Name, clouder.dev/cluster, kubernetes.io/cluster/<name>, kubernetes.io/role/elb).
+TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX, CLOUDER_TAGS = 128, 256, 50, 4
+# A pool of this name would reuse the construct of the control planes ("nodes-<pool>" in stacks/aws.py).
+RESERVED_POOL_NAMES = {"control-plane"}
+
+
+# kubeadm init's preflight refuses a control plane with fewer than 2 CPUs or less than 1700 MB of memory.
+# AWS's nano and micro sizes have at most 1 GiB; these have 1 vCPU (and so do the Graviton .medium sizes
+# but t4g.medium): the instance type pages of the EC2 docs.
+ONE_CPU_TYPES = {"t1.micro", "t2.nano", "t2.micro", "t2.small", "m1.small", "m1.medium", "m3.medium"}
+
+
+def _too_small_for_control_plane(size: str) -> str | None:
+    from clouder.catalog.machines import architecture
+
+    family, _, kind = size.partition(".")
+    if kind in ("nano", "micro"):
+        return "has at most 1 GiB of memory"
+    one_cpu = size in ONE_CPU_TYPES
+    if kind == "medium" and family != "t4g" and architecture("aws", size) == "arm64":
+        one_cpu = True
+    return "has 1 vCPU" if one_cpu else None
+
+
+def control_plane_size(spec: ClusterSpec) -> Iterator[Problem]:
+    assert spec.aws is not None
+    size = spec.control_plane_size()
+    why = _too_small_for_control_plane(size)
+    if why is not None:
+        yield Problem(
+            "controlPlane.size" if spec.control_plane.size else "aws.controlPlaneSize",
+            f"{size} {why}, but kubeadm needs 2 CPUs and 1700 MB on a control plane.",
+            "Use a size with 2 vCPUs and 2 GiB or more, e.g. t3.medium, or m6i.large for production.",
+        )
+
+
+def network_size(spec: ClusterSpec) -> Iterator[Problem]:
+    vpc = network_of(spec.network.cidr)
+    if vpc.prefixlen < LARGEST_VPC_PREFIX:
+        yield Problem(
+            "network.cidr",
+            f"{vpc} is larger than AWS allows for a VPC (a /{LARGEST_VPC_PREFIX} at most).",
+            f"Use a /{LARGEST_VPC_PREFIX} or smaller range, e.g. 10.0.0.0/16.",
+        )
+
+
+def tags(spec: ClusterSpec) -> Iterator[Problem]:
+    assert spec.aws is not None
+    for key, value in spec.aws.tags.items():
+        path = f"aws.tags.{key}"
+        if not key.strip():
+            yield Problem(path, "a tag key is empty.", "Give the tag a name.")
+        elif key.lower().startswith("aws:"):
+            yield Problem(path, "AWS keeps tag keys starting with 'aws:' for itself.", "Use another prefix.")
+        elif len(key) > TAG_KEY_MAX:
+            yield Problem(path, f"AWS tag keys have at most {TAG_KEY_MAX} characters.", "Shorten the key.")
+        if len(value) > TAG_VALUE_MAX:
+            yield Problem(
+                path, f"AWS tag values have at most {TAG_VALUE_MAX} characters.", "Shorten the value."
+            )
+    if len(spec.aws.tags) > TAGS_MAX - CLOUDER_TAGS:
+        yield Problem(
+            "aws.tags",
+            f"{len(spec.aws.tags)} tags, but AWS allows {TAGS_MAX} per resource and Clouder sets up to "
+            f"{CLOUDER_TAGS} of its own.",
+            f"Keep at most {TAGS_MAX - CLOUDER_TAGS} tags.",
+        )
+
+
+def pool_names(spec: ClusterSpec) -> Iterator[Problem]:
+    for index, pool in enumerate(spec.node_pools):
+        if pool.name in RESERVED_POOL_NAMES:
+            yield Problem(
+                f"nodePools[{index}].name",
+                f"{pool.name!r} is the name Clouder gives the control planes' group.",
+                "Pick another pool name.",
+            )
+
+
 RULES = CloudRules(
     name="AWS",
     min_subnet_prefix=28,  # each subnet also keeps 5 addresses for AWS
@@ -39,4 +126,5 @@ RULES = CloudRules(
     machine_example="m6i.large",
     image_arch=image_arch,
     zones=zones,
+    extra=(network_size, tags, pool_names, control_plane_size),
 )

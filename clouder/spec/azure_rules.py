@@ -4,6 +4,7 @@ sizes, and its limits on the names Clouder derives from the cluster and pool nam
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 
 from clouder.catalog.regions import AZURE_LOCATIONS, AZURE_ZONES
@@ -12,6 +13,18 @@ from clouder.spec.model import AzureCloud, ClusterSpec
 from clouder.spec.rules import CloudRules
 
 AZURE_VM_NAME_MAX = 63  # a VM name is also the host and Kubernetes node name: one DNS label
+# Admin user names the Azure compute API refuses (OSProfile.adminUsername, "Disallowed values").
+AZURE_RESERVED_USERS = {
+    *("administrator", "admin", "user", "user1", "test", "user2", "test1", "user3", "admin1", "1", "123"),
+    *("a", "actuser", "adm", "admin2", "aspnet", "backup", "console", "david", "guest", "john", "owner"),
+    *("root", "server", "sql", "support", "support_388945a0", "sys", "test2", "test3", "user4", "user5"),
+}
+# Tags (the Azure Resource Manager docs, "Tag resources", limitations): keys up to 512 characters without
+# < > % & \ ? /, values up to 256, 50 tags per resource, one of which Clouder sets (clouder-cluster).
+TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX, CLOUDER_TAGS = 512, 256, 50, 1
+TAG_KEY_REFUSED = set("<>%&\\?/")
+# The control planes' VMs are <cluster>-cp-<n>: a pool named cp would name its VMs the same.
+RESERVED_POOL_NAMES = {"cp"}
 AZURE_NAME_LIMITS = {
     "VNet name": ("vnet-{name}", 64),
     "security group name": ("asg-{name}-control-planes", 80),
@@ -25,10 +38,14 @@ def image_arch(block: AzureCloud) -> tuple[str | None, str]:
 def zones(spec: ClusterSpec, zones: list[str]) -> Iterator[Problem]:
     location = spec.region
     if location not in AZURE_LOCATIONS:
+        # Portal display names ("West Europe") and other spellings: Azure's names are lower-case, no spaces.
+        folded = location.lower().replace(" ", "").replace("-", "")
+        close = difflib.get_close_matches(folded, sorted(AZURE_LOCATIONS), n=1)
         yield Problem(
             "azure.location",
             f"unknown Azure location {location!r}.",
-            f"Known locations: {', '.join(sorted(AZURE_LOCATIONS))}.",
+            (f"Did you mean {close[0]}? " if close else "")
+            + f"Known locations: {', '.join(sorted(AZURE_LOCATIONS))}.",
         )
         return
     if not AZURE_LOCATIONS[location]:
@@ -73,9 +90,123 @@ def names(spec: ClusterSpec) -> Iterator[Problem]:
                 f"the {what} Clouder derives, {derived!r}, is longer than Azure allows ({limit}).",
                 "Shorten the cluster name.",
             )
+    for index, pool in enumerate(spec.node_pools):
+        if pool.name in RESERVED_POOL_NAMES:
+            yield Problem(
+                f"nodePools[{index}].name",
+                f"pool {pool.name!r} would name its VMs like the control planes' ({name}-cp-0 …).",
+                "Pick another pool name.",
+            )
     group = spec.azure.resource_group
     if group is not None and group.endswith("."):
         yield Problem("azure.resourceGroup", "Azure refuses resource group names that end with a period.", "")
+
+
+# Azure size names: Standard_<family><vCPUs>[-<active vCPUs>]<features>[_<version>] (the "Azure VM sizes
+# naming conventions" page); an 's' among the features, or the DS, GS and M families, means Premium Storage.
+SIZE_NAME = re.compile(r"^Standard_([A-Z]+)(\d+)(?:-(\d+))?([a-z]*)(?:_(.+))?$")
+PREMIUM_FAMILIES = ("DS", "GS", "M")
+# 2 vCPUs but 1 GiB of memory (the B-series v2 page): below kubeadm's 1700 MB for a control plane.
+ONE_GIB_SIZES = {"Standard_B2ats_v2", "Standard_B2ts_v2"}
+
+
+def node_sizes(spec: ClusterSpec) -> Iterator[Problem]:
+    """Node OS disks are Premium SSD (catalog.NODE_OS_DISK_TYPE), which some sizes cannot attach; control
+    planes need what kubeadm's preflight asks (2 CPUs, 1700 MB)."""
+    from clouder.catalog.machines import architecture
+
+    assert spec.azure is not None
+    nodes = {
+        (
+            "controlPlane.size" if spec.control_plane.size else "azure.controlPlaneSize"
+        ): spec.control_plane_size()
+    }
+    for index, pool in enumerate(spec.node_pools):
+        nodes[f"nodePools[{index}].size" if pool.size else "azure.nodeSize"] = spec.pool_size(pool)
+    for path, size in nodes.items():
+        match = SIZE_NAME.match(size)
+        if match is None or architecture("azure", size) is None:
+            continue  # an unknown size has its own problem
+        family, vcpus, active, features, version = match.groups()
+        if "s" not in features and not family.startswith(PREMIUM_FAMILIES):
+            premium = f"Standard_{family}{vcpus}{'-' + active if active else ''}{features}s"
+            premium += f"_{version}" if version else ""
+            hint = (
+                f"Take {premium}, the same size with Premium Storage."
+                if architecture("azure", premium)
+                else ""
+            )
+            yield Problem(
+                path,
+                f"{size} cannot attach Premium SSD disks, which Clouder gives every node.",
+                hint or "Take a size with an 's' in its features (e.g. Standard_D4s_v5).",
+            )
+        if path.endswith(("controlPlane.size", "controlPlaneSize")) and (
+            int(active or vcpus) < 2 or size in ONE_GIB_SIZES
+        ):
+            has = "1 GiB of memory" if size in ONE_GIB_SIZES else "1 vCPU"
+            yield Problem(
+                path,
+                f"{size} has {has}, but kubeadm needs 2 CPUs and 1700 MB on a control plane.",
+                "Use a size with 2 vCPUs and 2 GiB or more: Standard_B2s, or Standard_D4s_v5 in production.",
+            )
+
+
+# The node preparation script installs packages built for Ubuntu 24.04 (noble): Canonical's other offers
+# (22.04 jammy, 20.04 focal …) cannot run it.
+NOBLE_OFFER_PREFIX = "ubuntu-24_04-lts"
+
+
+def image(spec: ClusterSpec) -> Iterator[Problem]:
+    assert spec.azure is not None
+    chosen = spec.azure.image
+    for field in ("publisher", "offer", "sku", "version"):
+        if not getattr(chosen, field).strip():
+            yield Problem(
+                f"azure.image.{field}", "is empty; give it a value, or leave it out for the default.", ""
+            )
+    if chosen.publisher.lower() == "canonical" and not chosen.offer.lower().startswith(NOBLE_OFFER_PREFIX):
+        yield Problem(
+            "azure.image.offer",
+            f"{chosen.offer!r} is not Ubuntu 24.04, and the node preparation installs packages built for it.",
+            f"Use offer {NOBLE_OFFER_PREFIX} (sku server, or server-arm64).",
+        )
+
+
+def admin_user(spec: ClusterSpec) -> Iterator[Problem]:
+    user = spec.access.user
+    if user.lower() in AZURE_RESERVED_USERS:
+        yield Problem(
+            "access.user",
+            f"Azure refuses {user!r} as a VM's admin user name.",
+            "Use another name, e.g. azureuser.",
+        )
+
+
+def tags(spec: ClusterSpec) -> Iterator[Problem]:
+    assert spec.azure is not None
+    for key, value in spec.azure.tags.items():
+        path = f"azure.tags.{key}"
+        refused = sorted(TAG_KEY_REFUSED & set(key))
+        if not key.strip():
+            yield Problem(path, "a tag key is empty.", "Give the tag a name.")
+        elif refused:
+            yield Problem(
+                path,
+                f"Azure refuses tag keys with {' '.join(refused)} in them.",
+                "Use letters, digits, '-', '_', '.' or ':' instead.",
+            )
+        elif len(key) > TAG_KEY_MAX:
+            yield Problem(path, f"Azure tag keys have at most {TAG_KEY_MAX} characters.", "Shorten it.")
+        if len(value) > TAG_VALUE_MAX:
+            yield Problem(path, f"Azure tag values have at most {TAG_VALUE_MAX} characters.", "Shorten it.")
+    if len(spec.azure.tags) > TAGS_MAX - CLOUDER_TAGS:
+        yield Problem(
+            "azure.tags",
+            f"{len(spec.azure.tags)} tags, but Azure allows {TAGS_MAX} per resource and Clouder sets "
+            f"{CLOUDER_TAGS} of its own.",
+            f"Keep at most {TAGS_MAX - CLOUDER_TAGS} tags.",
+        )
 
 
 RULES = CloudRules(
@@ -85,5 +216,5 @@ RULES = CloudRules(
     machine_example="Standard_D4s_v5",
     image_arch=image_arch,
     zones=zones,
-    extra=(names,),
+    extra=(names, admin_user, tags, node_sizes, image),
 )

@@ -150,9 +150,22 @@ def _join(parts: Sequence[int | str]) -> str:
 
 
 def _with_line(problem: Problem, node: yaml.Node) -> Problem:
+    segments = problem.path.replace("]", "").replace("[", ".").split(".")
     loc: list[int | str] = []
-    for segment in problem.path.replace("]", "").replace("[", ".").split("."):
-        loc.append(int(segment) if segment.isdigit() and loc else segment)
+    current: yaml.Node | None = node
+    while segments:
+        # A key may hold dots itself (a label such as node-role.kubernetes.io/worker): take the longest
+        # run of segments that names a key of this mapping.
+        size = next(
+            (n for n in range(len(segments), 1, -1) if _child(current, ".".join(segments[:n])) is not None), 1
+        )
+        item: int | str = ".".join(segments[:size])
+        if isinstance(item, str) and item.isdigit() and loc:
+            item = int(item)
+        found = _child(current, item)
+        current = found[1] if found is not None else None
+        loc.append(item)
+        del segments[:size]
     _, line = locate(loc, node)
     return Problem(problem.path, problem.message, problem.hint, line)
 
@@ -168,6 +181,9 @@ PATTERN_WORDS = {
     r"^(CKV2?_[A-Z0-9]+_\d+|CLOUDER_[A-Z0-9_]+)$": "a check ID such as CKV_AWS_79 or CLOUDER_IMDSV2",
     r"^ami-[0-9a-f]{8,17}$": "an AMI ID such as ami-0abcdef1234567890",
     r"^[-\w._()]+$": "a resource group name: letters, digits, '_', '-', '.', '(' and ')'",
+    r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$": "a chart name as the repository lists it (lower-case letters, "
+    "digits, '.' and '-'; never a path)",
+    r"^(https|oci)://\S+$": "a chart repository URL starting with https:// or oci://",
 }
 _TYPE_WORDS = {
     "model_type": "a section of fields (key: value lines)",
@@ -192,8 +208,13 @@ def _explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
     if kind == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f"Did you mean `{close[0]}`? " if close else ""
+        hint = f"Did you mean `{close[0]}`? " if close else _elsewhere(model, str(loc[-1]))
         return "unknown field.", hint + (f"Fields allowed here: {', '.join(known)}." if known else "")
+    if kind == "string_type" and isinstance(value, bool):
+        words = "true" if value else "false"
+        return f"expected text, but YAML read {words} (yes/no, on/off and true/false are booleans).", (
+            'Quote it, e.g. "no".'
+        )
     if kind == "string_type" and isinstance(value, int | float):
         return f"expected text, but YAML read a number (got {value!r}).", 'Quote it, e.g. "1.33.5".'
     if kind in {"union_tag_invalid", "union_tag_not_found"}:
@@ -268,6 +289,27 @@ def _fields_at(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
             return []
     models = [m for m in _members(current) if isinstance(m, type) and issubclass(m, BaseModel)]
     return sorted({field.alias or name for m in models for name, field in m.model_fields.items()})
+
+
+def _elsewhere(model: type[BaseModel], name: str) -> str:
+    """Where else in the spec a field of this name lives (a key written in the wrong section)."""
+    found: list[str] = []
+
+    def walk(annotation: Any, path: str, depth: int) -> None:
+        for member in _members(annotation):
+            origin = typing.get_origin(member)
+            if origin in (list, dict):
+                walk(typing.get_args(member)[-1], f"{path}[]" if origin is list else f"{path}.*", depth)
+            elif isinstance(member, type) and issubclass(member, BaseModel) and depth < 4:
+                for field_name, field in member.model_fields.items():
+                    key = field.alias or field_name
+                    child = f"{path}.{key}" if path else key
+                    if key == name:
+                        found.append(child)
+                    walk(field.annotation, child, depth + 1)
+
+    walk(model, "", 0)
+    return f"`{name}` belongs in {' or '.join(sorted(set(found))[:3])}. " if found else ""
 
 
 def _descend(annotation: Any, item: int | str) -> Any:

@@ -113,6 +113,8 @@ class Access(SpecModel):
     @field_validator("public_key_path", "private_key_path", mode="before")
     @classmethod
     def _a_path(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # Path("") would be the current folder
+            raise ValueError("is empty; name a file, or leave the field out for the default")
         if isinstance(value, str) and looks_like_key_text(value):
             raise ValueError(
                 "this holds key text, not a path; name the file that holds the key "

@@ -6,6 +6,7 @@ import difflib
 import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from clouder.catalog.charts import CHARTS
@@ -14,7 +15,7 @@ from clouder.catalog.services import CORE_SERVICES, RUNTIME_PLANE
 from clouder.clouds import CloudRegistry
 from clouder.credentials import secret_kind
 from clouder.errors import Problem
-from clouder.spec.model import BUILTIN_SERVICES, ClusterSpec, S3State
+from clouder.spec.model import BUILTIN_SERVICES, AzurermState, ClusterSpec, LocalState, S3State
 from clouder.spec.types import network_of
 
 WORLD = network_of("0.0.0.0/0")
@@ -55,6 +56,7 @@ def check(spec: ClusterSpec) -> list[Problem]:
         _zones,
         _sizes,
         _pools,
+        _node_labels,
         _access,
         _services,
         _runtime,
@@ -113,6 +115,7 @@ def _cidrs(spec: ClusterSpec) -> Iterator[Problem]:
                     )
             seen.append((path, net))
     yield from _admin_cidrs(spec)
+    yield from _unusable(spec)
     yield from _sizes_of_ranges(spec)
 
 
@@ -120,12 +123,56 @@ def _cidrs(spec: ClusterSpec) -> Iterator[Problem]:
 CLOUD_RESERVED_ADDRESSES = 5
 # kube-apiserver refuses a service range with more than 2^20 addresses (IPv4 prefix shorter than /12).
 MIN_SERVICE_PREFIX = 12
+# kubeadm gives cluster DNS the 10th address of the service range (and the API's Service the 1st).
+DNS_SERVICE_INDEX = 10
 # Each node gets a /24 of the pod range (Cilium's clusterPoolIPv4MaskSize, kube-controller-manager's default).
 NODE_POD_PREFIX = 24
 
 
+# Blocks no cluster range or client can use: "this network", loopback, link-local (instance metadata lives
+# at 169.254.169.254), multicast and the reserved 240/4. AWS and Azure refuse them in a VPC/VNet too.
+UNUSABLE_RANGES = {
+    (0x00000000, 0x00FFFFFF): "'this network' (0.0.0.0/8)",
+    (0x7F000000, 0x7FFFFFFF): "loopback (127.0.0.0/8)",
+    (0xA9FE0000, 0xA9FEFFFF): "link-local (169.254.0.0/16, where instance metadata lives)",
+    (0xE0000000, 0xEFFFFFFF): "multicast (224.0.0.0/4)",
+    (0xF0000000, 0xFFFFFFFF): "reserved (240.0.0.0/4)",
+}
+
+
+def _unusable(spec: ClusterSpec) -> Iterator[Problem]:
+    ranges = {
+        "network.cidr": spec.network.cidr,
+        "kubernetes.podCidr": spec.kubernetes.pod_cidr,
+        "kubernetes.serviceCidr": spec.kubernetes.service_cidr,
+    }
+    ranges |= {f"network.adminCidrs[{i}]": cidr for i, cidr in enumerate(spec.network.admin_cidrs)}
+    for path, cidr in ranges.items():
+        net = network_of(cidr)
+        first, last = int(net.network_address), int(net.broadcast_address)
+        admin = path.startswith("network.adminCidrs")
+        for (low, high), what in UNUSABLE_RANGES.items():
+            # An admin range may span them (the whole-internet rule judges those); it may not lie inside one.
+            if (low <= first and last <= high) if admin else (first <= high and low <= last):
+                yield Problem(
+                    path,
+                    f"{net} lies in the {what} block, which no node, pod or client address can use.",
+                    "Name the public address range your office, VPN or CI runner connects from."
+                    if admin
+                    else "Use a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10).",
+                )
+                break
+
+
 def _admin_cidrs(spec: ClusterSpec) -> Iterator[Problem]:
     networks = [network_of(cidr) for cidr in spec.network.admin_cidrs]
+    for index, net in enumerate(networks):
+        if net in networks[:index]:  # AWS refuses a second identical security-group rule at apply
+            yield Problem(
+                f"network.adminCidrs[{index}]",
+                f"{net} is listed twice.",
+                "List each range once (AWS refuses a duplicate security group rule when applying).",
+            )
     if WORLD not in ipaddress.collapse_addresses(networks):
         return
     path = "network.adminCidrs"
@@ -143,6 +190,13 @@ def _sizes_of_ranges(spec: ClusterSpec) -> Iterator[Problem]:
             "kubernetes.serviceCidr",
             f"{service} is larger than kube-apiserver accepts (at most a /{MIN_SERVICE_PREFIX}).",
             "Use a /12 or smaller range, e.g. 10.96.0.0/12.",
+        )
+    elif service.num_addresses <= DNS_SERVICE_INDEX:
+        yield Problem(
+            "kubernetes.serviceCidr",
+            f"{service} has {service.num_addresses} addresses, but kubeadm gives cluster DNS the "
+            f"{DNS_SERVICE_INDEX}th address of the service range.",
+            "Use a /24 or larger range, e.g. 10.96.0.0/12.",
         )
     cloud = _cloud(spec)
     if cloud is not None:
@@ -253,7 +307,61 @@ def _pools(spec: ClusterSpec) -> Iterator[Problem]:
                 )
 
 
+# The kubelet refuses --node-labels in the kubernetes.io and k8s.io namespaces, except these labels and
+# prefixes (k8s.io/kubelet/pkg/apis/well_known_labels.go, cmd/kubelet/app/options/options.go).
+KUBELET_LABELS = {
+    "kubernetes.io/hostname",
+    "kubernetes.io/os",
+    "kubernetes.io/arch",
+    "beta.kubernetes.io/os",
+    "beta.kubernetes.io/arch",
+    "beta.kubernetes.io/instance-type",
+    "node.kubernetes.io/instance-type",
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region",
+}
+KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+
+
+def _kubelet_refuses(key: str) -> bool:
+    namespace = key.partition("/")[0] if "/" in key else ""
+    kubernetes = any(namespace == ns or namespace.endswith("." + ns) for ns in ("kubernetes.io", "k8s.io"))
+    allowed = key in KUBELET_LABELS or any(
+        namespace == ns or namespace.endswith("." + ns) for ns in KUBELET_LABEL_NAMESPACES
+    )
+    return kubernetes and not allowed
+
+
+def _node_labels(spec: ClusterSpec) -> Iterator[Problem]:
+    """Pool labels reach the kubelet's --node-labels, which refuses Kubernetes' own label namespaces."""
+    for index, pool in enumerate(spec.node_pools):
+        for key in pool.labels:
+            if _kubelet_refuses(key):
+                yield Problem(
+                    f"nodePools[{index}].labels.{key}",
+                    f"the kubelet refuses to set {key!r} on its own node (labels under kubernetes.io and "
+                    "k8s.io are Kubernetes' own), so no node of this pool would join.",
+                    "Use a prefix of your own (e.g. clouder.dev/role), or node.kubernetes.io/…; "
+                    "node-role.kubernetes.io labels can only be set later with kubectl label.",
+                )
+
+
 def _access(spec: ClusterSpec) -> Iterator[Problem]:
+    key = (spec.access.public_key or "").strip()
+    if "\n" in key:
+        yield Problem(
+            "access.publicKey",
+            f"this holds {len(key.splitlines())} lines, but publicKey takes one key line.",
+            "Keep one public key line (the text is not repeated here).",
+        )
+    if spec.access.private_key_path.suffix == ".pub":
+        yield Problem(
+            "access.privateKeyPath",
+            f"{spec.access.private_key_path} is a public key file; SSH logs in with the private key.",
+            f"Name the private key, {spec.access.private_key_path.with_suffix('')}.",
+        )
     if spec.access.public_key is not None and spec.access.public_key_path is not None:
         yield Problem(
             "access.publicKeyPath",
@@ -393,9 +501,25 @@ def _dependency_cycle(graph: dict[str, list[str]]) -> list[str]:
     return []
 
 
+def _a_folder(path: Path | None) -> bool:
+    """A path that names no file: empty or blank in the spec (``Path("")`` is the current folder)."""
+    return path is not None and (path == Path() or not str(path).strip())
+
+
 def _state(spec: ClusterSpec) -> Iterator[Problem]:
     state = spec.state
+    if isinstance(state, LocalState) and _a_folder(state.path):
+        yield Problem("state.path", "is empty; name the state file, or leave the field out.", "")
+    if isinstance(state, AzurermState):
+        yield from _azurerm_state(state)
     if isinstance(state, S3State):
+        key = state.key
+        if key.startswith("/") or key.endswith("/") or "//" in key:  # Terraform's S3 backend refuses these
+            yield Problem(
+                "state.key",
+                f"{key!r} is not a state object key: no '/' at its start or end and no '//'.",
+                "Write it like clusters/prod.tfstate.",
+            )
         if state.dynamodb_table is None and not state.use_lockfile:
             yield Problem(
                 "state",
@@ -403,10 +527,48 @@ def _state(spec: ClusterSpec) -> Iterator[Problem]:
                 "Set state.dynamodbTable or state.useLockfile: true.",
             )
         if state.region not in AWS_REGIONS:
-            yield Problem("state.region", f"unknown AWS region {state.region!r}.", "")
+            close = difflib.get_close_matches(state.region.lower().replace(" ", ""), sorted(AWS_REGIONS), n=1)
+            hint = (
+                f"Did you mean {close[0]}?" if close else f"Known regions: {', '.join(sorted(AWS_REGIONS))}."
+            )
+            yield Problem("state.region", f"unknown AWS region {state.region!r}.", hint)
+
+
+CONTAINER_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789")
+# Azure resource group names: up to 90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'.
+RESOURCE_GROUP_PUNCTUATION = set("_-.()")
+
+
+def _azurerm_state(state: AzurermState) -> Iterator[Problem]:
+    group = state.resource_group_name
+    if (
+        not group
+        or len(group) > 90
+        or group.endswith(".")
+        or not all(c.isalnum() or c in RESOURCE_GROUP_PUNCTUATION for c in group)
+    ):
+        yield Problem(
+            "state.resourceGroupName",
+            f"{group!r} is not a resource group name.",
+            "Use up to 90 letters, digits, '_', '-', '.', '(' and ')', not ending with a period.",
+        )
+    container = state.container_name
+    # Azure Storage container names: 3-63 lower-case letters, digits and single hyphens between them.
+    if not 3 <= len(container) <= 63 or not all(
+        part and set(part) <= CONTAINER_CHARACTERS for part in container.split("-")
+    ):
+        yield Problem(
+            "state.containerName",
+            f"{container!r} is not a storage container name.",
+            "Use 3-63 lower-case letters, digits and single '-' between them, e.g. tfstate.",
+        )
 
 
 def _policy(spec: ClusterSpec) -> Iterator[Problem]:
+    if _a_folder(spec.policy.approvals.approval_file):
+        yield Problem(
+            "policy.approvals.approvalFile", "is empty; name the approval file, or leave the field out.", ""
+        )
     checks = [finding.check for finding in spec.policy.allowlist]
     for index, check_id in enumerate(checks):
         if check_id in checks[:index]:
@@ -422,16 +584,35 @@ def _cloud_only(spec: ClusterSpec) -> Iterator[Problem]:
 
 
 def _tags(spec: ClusterSpec) -> Iterator[Problem]:
-    sections = {"metadata.labels": spec.metadata.labels}
+    """Tags, labels and taints are readable by anyone who can list resources or nodes: no secrets there."""
+    values: dict[str, tuple[str, str]] = {
+        f"metadata.labels.{key}": (key, value) for key, value in spec.metadata.labels.items()
+    }
     for cloud in CLOUD_RULES.targets:
         if (block := getattr(spec, cloud, None)) is not None:
-            sections[f"{cloud}.tags"] = block.tags
-    for section, tags in sections.items():
-        for key, value in tags.items():
-            kind = secret_kind(value, name=key)
-            if kind is not None:  # the value is not repeated: it may be a real secret
-                yield Problem(
-                    f"{section}.{key}",
-                    f"this looks like {kind}; tags and labels are readable by anyone who can list resources.",
-                    "Keep secrets out of the spec: store them in a secret manager and tag with its name.",
-                )
+            values |= {f"{cloud}.tags.{key}": (key, value) for key, value in block.tags.items()}
+    for index, pool in enumerate(spec.node_pools):
+        values |= {f"nodePools[{index}].labels.{k}": (k, v) for k, v in pool.labels.items()}
+        for t_index, taint in enumerate(pool.taints):
+            values[f"nodePools[{index}].taints[{t_index}].value"] = (taint.key, taint.value)
+    for path, (key, value) in values.items():
+        kind = secret_kind(value, name=key)
+        if kind is not None:  # the value is not repeated: it may be a real secret
+            yield Problem(
+                path,
+                f"this looks like {kind}; tags, labels and taints are readable by anyone who can list "
+                "resources or nodes.",
+                "Keep secrets out of the spec: store them in a secret manager and tag with its name.",
+            )
+    repositories = {"services.coreRepository": spec.services.core_repository}
+    repositories |= {
+        f"services.custom[{i}].repository": s.repository for i, s in enumerate(spec.services.custom)
+    }
+    for path, url in repositories.items():
+        if url is not None and "@" in url.partition("://")[2].partition("/")[0]:
+            yield Problem(
+                path,
+                "this URL carries credentials (user:password@…), which would land in plans, logs and events.",
+                "Give the repository URL without credentials; serve the charts from a repository "
+                "Clouder can read without them, or from a mirror (--chart-mirror).",
+            )

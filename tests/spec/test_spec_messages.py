@@ -164,3 +164,69 @@ def test_a_resource_group_name_of_up_to_90_allowed_characters_is_valid(name: str
 def test_a_resource_group_name_too_long_or_with_other_characters_is_refused(name: str, message: str) -> None:
     (problem,) = _azure_with_resource_group(name)
     assert problem.message == message
+
+
+def test_every_pattern_in_the_models_has_words() -> None:
+    from clouder.spec import model
+    from clouder.spec.loader import PATTERN_WORDS
+    from clouder.spec.types import SpecModel
+
+    patterns = {
+        meta.pattern
+        for value in vars(model).values()
+        if isinstance(value, type) and issubclass(value, SpecModel)
+        for field in value.model_fields.values()
+        for meta in field.metadata
+        if getattr(meta, "pattern", None)
+    }
+    assert patterns and patterns <= set(PATTERN_WORDS), patterns - set(PATTERN_WORDS)
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "path", "suggestion"),
+    [
+        ("aws", {"region": "us-east1"}, "aws.region", "Did you mean us-east-1?"),
+        ("state", {"backend": "s3", "bucket": "acme-state", "key": "k", "region": "euwest-1",
+                   "useLockfile": True}, "state.region", "Did you mean eu-west-1?"),
+    ],
+)  # fmt: skip
+def test_a_misspelled_region_gets_did_you_mean(
+    section: str, value: dict[str, Any], path: str, suggestion: str
+) -> None:
+    document = _full_spec()
+    document[section] = value
+    problems = [p for p in _problems(document) if p.path == path]
+    assert problems and problems[0].hint.startswith(suggestion), problems
+
+
+def test_an_azure_location_by_its_display_name_gets_the_name_azure_uses() -> None:
+    document: dict[str, Any] = yaml.safe_load((REPO / "examples" / "azure-minimal.yaml").read_text())
+    document["azure"]["location"] = "West Europe"
+    (problem,) = _problems(document)
+    assert problem.path == "azure.location" and problem.hint.startswith("Did you mean westeurope?")
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "where"),
+    [("network", "region", "aws.region or state.region"), ("metadata", "size", "controlPlane.size")],
+)
+def test_a_key_in_the_wrong_section_names_where_it_belongs(section: str, key: str, where: str) -> None:
+    document = _full_spec()
+    document[section][key] = "x"
+    (problem,) = [p for p in _problems(document) if p.path == f"{section}.{key}"]
+    assert problem.message == "unknown field." and f"`{key}` belongs in {where}" in problem.hint
+
+
+def test_a_yaml_boolean_where_text_belongs_is_named_as_a_boolean() -> None:
+    document = _full_spec()
+    document["nodePools"][0]["labels"] = {"gpu": False}  # what YAML makes of `gpu: no`
+    (problem,) = _problems(document)
+    assert problem.message.startswith("expected text, but YAML read false")
+    assert "number" not in problem.message and problem.hint == 'Quote it, e.g. "no".'
+
+
+def test_a_chart_path_is_refused_in_words() -> None:
+    document = _full_spec()
+    document["services"]["custom"][0]["chart"] = "./charts/web"
+    (problem,) = _problems(document)
+    assert "is not a chart name" in problem.message and not RAW_WORDING.search(problem.message)
