@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from clouder.catalog.regions import AWS_REGIONS, aws_zones
 from clouder.errors import Problem
 from clouder.spec.model import AwsCloud, ClusterSpec
-from clouder.spec.rules import CloudRules
+from clouder.spec.rules import CloudRules, TagLimits
 from clouder.spec.types import network_of
 
 
@@ -38,10 +38,6 @@ def zones(spec: ClusterSpec, zones: list[str]) -> Iterator[Problem]:
 
 # CreateVpc accepts a primary IPv4 block from /16 to /28 (the VPC user guide, "VPC CIDR blocks").
 LARGEST_VPC_PREFIX = 16
-# Tag limits of EC2 and the other services (the tagging guide, "Tag naming limits and requirements"):
-# keys 1-128 characters, never starting with "aws:", values up to 256, 50 tags per resource; Clouder sets up
-# to four of its own (Name, clouder.dev/cluster, kubernetes.io/cluster/<name>, kubernetes.io/role/elb).
-TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX, CLOUDER_TAGS = 128, 256, 50, 4
 # A pool of this name would reuse the construct of the control planes ("nodes-<pool>" in stacks/aws.py).
 RESERVED_POOL_NAMES = {"control-plane"}
 
@@ -86,27 +82,10 @@ def network_size(spec: ClusterSpec) -> Iterator[Problem]:
         )
 
 
-def tags(spec: ClusterSpec) -> Iterator[Problem]:
-    assert spec.aws is not None
-    for key, value in spec.aws.tags.items():
-        path = f"aws.tags.{key}"
-        if not key.strip():
-            yield Problem(path, "a tag key is empty.", "Give the tag a name.")
-        elif key.lower().startswith("aws:"):
-            yield Problem(path, "AWS keeps tag keys starting with 'aws:' for itself.", "Use another prefix.")
-        elif len(key) > TAG_KEY_MAX:
-            yield Problem(path, f"AWS tag keys have at most {TAG_KEY_MAX} characters.", "Shorten the key.")
-        if len(value) > TAG_VALUE_MAX:
-            yield Problem(
-                path, f"AWS tag values have at most {TAG_VALUE_MAX} characters.", "Shorten the value."
-            )
-    if len(spec.aws.tags) > TAGS_MAX - CLOUDER_TAGS:
-        yield Problem(
-            "aws.tags",
-            f"{len(spec.aws.tags)} tags, but AWS allows {TAGS_MAX} per resource and Clouder sets up to "
-            f"{CLOUDER_TAGS} of its own.",
-            f"Keep at most {TAGS_MAX - CLOUDER_TAGS} tags.",
-        )
+def refused_tag_key(key: str) -> tuple[str, str] | None:
+    if key.lower().startswith("aws:"):
+        return "AWS keeps tag keys starting with 'aws:' for itself.", "Use another prefix."
+    return None
 
 
 def pool_names(spec: ClusterSpec) -> Iterator[Problem]:
@@ -126,5 +105,9 @@ RULES = CloudRules(
     machine_example="m6i.large",
     image_arch=image_arch,
     zones=zones,
-    extra=(network_size, tags, pool_names, control_plane_size),
+    # The tagging guide ("Tag naming limits and requirements"): keys 1-128 characters, never starting with
+    # "aws:", values up to 256, 50 tags per resource; Clouder sets up to four of its own (Name,
+    # clouder.dev/cluster, kubernetes.io/cluster/<name>, kubernetes.io/role/elb).
+    tag_limits=TagLimits(128, 256, 50, 4, refused_tag_key),
+    extra=(network_size, pool_names, control_plane_size),
 )

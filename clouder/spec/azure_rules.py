@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from clouder.catalog.regions import AZURE_LOCATIONS, AZURE_ZONES
 from clouder.errors import Problem
 from clouder.spec.model import AzureCloud, ClusterSpec
-from clouder.spec.rules import CloudRules
+from clouder.spec.rules import CloudRules, TagLimits
 
 AZURE_VM_NAME_MAX = 63  # a VM name is also the host and Kubernetes node name: one DNS label
 # Admin user names the Azure compute API refuses (OSProfile.adminUsername, "Disallowed values").
@@ -21,7 +21,6 @@ AZURE_RESERVED_USERS = {
 }
 # Tags (the Azure Resource Manager docs, "Tag resources", limitations): keys up to 512 characters without
 # < > % & \ ? /, values up to 256, 50 tags per resource, one of which Clouder sets (clouder-cluster).
-TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX, CLOUDER_TAGS = 512, 256, 50, 1
 TAG_KEY_REFUSED = set("<>%&\\?/")
 # The control planes' VMs are <cluster>-cp-<n>: a pool named cp would name its VMs the same.
 RESERVED_POOL_NAMES = {"cp"}
@@ -183,30 +182,12 @@ def admin_user(spec: ClusterSpec) -> Iterator[Problem]:
         )
 
 
-def tags(spec: ClusterSpec) -> Iterator[Problem]:
-    assert spec.azure is not None
-    for key, value in spec.azure.tags.items():
-        path = f"azure.tags.{key}"
-        refused = sorted(TAG_KEY_REFUSED & set(key))
-        if not key.strip():
-            yield Problem(path, "a tag key is empty.", "Give the tag a name.")
-        elif refused:
-            yield Problem(
-                path,
-                f"Azure refuses tag keys with {' '.join(refused)} in them.",
-                "Use letters, digits, '-', '_', '.' or ':' instead.",
-            )
-        elif len(key) > TAG_KEY_MAX:
-            yield Problem(path, f"Azure tag keys have at most {TAG_KEY_MAX} characters.", "Shorten it.")
-        if len(value) > TAG_VALUE_MAX:
-            yield Problem(path, f"Azure tag values have at most {TAG_VALUE_MAX} characters.", "Shorten it.")
-    if len(spec.azure.tags) > TAGS_MAX - CLOUDER_TAGS:
-        yield Problem(
-            "azure.tags",
-            f"{len(spec.azure.tags)} tags, but Azure allows {TAGS_MAX} per resource and Clouder sets "
-            f"{CLOUDER_TAGS} of its own.",
-            f"Keep at most {TAGS_MAX - CLOUDER_TAGS} tags.",
-        )
+def refused_tag_key(key: str) -> tuple[str, str] | None:
+    refused = sorted(TAG_KEY_REFUSED & set(key))
+    if refused:
+        why = f"Azure refuses tag keys with {' '.join(refused)} in them."
+        return why, "Use letters, digits, '-', '_', '.' or ':'."
+    return None
 
 
 RULES = CloudRules(
@@ -216,5 +197,6 @@ RULES = CloudRules(
     machine_example="Standard_D4s_v5",
     image_arch=image_arch,
     zones=zones,
-    extra=(names, admin_user, tags, node_sizes, image),
+    tag_limits=TagLimits(512, 256, 50, 1, refused_tag_key),
+    extra=(names, admin_user, node_sizes, image),
 )

@@ -23,6 +23,17 @@ Rule = Callable[[ClusterSpec], Iterator[Problem]]
 
 
 @dataclass(frozen=True)
+class TagLimits:
+    """What a cloud accepts in the tags of one resource (the spec's ``<cloud>.tags``)."""
+
+    key_max: int
+    value_max: int
+    per_resource: int
+    clouder_own: int  # at most this many of the resource's tags are Clouder's own
+    refused_key: Callable[[str], tuple[str, str] | None]  # (why, what to do) for a key the cloud refuses
+
+
+@dataclass(frozen=True)
 class CloudRules:
     """What the spec rules need to know of one cloud (its block in the spec is named after it)."""
 
@@ -33,6 +44,7 @@ class CloudRules:
     # the node image's CPU architecture (None: unknown, a custom image) and the field that sets it
     image_arch: Callable[[Any], tuple[str | None, str]]
     zones: Callable[[ClusterSpec, list[str]], Iterator[Problem]]  # the region and each subnet's zone
+    tag_limits: TagLimits
     extra: tuple[Rule, ...] = ()  # rules of this cloud alone (run after the shared ones)
 
 
@@ -64,6 +76,7 @@ def check(spec: ClusterSpec) -> list[Problem]:
         _policy,
         _cloud_only,
         _tags,
+        _cloud_tags,
     )
     return [problem for rule in rules for problem in rule(spec)]
 
@@ -132,11 +145,11 @@ NODE_POD_PREFIX = 24
 # Blocks no cluster range or client can use: "this network", loopback, link-local (instance metadata lives
 # at 169.254.169.254), multicast and the reserved 240/4. AWS and Azure refuse them in a VPC/VNet too.
 UNUSABLE_RANGES = {
-    (0x00000000, 0x00FFFFFF): "'this network' (0.0.0.0/8)",
-    (0x7F000000, 0x7FFFFFFF): "loopback (127.0.0.0/8)",
-    (0xA9FE0000, 0xA9FEFFFF): "link-local (169.254.0.0/16, where instance metadata lives)",
-    (0xE0000000, 0xEFFFFFFF): "multicast (224.0.0.0/4)",
-    (0xF0000000, 0xFFFFFFFF): "reserved (240.0.0.0/4)",
+    ipaddress.IPv4Network("0.0.0.0/8"): "'this network' (0.0.0.0/8)",
+    ipaddress.IPv4Network("127.0.0.0/8"): "loopback (127.0.0.0/8)",
+    ipaddress.IPv4Network("169.254.0.0/16"): "link-local (169.254.0.0/16, where instance metadata lives)",
+    ipaddress.IPv4Network("224.0.0.0/4"): "multicast (224.0.0.0/4)",
+    ipaddress.IPv4Network("240.0.0.0/4"): "reserved (240.0.0.0/4)",
 }
 
 
@@ -149,11 +162,10 @@ def _unusable(spec: ClusterSpec) -> Iterator[Problem]:
     ranges |= {f"network.adminCidrs[{i}]": cidr for i, cidr in enumerate(spec.network.admin_cidrs)}
     for path, cidr in ranges.items():
         net = network_of(cidr)
-        first, last = int(net.network_address), int(net.broadcast_address)
         admin = path.startswith("network.adminCidrs")
-        for (low, high), what in UNUSABLE_RANGES.items():
+        for block, what in UNUSABLE_RANGES.items():
             # An admin range may span them (the whole-internet rule judges those); it may not lie inside one.
-            if (low <= first and last <= high) if admin else (first <= high and low <= last):
+            if net.subnet_of(block) if admin else net.overlaps(block):
                 yield Problem(
                     path,
                     f"{net} lies in the {what} block, which no node, pod or client address can use.",
@@ -616,3 +628,32 @@ def _tags(spec: ClusterSpec) -> Iterator[Problem]:
                 "Give the repository URL without credentials; serve the charts from a repository "
                 "Clouder can read without them, or from a mirror (--chart-mirror).",
             )
+
+
+def _cloud_tags(spec: ClusterSpec) -> Iterator[Problem]:
+    cloud = _cloud(spec)
+    if cloud is None:
+        return
+    rules = CLOUD_RULES[cloud]
+    limits, tags = rules.tag_limits, getattr(spec, cloud).tags
+    for key, value in tags.items():
+        path = f"{cloud}.tags.{key}"
+        refused = limits.refused_key(key)
+        if not key.strip():
+            yield Problem(path, "a tag key is empty.", "Give the tag a name.")
+        elif refused is not None:
+            yield Problem(path, *refused)
+        elif len(key) > limits.key_max:
+            why = f"{rules.name} tag keys have at most {limits.key_max} characters."
+            yield Problem(path, why, "Shorten it.")
+        if len(value) > limits.value_max:
+            why = f"{rules.name} tag values have at most {limits.value_max} characters."
+            yield Problem(path, why, "Shorten it.")
+    most = limits.per_resource - limits.clouder_own
+    if len(tags) > most:
+        yield Problem(
+            f"{cloud}.tags",
+            f"{len(tags)} tags, but {rules.name} allows {limits.per_resource} per resource and Clouder "
+            f"sets up to {limits.clouder_own} of its own.",
+            f"Keep at most {most} tags.",
+        )

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from clouder.errors import InvalidDocumentError, Problem
-from clouder.spec import parse_spec
+from clouder.errors import Problem
+from support.spec_problems import problems_of
 
 REPO = Path(__file__).resolve().parents[2]
 RAW_WORDING = re.compile(
@@ -64,16 +64,8 @@ def _sections(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]
             yield from _sections(item, f"{path}[{index}]")
 
 
-def _problems(document: dict[str, Any]) -> list[Problem]:
-    try:
-        parse_spec(yaml.safe_dump(document))
-    except InvalidDocumentError as error:
-        return error.problems
-    return []
-
-
 def test_the_full_spec_is_valid() -> None:
-    assert _problems(_full_spec()) == []
+    assert problems_of(_full_spec()) == []
 
 
 SECTIONS = [path for path, _ in _sections(_full_spec())]
@@ -87,8 +79,8 @@ def test_every_section_offers_did_you_mean_for_an_unknown_key(section: str) -> N
     typo = key[:3] + key[4:] if len(key) > 4 else key + "x"  # one letter left out, or one too many
     node[typo] = node[key]
     del node[key]
-    problems = [p for p in _problems(document) if p.path.endswith(typo)]
-    assert problems, _problems(document)
+    problems = [p for p in problems_of(document) if p.path.endswith(typo)]
+    assert problems, problems_of(document)
     assert f"Did you mean `{key}`?" in problems[0].hint
 
 
@@ -111,7 +103,7 @@ WRONG_VALUES = {
 def test_messages_use_the_users_words(section: str) -> None:
     document = _full_spec()
     document[section] = WRONG_VALUES[section]
-    problems = _problems(document)
+    problems = problems_of(document)
     assert problems
     for problem in problems:
         text = f"{problem.message} {problem.hint}"
@@ -121,7 +113,7 @@ def test_messages_use_the_users_words(section: str) -> None:
 def test_a_misspelled_choice_gets_did_you_mean() -> None:
     document = _full_spec()
     document["cni"] = {"plugin": "cillium"}
-    (problem,) = _problems(document)
+    (problem,) = problems_of(document)
     assert problem.message == "must be one of cilium, calico, flannel (got 'cillium')."
     assert problem.hint == "Did you mean cilium?"
 
@@ -133,7 +125,7 @@ def test_no_pools_and_pools_of_zero_nodes_get_the_same_verdict() -> None:
         document["controlPlane"] = {"count": 1}
         document["nodePools"] = pools
         document.pop("runtime")
-        verdicts.append(_problems(document))
+        verdicts.append(problems_of(document))
     assert verdicts[0] == verdicts[1] == []
 
 
@@ -141,7 +133,7 @@ def _azure_with_resource_group(name: str) -> list[Problem]:
     document: dict[str, Any] = yaml.safe_load((REPO / "examples" / "azure-minimal.yaml").read_text())
     document["access"] = {"publicKey": _full_spec()["access"]["publicKey"]}
     document["azure"]["resourceGroup"] = name
-    return [problem for problem in _problems(document) if problem.path == "azure.resourceGroup"]
+    return [problem for problem in problems_of(document) if problem.path == "azure.resourceGroup"]
 
 
 @pytest.mark.parametrize(
@@ -195,14 +187,14 @@ def test_a_misspelled_region_gets_did_you_mean(
 ) -> None:
     document = _full_spec()
     document[section] = value
-    problems = [p for p in _problems(document) if p.path == path]
+    problems = [p for p in problems_of(document) if p.path == path]
     assert problems and problems[0].hint.startswith(suggestion), problems
 
 
 def test_an_azure_location_by_its_display_name_gets_the_name_azure_uses() -> None:
     document: dict[str, Any] = yaml.safe_load((REPO / "examples" / "azure-minimal.yaml").read_text())
     document["azure"]["location"] = "West Europe"
-    (problem,) = _problems(document)
+    (problem,) = problems_of(document)
     assert problem.path == "azure.location" and problem.hint.startswith("Did you mean westeurope?")
 
 
@@ -213,14 +205,14 @@ def test_an_azure_location_by_its_display_name_gets_the_name_azure_uses() -> Non
 def test_a_key_in_the_wrong_section_names_where_it_belongs(section: str, key: str, where: str) -> None:
     document = _full_spec()
     document[section][key] = "x"
-    (problem,) = [p for p in _problems(document) if p.path == f"{section}.{key}"]
+    (problem,) = [p for p in problems_of(document) if p.path == f"{section}.{key}"]
     assert problem.message == "unknown field." and f"`{key}` belongs in {where}" in problem.hint
 
 
 def test_a_yaml_boolean_where_text_belongs_is_named_as_a_boolean() -> None:
     document = _full_spec()
     document["nodePools"][0]["labels"] = {"gpu": False}  # what YAML makes of `gpu: no`
-    (problem,) = _problems(document)
+    (problem,) = problems_of(document)
     assert problem.message.startswith("expected text, but YAML read false")
     assert "number" not in problem.message and problem.hint == 'Quote it, e.g. "no".'
 
@@ -228,5 +220,5 @@ def test_a_yaml_boolean_where_text_belongs_is_named_as_a_boolean() -> None:
 def test_a_chart_path_is_refused_in_words() -> None:
     document = _full_spec()
     document["services"]["custom"][0]["chart"] = "./charts/web"
-    (problem,) = _problems(document)
+    (problem,) = problems_of(document)
     assert "is not a chart name" in problem.message and not RAW_WORDING.search(problem.message)

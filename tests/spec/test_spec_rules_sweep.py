@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from clouder.errors import InvalidDocumentError, Problem
-from clouder.spec import parse_spec
+from support.spec_problems import problems_of
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 KEY = yaml.safe_load((EXAMPLES / "aws-minimal.yaml").read_text())["access"]["publicKey"]
@@ -21,14 +20,6 @@ def _spec(example: str) -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load((EXAMPLES / example).read_text())
     document["access"] = {"publicKey": KEY, "user": document["access"].get("user", "ubuntu")}
     return document
-
-
-def _problems(document: dict[str, Any]) -> list[Problem]:
-    try:
-        parse_spec(yaml.safe_dump(document))
-    except InvalidDocumentError as error:
-        return error.problems
-    return []
 
 
 @pytest.mark.parametrize(
@@ -44,7 +35,7 @@ def _problems(document: dict[str, Any]) -> list[Problem]:
 def test_labels_the_kubelet_may_set_are_accepted(labels: dict[str, str]) -> None:
     document = _spec("aws-minimal.yaml")
     document["nodePools"][0]["labels"] = labels
-    assert _problems(document) == []
+    assert problems_of(document) == []
 
 
 @pytest.mark.parametrize(
@@ -61,7 +52,7 @@ def test_small_control_planes_kubeadm_accepts(example: str, size: str) -> None:
     document["controlPlane"] = {"size": size}
     if size.startswith("t4g"):
         document["aws"]["ami"] = "ami-0abcdef1234567890"
-    assert _problems(document) == []
+    assert problems_of(document) == []
 
 
 @pytest.mark.parametrize(
@@ -77,7 +68,7 @@ def test_small_control_planes_kubeadm_accepts(example: str, size: str) -> None:
 def test_azure_node_sizes_need_premium_storage(size: str, refused: bool) -> None:
     document = _spec("azure-minimal.yaml")
     document["nodePools"][0]["size"] = size
-    problems = [p for p in _problems(document) if "Premium SSD" in p.message]
+    problems = [p for p in problems_of(document) if "Premium SSD" in p.message]
     assert bool(problems) is refused, problems
     if refused:
         assert problems[0].hint == f"Take {size.replace('_v5', 's_v5') if 'v5' in size else size + 's'}, " \
@@ -89,7 +80,7 @@ def test_admin_ranges_inside_special_blocks_are_refused_but_a_range_spanning_the
 ):
     document = _spec("aws-minimal.yaml")
     document["network"]["adminCidrs"] = ["0.0.0.0/1"]  # spans 0/8 and 127/8; not the whole internet
-    assert _problems(document) == []
+    assert problems_of(document) == []
 
 
 def test_an_rsa_key_of_2048_bits_is_accepted_on_azure_and_1024_is_refused(tmp_path: Path) -> None:
@@ -107,7 +98,7 @@ def test_an_rsa_key_of_2048_bits_is_accepted_on_azure_and_1024_is_refused(tmp_pa
     for bits, line in lines.items():
         candidate = copy.deepcopy(document)
         candidate["access"]["publicKey"] = line
-        verdicts[bits] = [p.message for p in _problems(candidate)]
+        verdicts[bits] = [p.message for p in problems_of(candidate)]
     assert verdicts[2048] == []
     assert verdicts[1024] == ["an RSA key of 1024 bits; Azure takes RSA keys of 2048 bits or more."]
     assert line.split()[1] not in " ".join(verdicts[1024])
@@ -117,7 +108,7 @@ def test_a_secret_shape_in_a_tag_is_not_repeated() -> None:
     document = _spec("aws-minimal.yaml")
     token = "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
     document["aws"]["tags"] = {"notify": token}
-    (problem,) = _problems(document)
+    (problem,) = problems_of(document)
     assert problem.path == "aws.tags.notify" and "Slack token" in problem.message
     assert token not in problem.message + problem.hint
 
@@ -129,11 +120,11 @@ def test_a_secret_shape_in_a_tag_is_not_repeated() -> None:
 def test_ordinary_aws_tags_are_accepted(tags: dict[str, str]) -> None:
     document = _spec("aws-minimal.yaml")
     document["aws"]["tags"] = tags
-    assert _problems(document) == []
+    assert problems_of(document) == []
 
 
 def test_too_many_aws_tags_are_refused() -> None:
     document = _spec("aws-minimal.yaml")
     document["aws"]["tags"] = {f"k{i}": "v" for i in range(47)}
-    (problem,) = _problems(document)
+    (problem,) = problems_of(document)
     assert problem.path == "aws.tags" and problem.hint == "Keep at most 46 tags."
