@@ -38,8 +38,6 @@ def zones(spec: ClusterSpec, zones: list[str]) -> Iterator[Problem]:
 
 # CreateVpc accepts a primary IPv4 block from /16 to /28 (the VPC user guide, "VPC CIDR blocks").
 LARGEST_VPC_PREFIX = 16
-# A pool of this name would reuse the construct of the control planes ("nodes-<pool>" in stacks/aws.py).
-RESERVED_POOL_NAMES = {"control-plane"}
 
 
 # kubeadm init's preflight refuses a control plane with fewer than 2 CPUs or less than 1700 MB of memory.
@@ -88,16 +86,6 @@ def refused_tag_key(key: str) -> tuple[str, str] | None:
     return None
 
 
-def pool_names(spec: ClusterSpec) -> Iterator[Problem]:
-    for index, pool in enumerate(spec.node_pools):
-        if pool.name in RESERVED_POOL_NAMES:
-            yield Problem(
-                f"nodePools[{index}].name",
-                f"{pool.name!r} is the name Clouder gives the control planes' group.",
-                "Pick another pool name.",
-            )
-
-
 RULES = CloudRules(
     name="AWS",
     min_subnet_prefix=28,  # each subnet also keeps 5 addresses for AWS
@@ -109,5 +97,7 @@ RULES = CloudRules(
     # "aws:", values up to 256, 50 tags per resource; Clouder sets up to four of its own (Name,
     # clouder.dev/cluster, kubernetes.io/cluster/<name>, kubernetes.io/role/elb).
     tag_limits=TagLimits(128, 256, 50, 4, refused_tag_key),
-    extra=(network_size, pool_names, control_plane_size),
+    # A pool of this name would reuse the control planes' construct ("nodes-<pool>" in stacks/aws.py).
+    control_plane_pool="control-plane",
+    extra=(network_size, control_plane_size),
 )

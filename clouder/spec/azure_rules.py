@@ -22,8 +22,6 @@ AZURE_RESERVED_USERS = {
 # Tags (the Azure Resource Manager docs, "Tag resources", limitations): keys up to 512 characters without
 # < > % & \ ? /, values up to 256, 50 tags per resource, one of which Clouder sets (clouder-cluster).
 TAG_KEY_REFUSED = set("<>%&\\?/")
-# The control planes' VMs are <cluster>-cp-<n>: a pool named cp would name its VMs the same.
-RESERVED_POOL_NAMES = {"cp"}
 AZURE_NAME_LIMITS = {
     "VNet name": ("vnet-{name}", 64),
     "security group name": ("asg-{name}-control-planes", 80),
@@ -88,13 +86,6 @@ def names(spec: ClusterSpec) -> Iterator[Problem]:
                 "metadata.name",
                 f"the {what} Clouder derives, {derived!r}, is longer than Azure allows ({limit}).",
                 "Shorten the cluster name.",
-            )
-    for index, pool in enumerate(spec.node_pools):
-        if pool.name in RESERVED_POOL_NAMES:
-            yield Problem(
-                f"nodePools[{index}].name",
-                f"pool {pool.name!r} would name its VMs like the control planes' ({name}-cp-0 …).",
-                "Pick another pool name.",
             )
     group = spec.azure.resource_group
     if group is not None and group.endswith("."):
@@ -198,5 +189,7 @@ RULES = CloudRules(
     image_arch=image_arch,
     zones=zones,
     tag_limits=TagLimits(512, 256, 50, 1, refused_tag_key),
+    # The control planes' VMs are <cluster>-cp-<n>: a pool named cp would name its VMs the same.
+    control_plane_pool="cp",
     extra=(names, admin_user, node_sizes, image),
 )

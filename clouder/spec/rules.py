@@ -45,6 +45,7 @@ class CloudRules:
     image_arch: Callable[[Any], tuple[str | None, str]]
     zones: Callable[[ClusterSpec, list[str]], Iterator[Problem]]  # the region and each subnet's zone
     tag_limits: TagLimits
+    control_plane_pool: str  # the pool name Clouder gives the control planes' resources: no node pool's
     extra: tuple[Rule, ...] = ()  # rules of this cloud alone (run after the shared ones)
 
 
@@ -303,10 +304,18 @@ def _cloud_with_size(size: str, besides: str) -> str:
 
 def _pools(spec: ClusterSpec) -> Iterator[Problem]:
     names = [pool.name for pool in spec.node_pools]
+    cloud = _cloud(spec)
+    reserved = CLOUD_RULES[cloud].control_plane_pool if cloud is not None else None
     for index, name in enumerate(names):
         if name in names[:index]:
             yield Problem(
                 f"nodePools[{index}].name", f"pool name {name!r} is used twice.", "Pool names must be unique."
+            )
+        elif name == reserved:
+            yield Problem(
+                f"nodePools[{index}].name",
+                f"{name!r} is the name Clouder gives the control planes' resources.",
+                "Pick another pool name.",
             )
     for index, pool in enumerate(spec.node_pools):
         keys = [taint.key for taint in pool.taints]
