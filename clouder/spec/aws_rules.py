@@ -98,6 +98,7 @@ RULES = CloudRules(
     # clouder.dev/cluster, kubernetes.io/cluster/<name>, kubernetes.io/role/elb).
     tag_limits=TagLimits(128, 256, 50, 4, refused_tag_key),
     # A pool of this name would reuse the control planes' construct ("nodes-<pool>" in stacks/aws.py).
+    remote_state="s3",
     control_plane_pool="control-plane",
     extra=(network_size, control_plane_size),
 )

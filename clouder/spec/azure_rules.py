@@ -190,6 +190,7 @@ RULES = CloudRules(
     zones=zones,
     tag_limits=TagLimits(512, 256, 50, 1, refused_tag_key),
     # The control planes' VMs are <cluster>-cp-<n>: a pool named cp would name its VMs the same.
+    remote_state="azurerm",
     control_plane_pool="cp",
     extra=(names, admin_user, node_sizes, image),
 )

@@ -46,6 +46,7 @@ class CloudRules:
     zones: Callable[[ClusterSpec, list[str]], Iterator[Problem]]  # the region and each subnet's zone
     tag_limits: TagLimits
     control_plane_pool: str  # the pool name Clouder gives the control planes' resources: no node pool's
+    remote_state: str  # the state backend of the cloud's own storage (besides a local state file)
     extra: tuple[Rule, ...] = ()  # rules of this cloud alone (run after the shared ones)
 
 
@@ -529,6 +530,15 @@ def _a_folder(path: Path | None) -> bool:
 
 def _state(spec: ClusterSpec) -> Iterator[Problem]:
     state = spec.state
+    cloud = _cloud(spec)
+    if cloud is not None and state.backend not in ("local", CLOUD_RULES[cloud].remote_state):
+        # The stacks put a cluster's state only in its own cloud's storage (stacks/common.add_backend).
+        rules = CLOUD_RULES[cloud]
+        yield Problem(
+            "state.backend",
+            f"state backend {state.backend!r} cannot hold an {rules.name} cluster's state.",
+            f"Use `state.backend: {rules.remote_state}` (or local).",
+        )
     if isinstance(state, LocalState) and _a_folder(state.path):
         yield Problem("state.path", "is empty; name the state file, or leave the field out.", "")
     if isinstance(state, AzurermState):
