@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from clouder.catalog.regions import AWS_REGIONS, aws_zones
 from clouder.errors import Problem
 from clouder.spec.model import AwsCloud, ClusterSpec
-from clouder.spec.rules import CloudRules, TagLimits
+from clouder.spec.rules import CloudRules, TagLimits, closest_name
 from clouder.spec.types import network_of
 
 
@@ -19,12 +18,10 @@ def image_arch(block: AwsCloud) -> tuple[str | None, str]:
 def zones(spec: ClusterSpec, zones: list[str]) -> Iterator[Problem]:
     region = spec.region
     if region not in AWS_REGIONS:
-        close = difflib.get_close_matches(region.lower().replace(" ", ""), sorted(AWS_REGIONS), n=1)
         yield Problem(
             "aws.region",
             f"unknown AWS region {region!r}.",
-            (f"Did you mean {close[0]}? " if close else "")
-            + f"Known regions: {', '.join(sorted(AWS_REGIONS))}.",
+            closest_name(region, AWS_REGIONS) + f"Known regions: {', '.join(sorted(AWS_REGIONS))}.",
         )
         return
     for index, zone in enumerate(zones):
@@ -97,8 +94,8 @@ RULES = CloudRules(
     # "aws:", values up to 256, 50 tags per resource; Clouder sets up to four of its own (Name,
     # clouder.dev/cluster, kubernetes.io/cluster/<name>, kubernetes.io/role/elb).
     tag_limits=TagLimits(128, 256, 50, 4, refused_tag_key),
-    # A pool of this name would reuse the control planes' construct ("nodes-<pool>" in stacks/aws.py).
     remote_state="s3",
+    # A pool of this name would reuse the control planes' construct ("nodes-<pool>" in stacks/aws.py).
     control_plane_pool="control-plane",
     extra=(network_size, control_plane_size),
 )

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from clouder.catalog.regions import AZURE_LOCATIONS, AZURE_ZONES
 from clouder.errors import Problem
 from clouder.spec.model import AzureCloud, ClusterSpec
-from clouder.spec.rules import CloudRules, TagLimits
+from clouder.spec.rules import CloudRules, TagLimits, closest_name
 
 AZURE_VM_NAME_MAX = 63  # a VM name is also the host and Kubernetes node name: one DNS label
 # Admin user names the Azure compute API refuses (OSProfile.adminUsername, "Disallowed values").
@@ -35,13 +35,12 @@ def image_arch(block: AzureCloud) -> tuple[str | None, str]:
 def zones(spec: ClusterSpec, zones: list[str]) -> Iterator[Problem]:
     location = spec.region
     if location not in AZURE_LOCATIONS:
-        # Portal display names ("West Europe") and other spellings: Azure's names are lower-case, no spaces.
-        folded = location.lower().replace(" ", "").replace("-", "")
-        close = difflib.get_close_matches(folded, sorted(AZURE_LOCATIONS), n=1)
+        # Portal display names ("West Europe") and other spellings: Azure's names are lower-case, with no
+        # spaces or hyphens.
         yield Problem(
             "azure.location",
             f"unknown Azure location {location!r}.",
-            (f"Did you mean {close[0]}? " if close else "")
+            closest_name(location.replace("-", ""), AZURE_LOCATIONS)
             + f"Known locations: {', '.join(sorted(AZURE_LOCATIONS))}.",
         )
         return
@@ -189,8 +188,8 @@ RULES = CloudRules(
     image_arch=image_arch,
     zones=zones,
     tag_limits=TagLimits(512, 256, 50, 1, refused_tag_key),
-    # The control planes' VMs are <cluster>-cp-<n>: a pool named cp would name its VMs the same.
     remote_state="azurerm",
+    # The control planes' VMs are <cluster>-cp-<n>: a pool named cp would name its VMs the same.
     control_plane_pool="cp",
     extra=(names, admin_user, node_sizes, image),
 )

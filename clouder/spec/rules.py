@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -397,6 +397,13 @@ def _did_you_mean(value: str, options: list[str]) -> str:
     return f"Did you mean `{close[0]}`? " if close else ""
 
 
+def closest_name(value: str, names: Iterable[str]) -> str:
+    """The hint 'Did you mean X? ' for the cloud name (region, location) closest to ``value``, case and
+    spaces aside, or an empty string."""
+    close = difflib.get_close_matches(value.lower().replace(" ", ""), sorted(names), n=1)
+    return f"Did you mean {close[0]}? " if close else ""
+
+
 def _services(spec: ClusterSpec) -> Iterator[Problem]:
     custom = [service.name for service in spec.services.custom]
     known = set(BUILTIN_SERVICES) | set(custom)
@@ -558,9 +565,8 @@ def _state(spec: ClusterSpec) -> Iterator[Problem]:
                 "Set state.dynamodbTable or state.useLockfile: true.",
             )
         if state.region not in AWS_REGIONS:
-            close = difflib.get_close_matches(state.region.lower().replace(" ", ""), sorted(AWS_REGIONS), n=1)
-            hint = (
-                f"Did you mean {close[0]}?" if close else f"Known regions: {', '.join(sorted(AWS_REGIONS))}."
+            hint = closest_name(state.region, AWS_REGIONS).strip() or (
+                f"Known regions: {', '.join(sorted(AWS_REGIONS))}."
             )
             yield Problem("state.region", f"unknown AWS region {state.region!r}.", hint)
 

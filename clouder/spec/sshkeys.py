@@ -7,6 +7,7 @@ asyncssh costs about 0.2 s, more than the whole budget of ``clouder validate``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,23 @@ def public_key_problem(text: str, cloud: str | None = None) -> str | None:
     """Why ``text`` is not one OpenSSH public key line the nodes accept (never quoting it), or None.
 
     With ``cloud``, the key is also held to what that cloud's API accepts for the key it installs."""
+    parsed = _node_key(text)
+    if isinstance(parsed, str):
+        return parsed
+    kind, bits = parsed
+    kinds, min_rsa_bits = INSTALLED_KEY_RULES.get(cloud or "", (NODE_KEY_TYPES, MIN_RSA_BITS))
+    who = str(cloud).capitalize()
+    if kind not in kinds:
+        return f"key type {kind}, which {who} does not install; use {' or '.join(kinds)}"
+    if kind == "ssh-rsa" and bits < min_rsa_bits:
+        return f"an RSA key of {bits} bits; {who} takes RSA keys of {min_rsa_bits} bits or more"
+    return None
+
+
+@lru_cache(maxsize=16)
+def _node_key(text: str) -> tuple[str, int] | str:
+    """The key's type and RSA size, or why the nodes' OpenSSH would not take it: parsed once per line (the
+    model checks an inline key, and the spec's rules check it again for its cloud)."""
     if is_private_key(text):
         return "this is a private key, which must never leave your machine"
     kind = text.split(maxsplit=1)[0] if text.strip() else ""
@@ -64,13 +82,7 @@ def public_key_problem(text: str, cloud: str | None = None) -> str | None:
     bits = getattr(key, "key_size", 0) if kind == "ssh-rsa" else 0
     if kind == "ssh-rsa" and bits < MIN_RSA_BITS:
         return f"an RSA key of {bits} bits; the nodes' OpenSSH refuses RSA keys under {MIN_RSA_BITS} bits"
-    kinds, min_rsa_bits = INSTALLED_KEY_RULES.get(cloud or "", (NODE_KEY_TYPES, MIN_RSA_BITS))
-    who = str(cloud).capitalize()
-    if kind not in kinds:
-        return f"key type {kind}, which {who} does not install; use {' or '.join(kinds)}"
-    if kind == "ssh-rsa" and bits < min_rsa_bits:
-        return f"an RSA key of {bits} bits; {who} takes RSA keys of {min_rsa_bits} bits or more"
-    return None
+    return kind, bits
 
 
 def public_keys(access: Access, cloud: str) -> list[str]:
